@@ -1,0 +1,93 @@
+"""C.G.O.S Espace Agent: the application factory."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from .config import default_config, instance_secret
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: defaults, then FLASK_* environment, then test overrides."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(default_config(app.instance_path))
+    app.config.from_prefixed_env()
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    load_instance_secrets(app)
+
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def load_instance_secrets(app: Flask) -> None:
+    """Give SECRET_KEY and PASSWORD_PEPPER a stable random value when none is configured."""
+    for key, filename in (("SECRET_KEY", "secret_key"), ("PASSWORD_PEPPER", "pepper")):
+        if not app.config.get(key):
+            app.config[key] = instance_secret(app.instance_path, filename)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the module-level extensions (database, mail, limiter, CSRF) to this app."""
+    from . import models  # noqa: F401  (registers the tables with the metadata)
+    from .extensions import csrf, db, limiter, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Security headers, the logged-in agent and after-commit mail delivery on every request."""
+    from . import auth, mail, security
+
+    security.init_app(app)
+    auth.init_app(app)
+    mail.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per flow the agent goes through."""
+    from .account.routes import bp as account_bp
+    from .dev.routes import bp as dev_bp
+    from .forgotten_password.routes import bp as forgotten_password_bp
+    from .login.routes import bp as login_bp
+    from .public.routes import bp as public_bp
+
+    for blueprint in (login_bp, forgotten_password_bp, account_bp, public_bp, dev_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """French error pages with a way back, never a stack trace."""
+    from . import errors
+
+    errors.init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates share (French dates, masked values)."""
+    from . import templating
+
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The `flask --app app …` commands of the contract."""
+    from . import cli
+
+    cli.init_app(app)

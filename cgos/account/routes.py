@@ -1,0 +1,172 @@
+"""The agent's space: first-login steps (charter, PIN, personal data) and home."""
+
+from flask import Blueprint, flash, g, render_template, request, session, url_for
+
+from .. import events, pins, ratelimits
+from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions
+from ..extensions import db
+from ..htmx import full_redirect, render_form_errors, render_page, see_other
+from ..login.authentication import Outcome, check_login
+from ..models import utcnow
+from .email_change import confirm_email_change, request_email_change
+from .forms import ChangePinForm, CharterForm, NewPinForm, PersonalDataForm
+from .services import set_personal_pin
+
+bp = Blueprint("account", __name__, url_prefix="/espace-agent")
+
+
+@bp.route("/conditions-generales", methods=["GET", "POST"])
+@agent_required(step="account.charter")
+def charter():
+    """« Conditions générales d'utilisation »: accept to go on, refuse to leave."""
+    form = CharterForm()
+    if form.validate_on_submit():
+        if request.form.get("decision") == "accept":
+            g.agent.charter_accepted_at = utcnow()
+            db.session.commit()
+            return see_other(url_for(pending_step(g.agent) or ".home"))
+        events.record(events.LOGOUT, g.agent, "charter_refused")
+        logout()
+        db.session.commit()
+        flash(
+            "Vous avez refusé les conditions générales d'utilisation : l'accès à l'Espace Agent "
+            "n'est possible qu'après les avoir acceptées. Vous avez été déconnecté.",
+            "info",
+        )
+        return full_redirect(url_for("login.login"))
+    return render_page("account/charter.html", form=form)
+
+
+def pin_weakness(form: NewPinForm) -> None:
+    """Refuse a weak new PIN, with its reason beside the field."""
+    reason = pins.weakness(form.new_pin.data, birth_date=g.agent.birth_date)
+    if reason is None and g.agent.provisional_pin_hash:
+        # Compared through the hash: the provisional PIN itself is not kept.
+        from .. import passwords
+        from .services import pepper
+
+        if passwords.verify_secret(form.new_pin.data, g.agent.provisional_pin_hash, pepper()):
+            reason = pins.MESSAGE_PROVISIONAL
+    if reason:
+        form.new_pin.errors.append(reason)
+
+
+def save_new_pin():
+    """Store the new PIN, revoke every other session and renew this one."""
+    set_personal_pin(g.agent, request.form["new_pin"])
+    revoke_sessions(g.agent)
+    login_agent(g.agent)
+    db.session.commit()
+
+
+@bp.route("/mot-de-passe-provisoire", methods=["GET", "POST"])
+@agent_required(step="account.change_provisional_pin")
+def change_provisional_pin():
+    """« Changement du mot de passe provisoire »: mandatory at first login."""
+    form = NewPinForm()
+    if form.validate_on_submit():
+        pin_weakness(form)
+        if not form.new_pin.errors:
+            save_new_pin()
+            return see_other(url_for(pending_step(g.agent) or ".home"))
+    if form.errors or form.new_pin.errors:
+        return render_form_errors("account/new_pin.html", form=form, first_login=True)
+    return render_page("account/new_pin.html", form=form, first_login=True)
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@agent_required()
+def change_pin():
+    """Change one's personal password from home: the current one first."""
+    form = ChangePinForm()
+    if form.validate_on_submit():
+        numero = g.agent.numero
+        if not ratelimits.hit("LOGIN_LOCKOUT_LIMIT", "login", numero):
+            from ..login.routes import lock_out
+
+            logout()
+            return lock_out(numero)
+        if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
+            events.record(events.LOGIN_FAILURE, g.agent, "change_pin")
+            db.session.commit()
+            form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
+        else:
+            pin_weakness(form)
+        if not form.current_pin.errors and not form.new_pin.errors:
+            ratelimits.clear("LOGIN_LOCKOUT_LIMIT", "login", numero)
+            save_new_pin()
+            flash("Votre mot de passe a été modifié.", "success")
+            return see_other(url_for(".home"))
+    if request.method == "POST":
+        return render_form_errors("account/new_pin.html", form=form, first_login=False)
+    return render_page("account/new_pin.html", form=form, first_login=False)
+
+
+def save_personal_data(form: PersonalDataForm) -> bool:
+    """Store phones now; a new mail address waits for its confirmation link. True if one was sent."""
+    agent = g.agent
+    agent.phone_mobile = form.phone_mobile.data
+    agent.phone_home = form.phone_home.data
+    agent.phone_work = form.phone_work.data
+    agent.personal_data_confirmed_at = utcnow()
+    changed = (agent.email or "").lower() != form.email.data.lower()
+    if changed:
+        request_email_change(agent, form.email.data)
+    db.session.commit()
+    return changed
+
+
+@bp.route("/donnees-personnelles", methods=["GET", "POST"])
+@agent_required(step="account.personal_data")
+def personal_data():
+    """« Données personnelles », confirmed once at first login."""
+    return _personal_data_form(first_login=True)
+
+
+@bp.route("/mes-donnees", methods=["GET", "POST"])
+@agent_required()
+def edit_personal_data():
+    """The same form, from home, whenever the agent needs it."""
+    return _personal_data_form(first_login=False)
+
+
+def _personal_data_form(first_login: bool):
+    """Show or save the personal data form."""
+    agent = g.agent
+    form = PersonalDataForm(
+        data=None if request.method == "POST" else {
+            "email": agent.pending_email or agent.email,
+            "phone_mobile": agent.phone_mobile,
+            "phone_home": agent.phone_home,
+            "phone_work": agent.phone_work,
+        }
+    )
+    if form.validate_on_submit():
+        if save_personal_data(form):
+            flash(
+                f"Un lien de confirmation a été envoyé à {form.email.data} : votre nouvelle adresse "
+                "mail sera enregistrée quand vous l'aurez suivi (il est valable 48 heures).",
+                "info",
+            )
+        else:
+            flash("Vos données personnelles sont enregistrées.", "success")
+        return see_other(url_for(".home"))
+    if request.method == "POST":
+        return render_form_errors("account/personal_data.html", form=form, first_login=first_login)
+    return render_page("account/personal_data.html", form=form, first_login=first_login)
+
+
+@bp.get("/")
+@agent_required()
+def home():
+    """« Bienvenue »: who the agent is and what they can do here."""
+    return render_page("account/home.html", agent=g.agent)
+
+
+@bp.get("/adresse-mail/<token>")
+def confirm_email(token: str):
+    """The link of the confirmation mail: the new address takes effect."""
+    agent, outcome = confirm_email_change(token)
+    db.session.commit()
+    status = 200 if outcome == "done" else 410 if outcome in ("expired", "used") else 404
+    return render_page("account/email_confirmed.html", status=status, outcome=outcome, agent=agent)

@@ -1,0 +1,113 @@
+"""Logged-in sessions kept on the server: renewed at login, revocable, idle after 20 minutes."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import Flask, current_app, flash, g, request, session, url_for
+
+from .extensions import db
+from .htmx import see_other
+from .models import Agent, AuthSession, utcnow
+
+SESSION_KEY = "auth"
+# last_seen_at is written at most this often, not on every request.
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+def _digest(token: str) -> str:
+    """The stored form of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_agent(agent: Agent) -> None:
+    """Start a new session for the agent: nothing of the anonymous session survives."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    db.session.add(AuthSession(id=_digest(token), agent_id=agent.id))
+    session[SESSION_KEY] = token
+    session.permanent = True
+
+
+def logout() -> None:
+    """End the current session on the server and in the browser."""
+    token = session.get(SESSION_KEY)
+    if token:
+        auth_session = db.session.get(AuthSession, _digest(token))
+        if auth_session and auth_session.revoked_at is None:
+            auth_session.revoked_at = utcnow()
+    session.clear()
+
+
+def revoke_sessions(agent: Agent, *, keep_current: bool = False) -> None:
+    """Revoke every session of an agent (password change, lockout)."""
+    current = _digest(session[SESSION_KEY]) if keep_current and SESSION_KEY in session else None
+    query = db.select(AuthSession).where(
+        AuthSession.agent_id == agent.id, AuthSession.revoked_at.is_(None)
+    )
+    for auth_session in db.session.scalars(query):
+        if auth_session.id != current:
+            auth_session.revoked_at = utcnow()
+
+
+def load_logged_in_agent() -> None:
+    """Find the agent of this request's session, dropping revoked and idle sessions."""
+    g.agent = None
+    token = session.get(SESSION_KEY)
+    if not token or request.endpoint == "static":
+        return
+    auth_session = db.session.get(AuthSession, _digest(token)) if isinstance(token, str) else None
+    now = utcnow()
+    if auth_session is None or auth_session.revoked_at is not None:
+        session.pop(SESSION_KEY, None)
+        return
+    if now - auth_session.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
+        auth_session.revoked_at = now
+        db.session.commit()
+        session.clear()
+        flash("Votre session a expiré après une période d'inactivité : connectez-vous de nouveau.", "info")
+        return
+    if now - auth_session.last_seen_at > LAST_SEEN_RESOLUTION:
+        auth_session.last_seen_at = now
+        db.session.commit()
+    g.agent = auth_session.agent
+
+
+def pending_step(agent: Agent) -> str | None:
+    """The first-login step the agent still has to complete, in the guide's order."""
+    from .models import PasswordState
+
+    if agent.charter_accepted_at is None:
+        return "account.charter"
+    if agent.password_state != PasswordState.PERSONAL:
+        return "account.change_provisional_pin"
+    if agent.personal_data_confirmed_at is None:
+        return "account.personal_data"
+    return None
+
+
+def agent_required(step: str | None = None):
+    """Guard a view: logged in, and at this first-login step (None: all steps done)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            agent = g.get("agent")
+            if agent is None:
+                if "_flashes" not in session:
+                    flash("Connectez-vous pour accéder à votre Espace Agent.", "info")
+                return see_other(url_for("login.login"))
+            required = pending_step(agent)
+            if required != step:
+                return see_other(url_for(required or "account.home"))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    """Load the agent before every request."""
+    app.before_request(load_logged_in_agent)

@@ -1,0 +1,205 @@
+"""Command line: `flask --app app setup`, `flask --app app mail send-pending`."""
+
+from datetime import date, timedelta
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from . import mail as mail_queue
+from . import reference_data
+from .account.services import hash_secret, nir_digest
+from .extensions import db
+from .identifiers import numero as numero_rules
+from .models import (
+    Agent,
+    Commune,
+    Delegation,
+    DelegationStaff,
+    Department,
+    Establishment,
+    PasswordState,
+    Region,
+    utcnow,
+)
+
+DEMO_STAFF = ("delegation.bretagne@example.org", "Demo-Delegation-2026", "bretagne")
+
+
+def _upsert(model, key: str, rows: list[dict]) -> int:
+    """Insert missing rows and update changed ones; how many rows changed."""
+    existing = {getattr(obj, key): obj for obj in db.session.scalars(db.select(model))}
+    changed = 0
+    new_rows = []
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is None:
+            new_rows.append(row)
+            continue
+        if any(getattr(obj, field) != value for field, value in row.items()):
+            for field, value in row.items():
+                setattr(obj, field, value)
+            changed += 1
+    if new_rows:
+        db.session.execute(db.insert(model), new_rows)
+    return changed + len(new_rows)
+
+
+def load_reference_data() -> dict[str, int]:
+    """Regions, departments, communes, delegations and establishments, without network access."""
+    normalize = reference_data.normalize_search_text
+    counts = {
+        "régions": _upsert(Region, "code", [{"code": r.code, "name": r.name} for r in reference_data.iter_regions()]),
+        "départements": _upsert(
+            Department,
+            "code",
+            [{"code": d.code, "name": d.name, "region_code": d.region} for d in reference_data.iter_departments()],
+        ),
+    }
+    db.session.flush()
+    counts["communes"] = _upsert(
+        Commune,
+        "insee",
+        [
+            {
+                "insee": c.insee,
+                "name": c.name,
+                "search_name": normalize(c.name),
+                "postal_codes": " ".join(c.postal_codes),
+                "department_code": c.department,
+                "region_code": c.region,
+            }
+            for c in reference_data.iter_communes()
+        ],
+    )
+    counts["délégations"] = _upsert(
+        Delegation,
+        "code",
+        [
+            {"code": d.code, "name": d.name, "region_code": d.region, "phone": d.phone, "email": d.email}
+            for d in reference_data.iter_delegations()
+        ],
+    )
+    db.session.flush()
+    known = {(e.name, e.commune_insee): e for e in db.session.scalars(db.select(Establishment))}
+    added = 0
+    for item in reference_data.iter_establishments():
+        if (item.name, item.insee) not in known:
+            db.session.add(
+                Establishment(
+                    finess=item.finess,
+                    name=item.name,
+                    search_name=normalize(item.name),
+                    category=item.category,
+                    commune_insee=item.insee,
+                )
+            )
+            added += 1
+    counts["établissements"] = added
+    return counts
+
+
+def _establishment(name: str) -> Establishment | None:
+    """A reference establishment by its exact name."""
+    return db.session.scalar(db.select(Establishment).where(Establishment.name == name))
+
+
+def demo_agents() -> list[dict]:
+    """The demo agents of the contract, with their password states."""
+    now = utcnow()
+    return [
+        dict(numero="35127846 S", nir="285033523812388", civility="Mme", first_name="Marie",
+             last_name="DUPONT", birth_date=date(1985, 3, 14), email="marie.dupont@example.org",
+             establishment="Centre Hospitalier Universitaire de Rennes", position="titulaire"),
+        dict(numero="22904518 R", nir="179112205604250", civility="M.", first_name="Jean",
+             last_name="MARTIN", birth_date=date(1979, 11, 2), email=None,
+             establishment="Centre Hospitalier Yves Le Foll", position="contractuel"),
+        dict(numero="29088361 J", nir="290062901908862", civility="Mme", first_name="Sophie",
+             last_name="BERNARD", birth_date=date(1990, 6, 21), email="sophie.bernard@example.org",
+             establishment="Centre Hospitalier Universitaire de Brest", position="titulaire",
+             pin="482915", accepted=now - timedelta(days=400)),
+        dict(numero="35477120 M", nir="168013523807715", civility="M.", first_name="Luc",
+             last_name="PETIT", birth_date=date(1968, 1, 30), email="luc.petit@example.org",
+             establishment="Centre Hospitalier Guillaume Régnier", position="titulaire",
+             legacy="Azerty2015!", accepted=now - timedelta(days=3000)),
+        dict(numero="75236094 N", nir="295097505613387", civility="Mme", first_name="Nadia",
+             last_name="HADDAD", birth_date=date(1995, 9, 9), email="nadia.haddad@example.org",
+             establishment="Assistance Publique - Hôpitaux de Paris", position="stagiaire",
+             provisional_issued_at=now - timedelta(days=45)),
+    ]
+
+
+def load_demo_data() -> int:
+    """Demo agents and staff of the contract; existing ones are left as they are."""
+    created = 0
+    for spec in demo_agents():
+        compact = numero_rules.compact(spec["numero"])
+        if db.session.scalar(db.select(Agent).where(Agent.numero == compact)):
+            continue
+        establishment = _establishment(spec["establishment"])
+        agent = Agent(
+            numero=compact,
+            nir_digest=nir_digest(spec["nir"]),
+            civility=spec["civility"],
+            first_name=spec["first_name"],
+            last_name=spec["last_name"],
+            birth_date=spec["birth_date"],
+            email=spec["email"],
+            establishment_id=establishment.id if establishment else None,
+            position=spec["position"],
+        )
+        if "pin" in spec:
+            agent.pin_hash = hash_secret(spec["pin"])
+            agent.password_state = PasswordState.PERSONAL
+        if "legacy" in spec:
+            agent.legacy_password_hash = hash_secret(spec["legacy"])
+            agent.password_state = PasswordState.LEGACY
+        if "accepted" in spec:
+            agent.charter_accepted_at = agent.personal_data_confirmed_at = spec["accepted"]
+        if "provisional_issued_at" in spec:
+            # Nobody knows this PIN: it only stands for a mail sent 45 days ago.
+            from .pins import generate_provisional_pin
+
+            agent.provisional_pin_hash = hash_secret(generate_provisional_pin())
+            agent.provisional_issued_at = spec["provisional_issued_at"]
+            agent.password_state = PasswordState.PROVISIONAL
+        db.session.add(agent)
+        created += 1
+    email, password, code = DEMO_STAFF
+    if not db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email)):
+        delegation = db.session.scalar(db.select(Delegation).where(Delegation.code == code))
+        db.session.add(DelegationStaff(email=email, password_hash=hash_secret(password), delegation=delegation))
+        created += 1
+    return created
+
+
+@click.command("setup")
+@click.option("--demo", is_flag=True, help="Charge aussi les agents et le personnel de démonstration.")
+def setup_command(demo: bool) -> None:
+    """Create or upgrade the schema and load the reference (and demo) data."""
+    upgrade()
+    counts = load_reference_data()
+    if demo:
+        counts["données de démonstration"] = load_demo_data()
+    db.session.commit()
+    for name, count in counts.items():
+        click.echo(f"{name} : {count} ajout(s) ou mise(s) à jour")
+
+
+mail_group = AppGroup("mail", help="File d'attente des mails.")
+
+
+@mail_group.command("send-pending")
+def send_pending_command() -> None:
+    """Send every queued mail that has not gone out yet."""
+    sent, pending = mail_queue.send_pending()
+    click.echo(f"{sent} mail(s) envoyé(s), {pending} en attente.")
+    if pending:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(setup_command)
+    app.cli.add_command(mail_group)

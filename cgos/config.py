@@ -1,0 +1,58 @@
+"""Configuration defaults and the per-instance secrets that back them."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def default_config(instance_path: str) -> dict:
+    """Defaults that make `make run` work with nothing set in the environment."""
+    instance = Path(instance_path)
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'cgos.sqlite3'}",
+        "BCRYPT_COST": 12,
+        "MAIL_SERVER": None,
+        "MAIL_DEFAULT_SENDER": "Espace Agent C.G.O.S <noreply@cgos.info>",
+        "MAIL_SMTP_TIMEOUT": 10,
+        "DEV_MAILBOX": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_LOCKOUT_LIMIT": "5 per 15 minutes",
+        "ADDRESS_RATE_LIMIT": "100 per hour",
+        # Identification attempts (birth year and month) per numéro C.G.O.S.
+        "IDENTIFICATION_RATE_LIMIT": "10 per hour",
+        "MAIL_SUPPRESS_SEND": False,
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "cgos_session",
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=20),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=20),
+        "UPLOAD_FOLDER": str(instance / "uploads"),
+        "MAX_CONTENT_LENGTH": 5 * MIB,
+        "PUBLIC_BASE_URL": None,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "DELEGATION_PHONE": "01 45 70 82 20",
+    }
+
+
+def instance_secret(instance_path: str, name: str) -> str:
+    """Read a secret kept in `instance/<name>`, writing a random one the first time."""
+    path = Path(instance_path) / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    # O_EXCL: when two processes start at once, one writes and both read its value.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,28 @@
+"""The security audit trail: one row per sensitive action, never a secret or a NIR."""
+
+import logging
+
+from flask import request
+
+from .extensions import db
+from .models import Agent, SecurityEvent
+
+log = logging.getLogger("cgos.security")
+
+LOGIN_SUCCESS = "login_success"
+LOGIN_FAILURE = "login_failure"
+LOCKOUT = "lockout"
+PASSWORD_CHANGE = "password_change"
+PROVISIONAL_PASSWORD_ISSUED = "provisional_password_issued"
+LOGOUT = "logout"
+EMAIL_CHANGE_REQUESTED = "email_change_requested"
+EMAIL_CHANGED = "email_changed"
+
+
+def record(kind: str, agent: Agent | None = None, detail: str | None = None) -> None:
+    """Add an audit row to the current transaction and log it (agent id only)."""
+    address = request.remote_addr if request else None
+    db.session.add(
+        SecurityEvent(kind=kind, agent_id=agent.id if agent else None, ip_address=address, detail=detail)
+    )
+    log.info("%s agent=%s detail=%s", kind, agent.id if agent else "-", detail or "-")

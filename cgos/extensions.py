@@ -1,0 +1,49 @@
+"""Flask extensions, created once and bound to the app in the factory."""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime
+from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A UTC instant: stored naive (SQLite has no time zones), read back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Store every instant as naive UTC."""
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given where a UTC instant is expected")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        """Give back an aware UTC datetime."""
+        if value is not None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model: every datetime column is a UTC instant."""
+
+    registry = registry(type_annotation_map={datetime: UTCDateTime})
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+mail = Mail()
+csrf = CSRFProtect()
+# No default limits: every limit is applied where it means something
+# (sensitive forms, failed logins), never to plain page views.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

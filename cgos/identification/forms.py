@@ -1,0 +1,64 @@
+"""The identification shared by « 1ère connexion » and « Mot de passe oublié »."""
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField
+
+from ..validators import MONTHS, Required, email_address, numero_cgos, same_as
+
+
+def birth_year(form, field) -> None:
+    """Four digits, a plausible year of birth."""
+    from wtforms.validators import StopValidation
+
+    value = (field.data or "").strip()
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
+        raise StopValidation("Saisissez votre année de naissance sur 4 chiffres, par exemple 1985.")
+    if not 1900 <= int(value) <= date.today().year - 14:
+        raise StopValidation("Vérifiez votre année de naissance : elle ne semble pas correcte.")
+    field.data = value
+
+
+class IdentityForm(FlaskForm):
+    """Numéro C.G.O.S, birth year and birth month."""
+
+    numero = StringField(
+        "Numéro C.G.O.S",
+        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
+        description="Entrez votre numéro C.G.O.S (avec la lettre), par exemple 35127846 S.",
+    )
+    birth_year = StringField(
+        "Année de naissance",
+        validators=[Required("Saisissez votre année de naissance sur 4 chiffres."), birth_year],
+        description="Le format attendu est AAAA.",
+    )
+    birth_month = SelectField(
+        "Mois de naissance",
+        choices=[("", "Choisissez un mois")] + [(str(i), name) for i, name in enumerate(MONTHS, start=1)],
+        validators=[Required("Choisissez votre mois de naissance.")],
+        validate_choice=False,
+    )
+
+    def validate_birth_month(self, field) -> None:
+        """One of the twelve months."""
+        from wtforms.validators import StopValidation
+
+        if field.data not in {str(i) for i in range(1, 13)}:
+            raise StopValidation("Choisissez votre mois de naissance dans la liste.")
+
+
+class MailConfirmationForm(FlaskForm):
+    """The mail address on file, typed in full twice."""
+
+    email = EmailField(
+        "Adresse mail",
+        validators=[Required("Saisissez votre adresse mail."), email_address],
+    )
+    email_confirmation = EmailField(
+        "Confirmation d'adresse mail",
+        validators=[
+            Required("Saisissez de nouveau votre adresse mail pour la confirmer."),
+            same_as("email", "Les deux adresses mail saisies ne sont pas identiques."),
+        ],
+    )

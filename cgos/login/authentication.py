@@ -1,0 +1,67 @@
+"""Checking a login: one bcrypt computation, whatever the account and its state.
+
+An unknown numéro is checked against a dummy hash, and an agent's secrets
+share one salt (see passwords.hash_secret), so every attempt costs the same
+time and gets the same answer when it fails.
+"""
+
+import enum
+
+from flask import current_app
+
+from .. import passwords, pins
+from ..account.services import main_hash, pepper
+from ..models import Agent, PasswordState, utcnow
+
+
+class Outcome(enum.Enum):
+    """What a login attempt turned out to be."""
+
+    FAILED = "failed"
+    PERSONAL = "personal"
+    PROVISIONAL = "provisional"
+    PROVISIONAL_EXPIRED = "provisional_expired"
+    LEGACY = "legacy"
+
+
+def dummy_hash() -> str:
+    """A hash of nothing in particular, at the configured cost (computed once per app)."""
+    cost = current_app.config["BCRYPT_COST"]
+    cache = current_app.extensions.setdefault("cgos_dummy_hashes", {})
+    if cost not in cache:
+        cache[cost] = passwords.hash_secret("dummy-secret", pepper(), cost)
+    return cache[cost]
+
+
+def check_login(agent: Agent | None, secret: str) -> Outcome:
+    """Compare the typed secret with the agent's secrets."""
+    reference = (main_hash(agent) if agent else None) or dummy_hash()
+    computed = passwords.compute_with_salt_of(secret, pepper(), reference)
+    if agent is None:
+        return Outcome.FAILED
+    provisional = agent.provisional_pin_hash
+    if provisional and provisional[:29] != reference[:29]:
+        # Only for hashes written before salts were shared: a second computation.
+        provisional_ok = passwords.verify_secret(secret, provisional, pepper())
+    else:
+        provisional_ok = passwords.same_hash(computed, provisional)
+    if provisional_ok:
+        if pins.is_provisional_pin_expired(agent.provisional_issued_at, utcnow()):
+            return Outcome.PROVISIONAL_EXPIRED
+        return Outcome.PROVISIONAL
+    if agent.password_state == PasswordState.LEGACY:
+        return Outcome.LEGACY
+    if passwords.same_hash(computed, agent.pin_hash):
+        return Outcome.PERSONAL
+    return Outcome.FAILED
+
+
+def apply_success(agent: Agent, outcome: Outcome) -> None:
+    """The first successful login with either secret discards the other one."""
+    if outcome is Outcome.PROVISIONAL:
+        agent.pin_hash = None
+        agent.legacy_password_hash = None
+        agent.password_state = PasswordState.PROVISIONAL
+    elif outcome is Outcome.PERSONAL:
+        agent.provisional_pin_hash = None
+        agent.provisional_issued_at = None

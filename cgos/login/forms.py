@@ -1,0 +1,21 @@
+"""The « Se connecter » form: numéro, then the keypad (or a plain password field)."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+
+from ..validators import Required, numero_cgos
+
+NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
+
+
+class LoginForm(FlaskForm):
+    """What the browser sends: the numéro, keypad tokens or the typed password."""
+
+    numero = StringField(
+        NUMERO_LABEL,
+        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
+    )
+    layout = HiddenField()
+    pressed = HiddenField()
+    mode = HiddenField()
+    password = PasswordField("Votre mot de passe à 6 chiffres")

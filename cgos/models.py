@@ -1,0 +1,186 @@
+"""Database models: reference data, agents, sessions, the mail queue and the audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC (every stored time is UTC)."""
+    return datetime.now(timezone.utc)
+
+
+class Region(db.Model):
+    """A French region (INSEE code), as published by Etalab."""
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class Department(db.Model):
+    """A French department (INSEE code: `35`, `2A`, `971`)."""
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+
+
+class Commune(db.Model):
+    """A current French commune with its postal codes."""
+
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # Lower-case, accent-free name: the column the prefix search uses.
+    search_name: Mapped[str] = mapped_column(String(120), index=True)
+    postal_codes: Mapped[str] = mapped_column(String(200))
+    department_code: Mapped[str] = mapped_column(ForeignKey("department.code"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+
+    region: Mapped[Region] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.department_code})"
+
+
+class Delegation(db.Model):
+    """A C.G.O.S regional delegation, which handles the agents of one region."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+
+    region: Mapped[Region] = relationship()
+
+
+class DelegationStaff(db.Model):
+    """A member of a delegation's staff, who works through the back office."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(100))
+    delegation_id: Mapped[int] = mapped_column(ForeignKey("delegation.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    delegation: Mapped[Delegation] = relationship()
+
+
+class Establishment(db.Model):
+    """A public health or medico-social establishment that employs agents."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finess: Mapped[str | None] = mapped_column(String(9), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    search_name: Mapped[str] = mapped_column(String(200), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("commune.insee"), index=True)
+
+    commune: Mapped[Commune] = relationship()
+
+    __table_args__ = (Index("ix_establishment_name_commune", "name", "commune_insee", unique=True),)
+
+
+class PasswordState(enum.StrEnum):
+    """What secret an agent logs in with (a provisional PIN may be pending on top)."""
+
+    NONE = "none"
+    PROVISIONAL = "provisional"
+    PERSONAL = "personal"
+    LEGACY = "legacy"
+
+
+class Position(enum.StrEnum):
+    """Position statutaire, as the CGOS file spells it."""
+
+    TITULAIRE = "titulaire"
+    STAGIAIRE = "stagiaire"
+    CONTRACTUEL = "contractuel"
+    APPRENTI = "apprenti"
+    CONTRAT_AIDE = "contrat aidé"
+    RETRAITE = "retraité"
+
+
+class Agent(db.Model):
+    """A hospital agent (or retiree) known to the C.G.O.S."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    numero: Mapped[str] = mapped_column(String(9), unique=True)
+    # The NIR is never stored in clear: a keyed digest (pepper) finds an agent by it.
+    nir_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    civility: Mapped[str] = mapped_column(String(3))
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone_mobile: Mapped[str | None] = mapped_column(String(20))
+    phone_home: Mapped[str | None] = mapped_column(String(20))
+    phone_work: Mapped[str | None] = mapped_column(String(20))
+    establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishment.id"))
+    position: Mapped[str | None] = mapped_column(String(20))
+
+    password_state: Mapped[str] = mapped_column(String(12), default=PasswordState.NONE)
+    pin_hash: Mapped[str | None] = mapped_column(String(100))
+    legacy_password_hash: Mapped[str | None] = mapped_column(String(100))
+    provisional_pin_hash: Mapped[str | None] = mapped_column(String(100))
+    provisional_issued_at: Mapped[datetime | None]
+    charter_accepted_at: Mapped[datetime | None]
+    personal_data_confirmed_at: Mapped[datetime | None]
+    # A new address typed by the agent, in force once its confirmation link is followed.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    establishment: Mapped[Establishment | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        """`Marie DUPONT`, as the CGOS writes names."""
+        return f"{self.first_name} {self.last_name.upper()}"
+
+
+class AuthSession(db.Model):
+    """A logged-in session, kept on the server so that it can be revoked."""
+
+    # SHA-256 of the random token held in the cookie: a database leak yields no session.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    agent: Mapped[Agent] = relationship()
+
+
+class OutboundMail(db.Model):
+    """A mail waiting to go out, or gone: the queue that makes sure none is lost."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class SecurityEvent(db.Model):
+    """An audit row for a sensitive action: never a PIN, a NIR or a token."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[str | None] = mapped_column(String(200))

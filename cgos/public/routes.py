@@ -1,0 +1,25 @@
+"""The other public tabs and the printable charter."""
+
+from flask import Blueprint
+
+from ..htmx import render_page
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/premiere-connexion")
+def first_connection():
+    """« 1ère connexion »: how an agent who never had a password gets one."""
+    return render_page("public/first_connection.html")
+
+
+@bp.get("/demande-numero")
+def number_request():
+    """« Demande de n°C.G.O.S »: how to get or recover a numéro."""
+    return render_page("public/number_request.html")
+
+
+@bp.get("/conditions-generales")
+def charter_print():
+    """The charter on its own page, to read or print."""
+    return render_page("public/charter_print.html")

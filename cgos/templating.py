@@ -1,0 +1,92 @@
+"""Template filters and globals: French dates and times, masked mail addresses."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from babel.dates import format_date
+from flask import Flask
+
+from .htmx import is_htmx
+from .identifiers import numero as numero_rules
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def french_date(value: date | datetime) -> str:
+    """`26 novembre 2026`, in Paris time for an instant."""
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date()
+    return format_date(value, format="d MMMM y", locale="fr_FR")
+
+
+def french_time(value: datetime) -> str:
+    """`16 h 42`, in Paris time."""
+    local = value.astimezone(PARIS)
+    return f"{local.hour} h {local.minute:02d}"
+
+
+def french_datetime(value: datetime) -> str:
+    """`26 novembre 2026 à 16 h 42`."""
+    return f"{french_date(value)} à {french_time(value)}"
+
+
+def mask_email(address: str | None) -> str:
+    """`mar*****@exa*****`: enough to recognise one's address, never enough to read it."""
+    if not address or "@" not in address:
+        return ""
+    local, _, domain = address.partition("@")
+    return f"{local[:3]}*****@{domain[:3]}*****"
+
+
+def format_numero(value: str) -> str:
+    """`35127846 S`."""
+    return numero_rules.format(value)
+
+
+def format_phone(value: str | None) -> str:
+    """A stored E.164 number as a person writes it: `06 12 34 56 78`, or international abroad."""
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return value
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 33 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, style)
+
+
+def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
+    """The error summary's lines: (anchor of the field, message), general errors first."""
+    errors = dict(errors or {})
+    items = []
+    if "form" in errors:
+        items.append((None, errors.pop("form")))
+    if form is not None:
+        for name, field in form._fields.items():
+            message = errors.pop(name, None) or (field.errors[0] if field.errors else None)
+            if message and name != "csrf_token":
+                items.append((field.id, message))
+    items.extend((name, message) for name, message in errors.items())
+    return items
+
+
+def page_has_errors(form=None, errors=None) -> bool:
+    """True when the page shows an error (its title then starts with « Erreur : »)."""
+    return bool(collect_errors(form, errors))
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(
+        collect_errors=collect_errors,
+        page_has_errors=page_has_errors,
+        is_htmx=is_htmx,
+    )
+    app.add_template_filter(format_numero, "numero")
+    app.add_template_filter(format_phone, "phone")
+    app.add_template_filter(french_date)
+    app.add_template_filter(french_time)
+    app.add_template_filter(french_datetime)
+    app.add_template_filter(mask_email)

@@ -1,0 +1,59 @@
+"""Shared form validators, with French messages that say what to do."""
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.exceptions import ValidationError
+from wtforms.validators import StopValidation
+
+from .identifiers import french_message
+from .identifiers import numero as numero_rules
+
+MONTHS = [
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+]
+
+
+class Required:
+    """A required field, with the message of the field itself."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        """Stop at the first error: an empty field gets only this message."""
+        data = field.data
+        if data is None or (isinstance(data, str) and not data.strip()):
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
+def numero_cgos(form, field) -> None:
+    """A well-formed numéro C.G.O.S with the right letter; keeps its compact form."""
+    try:
+        field.data = numero_rules.validate(field.data or "")
+    except ValidationError as error:
+        raise StopValidation(french_message(error, "numero")) from None
+
+
+def email_address(form, field) -> None:
+    """A syntactically valid mail address (no DNS look-up), normalised."""
+    try:
+        field.data = validate_email(field.data.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise StopValidation(
+            "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."
+        ) from None
+
+
+def same_as(other_name: str, message: str):
+    """The field must repeat another one (confirmation of a mail or a password)."""
+
+    def check(form, field) -> None:
+        """Compare with the other field, ignoring case for mail addresses."""
+        other = form[other_name].data or ""
+        if (field.data or "").strip().lower() != other.strip().lower():
+            raise StopValidation(message)
+
+    return check
