@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from . import mail as mail_queue
@@ -175,6 +175,7 @@ def load_demo_data() -> int:
 
 
 @click.command("setup")
+@with_appcontext
 @click.option("--demo", is_flag=True, help="Charge aussi les agents et le personnel de démonstration.")
 def setup_command(demo: bool) -> None:
     """Create or upgrade the schema and load the reference (and demo) data."""

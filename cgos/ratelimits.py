@@ -39,10 +39,8 @@ def clear(config_key: str, scope: str, identifier: str) -> None:
 
 
 def attempts(config_key: str, scope: str, identifier: str) -> int:
-    """How many attempts were counted in the current window."""
-    item = _limit(config_key)
-    stats = limiter.limiter.get_window_stats(item, scope, identifier)
-    return item.amount - stats.remaining
+    """How many attempts were counted in the current window, beyond the limit too."""
+    return int(limiter.storage.get(_limit(config_key).key_for(scope, identifier)) or 0)
 
 
 def retry_at(config_key: str, scope: str, identifier: str) -> datetime:

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from babel.dates import format_date
 from flask import Flask
+from wtforms.form import BaseForm
 
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
@@ -62,7 +63,7 @@ def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
     items = []
     if "form" in errors:
         items.append((None, errors.pop("form")))
-    if form is not None:
+    if isinstance(form, BaseForm):
         for name, field in form._fields.items():
             message = errors.pop(name, None) or (field.errors[0] if field.errors else None)
             if message and name != "csrf_token":

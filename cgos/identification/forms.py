@@ -4,6 +4,7 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from ..validators import MONTHS, Required, email_address, numero_cgos, same_as
 
@@ -35,7 +36,8 @@ class IdentityForm(FlaskForm):
     )
     birth_month = SelectField(
         "Mois de naissance",
-        choices=[("", "Choisissez un mois")] + [(str(i), name) for i, name in enumerate(MONTHS, start=1)],
+        choices=[SelectChoice("", "Choisissez un mois")]
+        + [SelectChoice(str(i), name) for i, name in enumerate(MONTHS, start=1)],
         validators=[Required("Choisissez votre mois de naissance.")],
         validate_choice=False,
     )

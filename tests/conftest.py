@@ -1,0 +1,220 @@
+"""Fixtures: an app per test on a copy of a database prepared once (schema, reference and demo data)."""
+
+import contextvars
+import re
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import has_app_context
+from flask.testing import FlaskClient
+
+from cgos import create_app
+from cgos.extensions import db
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "PASSWORD_PEPPER": "test-pepper",
+    "BCRYPT_COST": 4,
+    "SESSION_COOKIE_SECURE": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MAIL_SERVER": None,
+    "SERVER_NAME": "localhost",
+}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run outside the test's app context, as real ones do.
+
+    Without this, every request would share the test's `g` and database
+    session, which hides bugs (a CSRF token cached in `g`, stale rows).
+    """
+
+    def open(self, *args, **kwargs):
+        """Send the request in an empty context, then let the test see fresh rows."""
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture(scope="session")
+def prepared_database(tmp_path_factory):
+    """A SQLite file with the schema, the reference data and the demo data, built once."""
+    path = tmp_path_factory.mktemp("db") / "prepared.sqlite3"
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    result = app.test_cli_runner().invoke(args=["setup", "--demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def make_app(prepared_database, tmp_path):
+    """Build an app on a fresh copy of the prepared database, with extra config."""
+
+    def build(**config):
+        """The app, its database copied for this test only."""
+        path = tmp_path / f"cgos-{len(list(tmp_path.glob('cgos-*')))}.sqlite3"
+        shutil.copy(prepared_database, path)
+        app = create_app(
+            {
+                **BASE_CONFIG,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                **config,
+            }
+        )
+        app.test_client_class = IsolatedClient
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    """The application under test."""
+    app = make_app()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client that keeps cookies."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for `flask` commands."""
+    return app.test_cli_runner()
+
+
+@dataclass
+class Page:
+    """A response with its parsed HTML."""
+
+    response: object
+
+    @property
+    def status(self) -> int:
+        """HTTP status."""
+        return self.response.status_code
+
+    @property
+    def soup(self) -> BeautifulSoup:
+        """The parsed document."""
+        return BeautifulSoup(self.response.get_data(as_text=True), "html.parser")
+
+    @property
+    def main(self):
+        """The main region: `main` in a page, the whole fragment otherwise."""
+        soup = self.soup
+        return soup.find("main") or soup
+
+    @property
+    def title(self) -> str:
+        """The page title."""
+        return self.soup.title.get_text(strip=True) if self.soup.title else ""
+
+    @property
+    def text(self) -> str:
+        """All visible text, whitespace collapsed."""
+        return re.sub(r"\s+", " ", self.soup.get_text(" "))
+
+    def error_summary(self) -> list[str]:
+        """The lines of the error summary."""
+        summary = self.soup.select_one(".error-summary [role=alert]")
+        return [li.get_text(" ", strip=True) for li in summary.select("li")] if summary else []
+
+    def field_error(self, field_id: str) -> str | None:
+        """The message beside a field, tied to it by aria-describedby."""
+        field = self.soup.find(id=field_id)
+        for ref in (field.get("aria-describedby") or "").split():
+            node = self.soup.find(id=ref)
+            if node is not None and "field-error" in (node.get("class") or []):
+                return node.get_text(" ", strip=True).removeprefix("Erreur : ")
+        return None
+
+    def form_data(self, selector: str = "form") -> dict:
+        """The hidden and filled fields of a form of the main region, as a browser would send them."""
+        form = self.main.select_one(selector)
+        data = {}
+        for field in form.select("input[name], select[name], textarea[name]"):
+            if field.get("type") in ("submit", "checkbox", "radio", "file"):
+                continue
+            data[field["name"]] = field.get("value", "")
+        return data
+
+    def key_tokens(self) -> dict[str, str]:
+        """Digit -> token of the keypad on this page."""
+        return {b.get_text(strip=True): b["value"] for b in self.soup.select("button[name=key]")}
+
+
+class Agent:
+    """Drives the portal as an agent would, with or without htmx."""
+
+    def __init__(self, client, htmx: bool = False):
+        self.client = client
+        self.htmx = htmx
+        self.page: Page | None = None
+
+    def headers(self) -> dict:
+        """The headers htmx adds to its requests."""
+        return {"HX-Request": "true"} if self.htmx else {}
+
+    def get(self, url: str, **kwargs) -> Page:
+        """Follow a link."""
+        self.page = Page(self.client.get(url, headers=self.headers(), **kwargs))
+        return self.page
+
+    def post(self, url: str, data: dict, follow: bool = True) -> Page:
+        """Submit a form."""
+        self.page = Page(self.client.post(url, data=data, headers=self.headers(), follow_redirects=follow))
+        return self.page
+
+    def submit(self, url: str, fields: dict | None = None, selector: str = "form", follow: bool = True) -> Page:
+        """Fill the current page's form and submit it."""
+        data = self.page.form_data(selector)
+        data.update(fields or {})
+        return self.post(url, data, follow=follow)
+
+    def log_in(self, numero: str, pin: str, follow: bool = True) -> Page:
+        """Type the numéro and the PIN on the keypad, then « Valider »."""
+        page = self.get("/")
+        tokens = page.key_tokens()
+        return self.submit(
+            "/",
+            {"numero": numero, "pressed": " ".join(tokens[d] for d in pin), "action": "validate"},
+            follow=follow,
+        )
+
+
+@pytest.fixture
+def agent(client):
+    """An agent using the portal without JavaScript."""
+    return Agent(client)
+
+
+@pytest.fixture(params=[False, True], ids=["page", "fragment"])
+def either(client, request):
+    """The same agent, once with full pages and once with htmx fragments."""
+    return Agent(client, htmx=request.param)
+
+
+@pytest.fixture
+def new_agent():
+    """Another agent (another browser): `new_agent(app)` or `new_agent(client, htmx=True)`."""
+
+    def build(app_or_client, htmx: bool = False) -> Agent:
+        """An agent with its own cookies."""
+        client = app_or_client.test_client() if hasattr(app_or_client, "test_client") else app_or_client
+        return Agent(client, htmx=htmx)
+
+    return build

@@ -1,0 +1,37 @@
+"""French dates, masked addresses, phone display."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from cgos.templating import format_phone, french_date, french_time, mask_email
+
+
+def test_dates_are_written_in_french():
+    assert french_date(date(2026, 11, 26)) == "26 novembre 2026"
+    assert french_date(date(2027, 2, 1)) == "1 février 2027"
+
+
+def test_instants_are_shown_in_paris_time():
+    instant = datetime(2026, 11, 26, 15, 42, tzinfo=timezone.utc)
+    assert french_time(instant) == "16 h 42"
+    assert french_date(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == "1 janvier 2027"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["marie.dupont@example.org", "a@b.fr", "jean-pierre.de-la-fontaine@hopital-rennes.fr"],
+)
+def test_a_masked_address_never_shows_the_whole_address(address):
+    masked = mask_email(address)
+    local, domain = address.split("@")
+    assert "*****" in masked
+    assert local not in masked or len(local) <= 3
+    assert domain not in masked or len(domain) <= 3
+    assert masked.startswith(local[:3])
+
+
+def test_phones_are_shown_as_people_write_them():
+    assert format_phone("+33612345678") == "06 12 34 56 78"
+    assert format_phone("+3225551234").startswith("+32")
+    assert format_phone(None) == ""
