@@ -175,8 +175,11 @@ class Agent:
         return self.page
 
     def post(self, url: str, data: dict, follow: bool = True) -> Page:
-        """Submit a form."""
-        self.page = Page(self.client.post(url, data=data, headers=self.headers(), follow_redirects=follow))
+        """Submit a form; with htmx, an HX-Redirect answer loads the whole page as htmx would."""
+        response = self.client.post(url, data=data, headers=self.headers(), follow_redirects=follow)
+        if follow and "HX-Redirect" in response.headers:
+            response = self.client.get(response.headers["HX-Redirect"], follow_redirects=True)
+        self.page = Page(response)
         return self.page
 
     def submit(self, url: str, fields: dict | None = None, selector: str = "form", follow: bool = True) -> Page:

@@ -1,0 +1,226 @@
+"""First login with a provisional password (charter, new PIN, personal data) and the agent's home."""
+
+import re
+import time
+
+import pytest
+
+from cgos.account.services import hash_secret
+from cgos.extensions import db
+from cgos.models import Agent, OutboundMail, PasswordState, utcnow
+
+MARIE, PROVISIONAL = "35127846 S", "739154"
+
+
+@pytest.fixture
+def marie(app):
+    """Marie DUPONT with a fresh provisional password."""
+    agent = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    agent.provisional_pin_hash = hash_secret(PROVISIONAL)
+    agent.provisional_issued_at = utcnow()
+    agent.password_state = PasswordState.PROVISIONAL
+    db.session.commit()
+    return agent
+
+
+def heading(page) -> str:
+    """The page's h1."""
+    return page.soup.h1.get_text(strip=True)
+
+
+def test_first_login_goes_through_every_step_in_order(either, marie):
+    page = either.log_in(MARIE, PROVISIONAL)
+    assert heading(page) == "Conditions générales d'utilisation"
+    assert page.main.find("button", string="Accepter") and page.main.find("button", string="Refuser")
+    assert page.main.find("a", string=re.compile("Impression des conditions générales"))
+    page = either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    assert heading(page) == "Changement du mot de passe provisoire"
+    assert page.main.find("input", attrs={"type": "checkbox", "name": "show"})
+    page = either.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
+    assert heading(page) == "Données personnelles"
+    assert page.soup.find(id="email")["value"] == "marie.dupont@example.org"
+    page = either.submit("/espace-agent/donnees-personnelles", {"phone_mobile": "06 12 34 56 78"})
+    assert heading(page) == "Bienvenue, Marie DUPONT"
+    db.session.refresh(marie)
+    assert marie.password_state == PasswordState.PERSONAL
+    assert marie.provisional_pin_hash is None and marie.charter_accepted_at and marie.personal_data_confirmed_at
+    assert marie.phone_mobile == "+33612345678"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/espace-agent/", "/espace-agent/mot-de-passe-provisoire", "/espace-agent/donnees-personnelles",
+     "/espace-agent/mes-donnees", "/espace-agent/mot-de-passe"],
+)
+def test_no_step_can_be_skipped_by_typing_a_url(agent, marie, url):
+    agent.log_in(MARIE, PROVISIONAL)
+    response = agent.client.get(url)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/espace-agent/conditions-generales")
+    if url != "/espace-agent/":
+        token = agent.get("/espace-agent/conditions-generales").form_data()["csrf_token"]
+        response = agent.client.post(url, data={"csrf_token": token, "new_pin": "284617",
+                                                "confirmation": "284617", "email": "x@example.org"})
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith("/espace-agent/conditions-generales")
+
+
+def test_the_pin_step_cannot_be_skipped_after_the_charter(agent, marie):
+    agent.log_in(MARIE, PROVISIONAL)
+    agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    response = agent.client.get("/espace-agent/donnees-personnelles")
+    assert response.headers["Location"].endswith("/espace-agent/mot-de-passe-provisoire")
+
+
+def test_refusing_the_charter_logs_out_with_an_explanation(agent, marie):
+    agent.log_in(MARIE, PROVISIONAL)
+    page = agent.submit("/espace-agent/conditions-generales", {"decision": "refuse"})
+    assert "Vous avez refusé les conditions générales d'utilisation" in page.text
+    assert agent.client.get("/espace-agent/").status_code == 303
+    db.session.refresh(marie)
+    assert marie.charter_accepted_at is None
+
+
+def test_the_charter_can_be_printed(either):
+    page = either.get("/conditions-generales")
+    assert page.status == 200 and "Charte d'utilisation de l'Espace Agent" in page.text
+
+
+@pytest.mark.parametrize(
+    ("pin", "reason"),
+    [
+        ("111111", "un seul chiffre répété"),
+        ("123456", "suite"),
+        ("987654", "suite"),
+        ("140385", "date de naissance"),
+        ("850314", "date de naissance"),
+        ("739154", "différent du mot de passe provisoire"),
+        ("12345", "exactement 6 chiffres"),
+        ("12a456", "exactement 6 chiffres"),
+    ],
+)
+def test_weak_pins_are_refused_with_the_reason(either, marie, pin, reason):
+    either.log_in(MARIE, PROVISIONAL)
+    either.get("/espace-agent/conditions-generales")
+    either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    page = either.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": pin, "confirmation": pin})
+    assert page.status == 422
+    assert reason in page.field_error("new_pin")
+    assert page.title.startswith("Erreur : ")
+    db.session.refresh(marie)
+    assert marie.password_state == PasswordState.PROVISIONAL
+
+
+def test_the_two_pins_must_match(agent, marie):
+    agent.log_in(MARIE, PROVISIONAL)
+    agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    page = agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284618"})
+    assert page.field_error("confirmation") == "Les deux mots de passe saisis ne sont pas identiques."
+
+
+def complete_first_login(agent, pin="284617"):
+    """Log Marie in with her provisional PIN and go through the three steps."""
+    agent.log_in(MARIE, PROVISIONAL)
+    agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": pin, "confirmation": pin})
+    return agent.submit("/espace-agent/donnees-personnelles", {})
+
+
+def test_the_provisional_pin_is_single_use_once_personalised(agent, marie, new_agent, app):
+    complete_first_login(agent)
+    other = new_agent(app)
+    assert "Bienvenue" not in other.log_in(MARIE, PROVISIONAL).text
+    assert "Bienvenue" in other.log_in(MARIE, "284617").text
+
+
+def test_a_password_change_revokes_other_sessions(agent, marie, new_agent, app):
+    complete_first_login(agent)
+    other = new_agent(app)
+    other.log_in(MARIE, "284617")
+    agent.get("/espace-agent/mot-de-passe")
+    page = agent.submit("/espace-agent/mot-de-passe",
+                        {"current_pin": "284617", "new_pin": "590273", "confirmation": "590273"})
+    assert "Votre mot de passe a été modifié." in page.text
+    assert agent.client.get("/espace-agent/").status_code == 200
+    assert other.client.get("/espace-agent/").status_code == 303
+
+
+def test_changing_the_pin_needs_the_current_one(either, marie):
+    complete_first_login(either)
+    either.get("/espace-agent/mot-de-passe")
+    page = either.submit("/espace-agent/mot-de-passe",
+                         {"current_pin": "000000", "new_pin": "590273", "confirmation": "590273"})
+    assert page.status == 422
+    assert page.field_error("current_pin") == "Le mot de passe actuel est incorrect."
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"email": ""}, "email", "Saisissez votre adresse mail personnelle."),
+        ({"email": "marie@"}, "email", "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."),
+        ({"phone_mobile": "12"}, "phone_mobile", "Saisissez un numéro de téléphone valide"),
+        ({"phone_work": "+33 1 23"}, "phone_work", "Saisissez un numéro de téléphone valide"),
+    ],
+)
+def test_personal_data_errors(either, marie, fields, field, message):
+    either.log_in(MARIE, PROVISIONAL)
+    either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    either.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
+    page = either.submit("/espace-agent/donnees-personnelles", fields)
+    assert page.status == 422
+    assert page.field_error(field).startswith(message)
+
+
+def test_a_new_mail_address_needs_its_link(agent, marie, new_agent, app, monkeypatch):
+    agent.log_in(MARIE, PROVISIONAL)
+    agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
+    page = agent.submit("/espace-agent/donnees-personnelles", {"email": "marie.new@example.org"})
+    assert "Un lien de confirmation a été envoyé à marie.new@example.org" in page.text
+    db.session.refresh(marie)
+    assert marie.email == "marie.dupont@example.org" and marie.pending_email == "marie.new@example.org"
+    mails = {m.recipient: m for m in db.session.scalars(db.select(OutboundMail))}
+    assert set(mails) == {"marie.new@example.org", "marie.dupont@example.org"}
+    assert "marie.new@example.org" not in mails["marie.dupont@example.org"].text_body
+    link = re.search(r"^(https?://\S+)$", mails["marie.new@example.org"].text_body, re.M).group(1)
+    path = link.split("localhost", 1)[1]
+
+    visitor = new_agent(app)
+    page = visitor.get(path)
+    assert page.status == 200 and "Votre nouvelle adresse mail est enregistrée" in page.text
+    db.session.refresh(marie)
+    assert marie.email == "marie.new@example.org" and marie.pending_email is None
+    again = visitor.get(path)
+    assert again.status == 410 and "déjà été utilisé" in again.text
+
+
+def test_a_mail_change_link_expires_after_48_hours(agent, marie, monkeypatch):
+    complete_first_login(agent)
+    agent.get("/espace-agent/mes-donnees")
+    agent.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org"})
+    mail = db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "marie.new@example.org"))
+    path = re.search(r"^https?://localhost(\S+)$", mail.text_body, re.M).group(1)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 49 * 3600)
+    page = agent.get(path)
+    assert page.status == 410 and "48 heures" in page.text
+    db.session.refresh(marie)
+    assert marie.email == "marie.dupont@example.org"
+
+
+def test_a_tampered_link_is_refused(agent):
+    assert agent.get("/espace-agent/adresse-mail/not-a-token").status == 404
+
+
+def test_home_shows_who_the_agent_is(either, marie):
+    complete_first_login(either)
+    page = either.get("/espace-agent/")
+    assert heading(page) == "Bienvenue, Marie DUPONT"
+    assert "35127846 S" in page.text and "Centre Hospitalier Universitaire de Rennes" in page.text
+    links = {a.get_text(strip=True) for a in page.main.select("a")}
+    assert {"Modifier mon mot de passe", "Modifier mes données personnelles"} <= links
+
+
+def test_pages_of_the_space_need_a_login(agent):
+    response = agent.client.get("/espace-agent/", follow_redirects=True)
+    assert "Connectez-vous pour accéder à votre Espace Agent." in response.get_data(as_text=True)
