@@ -1,0 +1,40 @@
+"""The `flask` commands: setup is idempotent, demo data as the contract says."""
+
+from cgos.account.services import nir_digest
+from cgos.extensions import db
+from cgos.models import Agent, Commune, Delegation, DelegationStaff, Establishment, PasswordState
+
+
+def test_setup_twice_changes_nothing(runner):
+    result = runner.invoke(args=["setup", "--demo"])
+    assert result.exit_code == 0, result.output
+    counts = [line for line in result.output.splitlines() if "ajout(s)" in line]
+    assert len(counts) == 6
+    assert all(line.endswith(" : 0 ajout(s) ou mise(s) à jour") for line in counts)
+
+
+def test_reference_data_is_loaded(app):
+    assert db.session.scalar(db.select(db.func.count(Commune.insee))) > 34000
+    rennes = db.session.get(Commune, "35238")
+    assert rennes.name == "Rennes" and "35000" in rennes.postal_codes and rennes.region_code == "53"
+    assert db.session.scalar(db.select(db.func.count(Delegation.id))) == 13
+    names = set(db.session.scalars(db.select(Establishment.name).where(Establishment.commune_insee == "35238")))
+    assert {"Centre Hospitalier Universitaire de Rennes", "Centre Hospitalier Guillaume Régnier"} <= names
+
+
+def test_demo_agents_are_as_the_contract_says(app):
+    agents = {a.numero: a for a in db.session.scalars(db.select(Agent))}
+    assert set(agents) == {"35127846S", "22904518R", "29088361J", "35477120M", "75236094N"}
+    assert agents["35127846S"].password_state == PasswordState.NONE
+    assert agents["22904518R"].email is None
+    assert agents["29088361J"].password_state == PasswordState.PERSONAL
+    assert agents["35477120M"].password_state == PasswordState.LEGACY
+    assert agents["75236094N"].password_state == PasswordState.PROVISIONAL
+    assert agents["35127846S"].nir_digest == nir_digest("2 85 03 35 238 123 88")
+    staff = db.session.scalar(db.select(DelegationStaff))
+    assert staff.email == "delegation.bretagne@example.org" and staff.delegation.code == "bretagne"
+
+
+def test_no_nir_is_stored_in_clear(app):
+    for agent in db.session.scalars(db.select(Agent)):
+        assert agent.nir_digest and len(agent.nir_digest) == 64

@@ -1,0 +1,157 @@
+"""The mail queue over a real SMTP server (aiosmtpd): nothing lost, nothing sent twice."""
+
+import email
+import re
+import socket
+import time
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from cgos.extensions import db
+from cgos.models import OutboundMail
+
+MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
+DEMO_NIRS = ["285033523812388", "2 85 03 35 238 123 88"]
+
+
+class Inbox:
+    """Collects what the SMTP server receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        """Keep the message, parsed."""
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    """A real SMTP server on one loopback port, which a test can stop and start again."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        """Listen (a new controller each time: aiosmtpd's cannot restart)."""
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        """Stop listening: connections are refused."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server for the test."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    """The app, sending through the test SMTP server."""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def request_provisional_password(agent):
+    """Go through « Mot de passe oublié » for Marie."""
+    agent.get("/mot-de-passe-oublie")
+    agent.submit("/mot-de-passe-oublie", MARIE)
+    return agent.submit("/mot-de-passe-oublie/adresse-mail",
+                        {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"})
+
+
+def test_the_provisional_password_mail_goes_out_with_text_and_html(mail_app, smtp, new_agent):
+    page = request_provisional_password(new_agent(mail_app))
+    assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+    [message] = smtp.inbox.messages
+    assert message["To"] == "marie.dupont@example.org"
+    assert message["Subject"] == "Espace Agent C.G.O.S : votre mot de passe provisoire"
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    assert re.search(r"^Mot de passe provisoire : \d{6}$", text, re.M)
+    assert "Merci de surveiller votre messagerie" in text and "Spams" in html
+    for nir in DEMO_NIRS:
+        assert nir not in text and nir not in html
+    row = db.session.scalar(db.select(OutboundMail))
+    assert row.sent_at is not None and row.attempts == 1
+
+
+def test_an_smtp_outage_loses_no_mail(mail_app, smtp, new_agent):
+    smtp.stop()
+    page = request_provisional_password(new_agent(mail_app))
+    assert page.status == 200
+    assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+    row = db.session.scalar(db.select(OutboundMail))
+    assert row.sent_at is None and row.last_error
+
+    runner = mail_app.test_cli_runner()
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 1 and "0 mail(s) envoyé(s), 1 en attente" in result.output
+
+    smtp.start()
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 0 and "1 mail(s) envoyé(s), 0 en attente" in result.output
+    assert len(smtp.inbox.messages) == 1
+    db.session.refresh(row)
+    assert row.sent_at is not None and row.last_error is None
+
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert "0 mail(s) envoyé(s), 0 en attente" in result.output
+    assert len(smtp.inbox.messages) == 1, "never sent twice"
+
+
+def test_a_mail_being_sent_elsewhere_is_not_sent_again(mail_app, smtp):
+    from cgos.mail import send_pending
+    from cgos.models import utcnow
+
+    db.session.add(OutboundMail(recipient="a@example.org", subject="s", text_body="t",
+                                last_attempt_at=utcnow(), attempts=1))
+    db.session.commit()
+    assert send_pending() == (0, 1)
+    assert smtp.inbox.messages == []
+
+
+def test_no_pin_reaches_the_logs(mail_app, smtp, new_agent, caplog):
+    caplog.set_level("DEBUG")
+    request_provisional_password(new_agent(mail_app))
+    text = smtp.inbox.messages[0].get_body(("plain",)).get_content()
+    pin = re.search(r"Mot de passe provisoire : (\d{6})", text).group(1)
+    assert pin not in caplog.text
+    assert "marie.dupont@example.org" not in caplog.text
+
+
+def test_without_mail_server_mails_wait_in_the_dev_mailbox(make_app, new_agent):
+    app = make_app(DEV_MAILBOX=True)
+    with app.app_context():
+        agent = new_agent(app)
+        request_provisional_password(agent)
+        page = agent.get("/dev/mails")
+        assert "votre mot de passe provisoire" in page.text
+        link = page.main.select_one("ul.links a")["href"]
+        assert "Mot de passe provisoire : " in agent.get(link).text
+
+
+def test_the_dev_mailbox_is_off_by_default(agent):
+    assert agent.get("/dev/mails").status == 404
