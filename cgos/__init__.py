@@ -63,12 +63,18 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per flow the agent goes through."""
     from .account.routes import bp as account_bp
+    from .delegation.routes import bp as delegation_bp
     from .dev.routes import bp as dev_bp
+    from .first_connection.routes import bp as first_connection_bp
     from .forgotten_password.routes import bp as forgotten_password_bp
     from .login.routes import bp as login_bp
+    from .places.routes import bp as places_bp
     from .public.routes import bp as public_bp
+    from .questionnaire.routes import bp as questionnaire_bp
 
-    for blueprint in (login_bp, forgotten_password_bp, account_bp, public_bp, dev_bp):
+    blueprints = (login_bp, forgotten_password_bp, first_connection_bp, questionnaire_bp,
+                  places_bp, account_bp, delegation_bp, public_bp, dev_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

@@ -21,13 +21,23 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login_agent(agent: Agent) -> None:
-    """Start a new session for the agent: nothing of the anonymous session survives."""
+def _start_session(**owner) -> None:
+    """A new server-side session: nothing of the anonymous session survives."""
     session.clear()
     token = secrets.token_urlsafe(32)
-    db.session.add(AuthSession(id=_digest(token), agent_id=agent.id))
+    db.session.add(AuthSession(id=_digest(token), **owner))
     session[SESSION_KEY] = token
     session.permanent = True
+
+
+def login_agent(agent: Agent) -> None:
+    """Start a new session for the agent."""
+    _start_session(agent_id=agent.id)
+
+
+def login_staff(staff) -> None:
+    """Start a new session for a member of a delegation's staff."""
+    _start_session(staff_id=staff.id)
 
 
 def logout() -> None:
@@ -40,20 +50,17 @@ def logout() -> None:
     session.clear()
 
 
-def revoke_sessions(agent: Agent, *, keep_current: bool = False) -> None:
-    """Revoke every session of an agent (password change, lockout)."""
-    current = _digest(session[SESSION_KEY]) if keep_current and SESSION_KEY in session else None
-    query = db.select(AuthSession).where(
-        AuthSession.agent_id == agent.id, AuthSession.revoked_at.is_(None)
-    )
+def revoke_sessions(agent: Agent | None = None, *, staff=None) -> None:
+    """Revoke every session of an agent or a staff member (password change, lockout)."""
+    owner = AuthSession.agent_id == agent.id if agent is not None else AuthSession.staff_id == staff.id
+    query = db.select(AuthSession).where(owner, AuthSession.revoked_at.is_(None))
     for auth_session in db.session.scalars(query):
-        if auth_session.id != current:
-            auth_session.revoked_at = utcnow()
+        auth_session.revoked_at = utcnow()
 
 
 def load_logged_in_agent() -> None:
-    """Find the agent of this request's session, dropping revoked and idle sessions."""
-    g.agent = None
+    """Find who this request's session belongs to, dropping revoked and idle sessions."""
+    g.agent = g.staff = None
     token = session.get(SESSION_KEY)
     if not token or request.endpoint == "static":
         return
@@ -72,6 +79,7 @@ def load_logged_in_agent() -> None:
         auth_session.last_seen_at = now
         db.session.commit()
     g.agent = auth_session.agent
+    g.staff = auth_session.staff
 
 
 def pending_step(agent: Agent) -> str | None:
@@ -111,3 +119,15 @@ def agent_required(step: str | None = None):
 def init_app(app: Flask) -> None:
     """Load the agent before every request."""
     app.before_request(load_logged_in_agent)
+
+
+def staff_required(view):
+    """Guard a back-office view: a delegation staff member must be logged in."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("staff") is None:
+            return see_other(url_for("delegation.login"))
+        return view(*args, **kwargs)
+
+    return wrapped

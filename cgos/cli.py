@@ -200,7 +200,53 @@ def send_pending_command() -> None:
         raise SystemExit(1)
 
 
+@mail_group.command("remind")
+def remind_command() -> None:
+    """Remind agents whose provisional password is not personalised yet (days 7, 21, 28)."""
+    from .maintenance import send_reminders
+
+    click.echo(f"{send_reminders()} rappel(s) mis en file d'attente.")
+
+
+uploads_group = AppGroup("uploads", help="Bulletins de paie reçus.")
+
+
+@uploads_group.command("purge")
+def purge_command() -> None:
+    """Delete payslips kept longer than PAYSLIP_RETENTION_DAYS after the decision."""
+    from .maintenance import purge_payslips
+
+    click.echo(f"{purge_payslips()} bulletin(s) supprimé(s).")
+
+
+staff_group = AppGroup("staff", help="Personnel des délégations.")
+
+
+@staff_group.command("create")
+@click.argument("email")
+@click.option("--delegation", "code", required=True, help="Code de la délégation (bretagne, 53…).")
+@click.password_option(envvar="CGOS_STAFF_PASSWORD", prompt="Mot de passe", confirmation_prompt=True)
+def staff_create_command(email: str, code: str, password: str) -> None:
+    """Create a delegation staff account (password from a prompt or CGOS_STAFF_PASSWORD)."""
+    email = email.strip().lower()
+    delegation = db.session.scalar(
+        db.select(Delegation).where(
+            db.or_(Delegation.code == code.strip().lower(), Delegation.region_code == code.strip())
+        )
+    )
+    if delegation is None:
+        codes = ", ".join(db.session.scalars(db.select(Delegation.code).order_by(Delegation.code)))
+        raise click.UsageError(f"délégation inconnue : {code} (codes : {codes})")
+    if len(password) < 12:
+        raise click.UsageError("le mot de passe doit comporter au moins 12 caractères")
+    if db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email)):
+        raise click.UsageError(f"{email} existe déjà")
+    db.session.add(DelegationStaff(email=email, password_hash=hash_secret(password), delegation=delegation))
+    db.session.commit()
+    click.echo(f"{email} peut se connecter au back office de la {delegation.name}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    app.cli.add_command(setup_command)
-    app.cli.add_command(mail_group)
+    for command in (setup_command, mail_group, uploads_group, staff_group):
+        app.cli.add_command(command)

@@ -25,6 +25,8 @@ def default_config(instance_path: str) -> dict:
         # Identification attempts (birth year and month) per numéro C.G.O.S.
         "IDENTIFICATION_RATE_LIMIT": "10 per hour",
         "MAIL_SUPPRESS_SEND": False,
+        # Wrong mail addresses typed at the confirmation step before the questionnaire is offered.
+        "MAIL_CONFIRMATION_LIMIT": "3 per day",
         "SESSION_COOKIE_SECURE": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -36,6 +38,10 @@ def default_config(instance_path: str) -> dict:
         "PUBLIC_BASE_URL": None,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "DELEGATION_PHONE": "01 45 70 82 20",
+        # Days after issue when an unused provisional password is recalled by mail.
+        "PROVISIONAL_REMINDER_DAYS": [7, 21, 28],
+        # Days a payslip is kept after the delegation's decision (`flask uploads purge`).
+        "PAYSLIP_RETENTION_DAYS": 30,
     }
 
 

@@ -15,7 +15,8 @@ from flask import Flask, current_app, g, render_template
 from sqlalchemy import event, or_, update
 
 from .extensions import db
-from .models import OutboundMail, utcnow
+from . import uploads
+from .models import MailAttachment, OutboundMail, utcnow
 
 log = logging.getLogger(__name__)
 # A claimed mail whose sender died is tried again after this delay.
@@ -37,14 +38,18 @@ class _Connection(flask_mail.Connection):
         return host
 
 
-def send_mail(recipient: str, subject: str, template: str, **context) -> OutboundMail:
-    """Queue a mail rendered from `mail/<template>.txt` and `.html`; it goes out after commit."""
+def send_mail(recipient: str, subject: str, template: str, attachments=(), **context) -> OutboundMail:
+    """Queue a mail rendered from `mail/<template>.txt` and `.html`; it goes out after commit.
+
+    `attachments` are (path under UPLOAD_FOLDER, file name, MIME type).
+    """
     row = OutboundMail(
         recipient=recipient,
         subject=subject,
         text_body=render_template(f"mail/{template}.txt", **context),
         html_body=render_template(f"mail/{template}.html", **context),
     )
+    row.attachments = [MailAttachment(path=p, filename=f, mimetype=m) for p, f, m in attachments]
     db.session.add(row)
     g.setdefault("queued_mails", []).append(row)
     return row
@@ -79,6 +84,10 @@ def deliver(row: OutboundMail, connection: flask_mail.Connection) -> bool:
         body=row.text_body,
         html=row.html_body,
     )
+    for attachment in row.attachments:
+        path = uploads.absolute(attachment.path)
+        if path.exists():
+            message.attach(attachment.filename, attachment.mimetype, path.read_bytes())
     try:
         connection.send(message)
     except (smtplib.SMTPException, OSError) as error:

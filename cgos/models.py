@@ -135,6 +135,8 @@ class Agent(db.Model):
     personal_data_confirmed_at: Mapped[datetime | None]
     # A new address typed by the agent, in force once its confirmation link is followed.
     pending_email: Mapped[str | None] = mapped_column(String(254))
+    # The last reminder day (7, 21, 28…) mailed for the current provisional password.
+    provisional_reminder_day: Mapped[int | None]
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -152,12 +154,15 @@ class AuthSession(db.Model):
 
     # SHA-256 of the random token held in the cookie: a database leak yields no session.
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    # Either an agent's session or a delegation staff member's.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 
-    agent: Mapped[Agent] = relationship()
+    agent: Mapped[Agent | None] = relationship()
+    staff: Mapped[DelegationStaff | None] = relationship()
 
 
 class OutboundMail(db.Model):
@@ -174,6 +179,58 @@ class OutboundMail(db.Model):
     last_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
 
+    attachments: Mapped[list["MailAttachment"]] = relationship()
+
+
+class MailAttachment(db.Model):
+    """A file sent with a queued mail (the payslip of a questionnaire)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("outbound_mail.id"), index=True)
+    path: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(100))
+    mimetype: Mapped[str] = mapped_column(String(50))
+
+
+class RequestStatus(enum.StrEnum):
+    """Where a request handled by a delegation stands."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class MailChangeRequest(db.Model):
+    """The questionnaire of an agent whose mail address on file is wrong or missing."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    delegation_id: Mapped[int] = mapped_column(ForeignKey("delegation.id"), index=True)
+    numero: Mapped[str] = mapped_column(String(9))
+    birth_date: Mapped[date]
+    new_email: Mapped[str] = mapped_column(String(254))
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("commune.insee"))
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"))
+    # The payslip file; the path is cleared when the file is purged, the rest stays.
+    payslip_path: Mapped[str | None] = mapped_column(String(300))
+    payslip_filename: Mapped[str] = mapped_column(String(100))
+    payslip_mimetype: Mapped[str] = mapped_column(String(50))
+    payslip_size: Mapped[int]
+    payslip_deleted_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.PENDING, index=True)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    agent: Mapped[Agent] = relationship()
+    delegation: Mapped[Delegation] = relationship()
+    commune: Mapped[Commune] = relationship()
+    establishment: Mapped[Establishment] = relationship()
+    decided_by: Mapped[DelegationStaff | None] = relationship()
+
 
 class SecurityEvent(db.Model):
     """An audit row for a sensitive action: never a PIN, a NIR or a token."""
@@ -181,6 +238,7 @@ class SecurityEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str | None] = mapped_column(String(200))

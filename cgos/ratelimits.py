@@ -43,6 +43,11 @@ def attempts(config_key: str, scope: str, identifier: str) -> int:
     return int(limiter.storage.get(_limit(config_key).key_for(scope, identifier)) or 0)
 
 
+def reached(config_key: str, scope: str, identifier: str) -> bool:
+    """True once as many attempts as the limit allows have been counted."""
+    return attempts(config_key, scope, identifier) >= _limit(config_key).amount
+
+
 def retry_at(config_key: str, scope: str, identifier: str) -> datetime:
     """When the current window ends and attempts are allowed again."""
     stats = limiter.limiter.get_window_stats(_limit(config_key), scope, identifier)

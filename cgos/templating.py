@@ -32,6 +32,19 @@ def french_datetime(value: datetime) -> str:
     return f"{french_date(value)} à {french_time(value)}"
 
 
+def age(value: datetime) -> str:
+    """How long ago, in words: `il y a 3 jours`, `il y a 2 heures`."""
+    from .models import utcnow
+
+    seconds = max(0, int((utcnow() - value).total_seconds()))
+    days, hours, minutes = seconds // 86400, seconds // 3600, seconds // 60
+    if days:
+        return f"il y a {days} jour{'s' if days > 1 else ''}"
+    if hours:
+        return f"il y a {hours} heure{'s' if hours > 1 else ''}"
+    return f"il y a {minutes} minute{'s' if minutes > 1 else ''}"
+
+
 def mask_email(address: str | None) -> str:
     """`mar*****@exa*****`: enough to recognise one's address, never enough to read it."""
     if not address or "@" not in address:
@@ -91,3 +104,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(french_time)
     app.add_template_filter(french_datetime)
     app.add_template_filter(mask_email)
+    app.add_template_filter(age)

@@ -57,3 +57,46 @@ def same_as(other_name: str, message: str):
             raise StopValidation(message)
 
     return check
+
+
+def parse_french_date(value: str):
+    """`14/03/1985`, `14-03-1985` or `1985-03-14` as a date, else None."""
+    import re
+    from datetime import date
+
+    value = (value or "").strip()
+    match = re.fullmatch(r"(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})", value)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+    else:
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
+        if not match:
+            return None
+        year, month, day = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def birth_date(form, field) -> None:
+    """A real date of birth, written JJ/MM/AAAA; keeps the date."""
+    from datetime import date
+
+    parsed = parse_french_date(field.data)
+    if parsed is None:
+        raise StopValidation("Saisissez votre date de naissance au format JJ/MM/AAAA, par exemple 14/03/1985.")
+    today = date.today()
+    if not (1900 <= parsed.year and parsed <= today.replace(year=today.year - 14)):
+        raise StopValidation("Vérifiez votre date de naissance : elle ne semble pas correcte.")
+    field.data = parsed
+
+
+def person_name(form, field) -> None:
+    """A name of letters, spaces, hyphens and apostrophes."""
+    import re
+
+    value = " ".join((field.data or "").split())
+    if not re.fullmatch(r"[^\W\d_]+(?:[ '’\-][^\W\d_]+)*", value) or len(value) > 100:
+        raise StopValidation(f"Le champ « {field.label.text} » ne peut contenir que des lettres, des espaces, des tirets et des apostrophes.")
+    field.data = value

@@ -124,7 +124,6 @@ def test_the_right_address_sends_a_provisional_password(either):
 
 def test_an_agent_without_mail_is_told_to_contact_the_delegation(either):
     page = identify(either, numero="22904518 R", birth_year="1979", birth_month="11")
-    page = either.get("/mot-de-passe-oublie/adresse-mail")
     assert "votre adresse de messagerie est indispensable pour la finaliser" in page.text
     assert "Délégation régionale Bretagne" in page.text
 
@@ -135,4 +134,5 @@ def test_the_legacy_link_explains_why(either):
 
 
 def test_the_confirmation_page_is_only_shown_after_a_request(agent):
-    assert agent.get("/mot-de-passe-oublie/confirmation").status == 404
+    page = agent.get("/mot-de-passe-oublie/confirmation")
+    assert page.status == 303 and page.response.headers["Location"].endswith("/mot-de-passe-oublie")

@@ -57,6 +57,7 @@ def issue_provisional_password(agent: Agent) -> None:
     existing = agent.pin_hash or agent.legacy_password_hash
     agent.provisional_pin_hash = hash_secret(pin, salt_of=existing)
     agent.provisional_issued_at = now
+    agent.provisional_reminder_day = None
     if agent.password_state == PasswordState.NONE:
         agent.password_state = PasswordState.PROVISIONAL
     events.record(events.PROVISIONAL_PASSWORD_ISSUED, agent)

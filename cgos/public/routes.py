@@ -7,12 +7,6 @@ from ..htmx import render_page
 bp = Blueprint("public", __name__)
 
 
-@bp.get("/premiere-connexion")
-def first_connection():
-    """« 1ère connexion »: how an agent who never had a password gets one."""
-    return render_page("public/first_connection.html")
-
-
 @bp.get("/demande-numero")
 def number_request():
     """« Demande de n°C.G.O.S »: how to get or recover a numéro."""

@@ -1,0 +1,116 @@
+"""The identify → confirm the mail → provisional password steps, shared by two tabs.
+
+« 1ère connexion » and « Mot de passe oublié ? » ask the same things and end
+the same way; what differs (who may go on, whether the address on file is
+shown masked) is given by each blueprint. The wizard's state is kept in the
+signed session, so it survives a reload and the back button.
+"""
+
+from dataclasses import dataclass, field
+
+from flask import request, session, url_for
+
+from .. import ratelimits
+from ..account.services import delegation_for, issue_provisional_password
+from ..extensions import db
+from ..htmx import render_page, see_other
+from ..models import Agent
+from ..templating import french_time
+from .forms import IdentityForm, MailConfirmationForm
+from .services import identify, same_address
+
+NO_MATCH = (
+    "Les informations saisies ne correspondent à aucun agent connu du C.G.O.S. Vérifiez votre "
+    "numéro C.G.O.S, votre année et votre mois de naissance."
+)
+WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
+
+
+def too_many(scope: str, config_key: str, identifier: str) -> dict:
+    """The error shown when a limit is reached: when to try again."""
+    retry = ratelimits.retry_at(config_key, scope, identifier)
+    return {"form": f"Trop de demandes ont été faites : réessayez à partir de {french_time(retry)}."}
+
+
+@dataclass
+class ProvisionalPasswordSteps:
+    """One tab's use of the shared steps."""
+
+    name: str  # the blueprint, also the rate-limit scope and the session key
+    tab: str
+    identify_template: str
+    show_masked_address: bool
+    # A page that stops an agent at the first step (« Validation impossible »), or None.
+    gate: object = None
+    context: dict = field(default_factory=dict)
+
+    def _page(self, template: str, status: int = 200, **context):
+        """Render a step with this tab's context."""
+        return render_page(template, status=status, tab=self.tab, steps=self.name, **self.context, **context)
+
+    def agent(self) -> Agent | None:
+        """The agent identified at the first step in this browser."""
+        agent_id = session.get(self.name, {}).get("agent")
+        return db.session.get(Agent, agent_id) if isinstance(agent_id, int) else None
+
+    def identity_step(self):
+        """Step 1: numéro C.G.O.S, birth year and month."""
+        form = IdentityForm()
+        if request.method == "GET":
+            return self._page(self.identify_template, form=form, errors={})
+        address = ratelimits.client_address()
+        if not ratelimits.hit_address(self.name):
+            return self._page(self.identify_template, 429, form=form,
+                              errors=too_many(self.name, "ADDRESS_RATE_LIMIT", address))
+        if not form.validate():
+            return self._page(self.identify_template, 422, form=form, errors={})
+        if not ratelimits.hit("IDENTIFICATION_RATE_LIMIT", self.name, form.numero.data):
+            return self._page(self.identify_template, 429, form=form,
+                              errors=too_many(self.name, "IDENTIFICATION_RATE_LIMIT", form.numero.data))
+        agent = identify(form.numero.data, form.birth_year.data, form.birth_month.data)
+        if agent is None:
+            return self._page(self.identify_template, 422, form=form, errors={"form": NO_MATCH})
+        session[self.name] = {"agent": agent.id}
+        return see_other(url_for(f"{self.name}.confirm_mail"))
+
+    def mail_step(self):
+        """Step 2: the address on file typed twice; the provisional password goes there."""
+        agent = self.agent()
+        if agent is None:
+            return see_other(url_for(f"{self.name}.identify"))
+        if self.gate is not None and (stop := self.gate(agent)) is not None:
+            return stop
+        if not agent.email:
+            return self._page("identification/no_mail.html", delegation=delegation_for(agent))
+        form = MailConfirmationForm()
+        context = {"form": form, "errors": {}, "masked": agent.email if self.show_masked_address else None}
+        if request.method == "GET":
+            return self._page("identification/confirm_mail.html", **context)
+        if not ratelimits.hit_address(self.name):
+            context["errors"] = too_many(self.name, "ADDRESS_RATE_LIMIT", ratelimits.client_address())
+            return self._page("identification/confirm_mail.html", 429, **context)
+        if not form.validate():
+            return self._page("identification/confirm_mail.html", 422, **context)
+        if not same_address(form.email.data, agent.email):
+            ratelimits.hit("MAIL_CONFIRMATION_LIMIT", "mail_confirmation", agent.numero)
+            if ratelimits.reached("MAIL_CONFIRMATION_LIMIT", "mail_confirmation", agent.numero):
+                return self._page("identification/wrong_mail.html", 422)
+            form.email.errors.append(WRONG_ADDRESS)
+            return self._page("identification/confirm_mail.html", 422, **context)
+        issue_provisional_password(agent)
+        db.session.commit()
+        session.pop(self.name, None)
+        session["provisional_sent"] = True
+        return see_other(url_for(f"{self.name}.sent"))
+
+    def sent(self):
+        """« Confirmation envoi du mot de passe provisoire »."""
+        if not session.get("provisional_sent"):
+            return see_other(url_for(f"{self.name}.identify"))
+        return self._page("identification/sent.html")
+
+    def register(self, bp, prefix: str = "") -> None:
+        """Add the three steps to a blueprint."""
+        bp.add_url_rule(prefix, "identify", self.identity_step, methods=["GET", "POST"])
+        bp.add_url_rule(f"{prefix}/adresse-mail", "confirm_mail", self.mail_step, methods=["GET", "POST"])
+        bp.add_url_rule(f"{prefix}/confirmation", "sent", self.sent)

@@ -1,0 +1,67 @@
+"""Scheduled work: provisional-password reminders and the payslip purge."""
+
+from datetime import timedelta
+
+from flask import current_app
+
+from . import pins, uploads
+from .account.services import external_url
+from .extensions import db
+from .mail import send_mail
+from .models import Agent, MailChangeRequest, RequestStatus, utcnow
+
+
+def reminder_due(agent: Agent, now) -> int | None:
+    """The reminder day to mail now for this agent's provisional password, if any."""
+    if agent.provisional_issued_at is None or pins.is_provisional_pin_expired(agent.provisional_issued_at, now):
+        return None
+    age = (now - agent.provisional_issued_at).days
+    due = [day for day in current_app.config["PROVISIONAL_REMINDER_DAYS"] if day <= age]
+    if not due or max(due) <= (agent.provisional_reminder_day or 0):
+        return None
+    return max(due)
+
+
+def send_reminders() -> int:
+    """Mail every agent whose provisional password is still unused at a reminder day; how many."""
+    now = utcnow()
+    agents = db.session.scalars(
+        db.select(Agent).where(Agent.provisional_pin_hash.is_not(None), Agent.email.is_not(None))
+    )
+    sent = 0
+    for agent in agents:
+        day = reminder_due(agent, now)
+        if day is None:
+            continue
+        agent.provisional_reminder_day = day
+        send_mail(
+            agent.email,
+            "Espace Agent C.G.O.S : personnalisez votre mot de passe provisoire",
+            "provisional_reminder",
+            agent=agent,
+            expires_at=pins.provisional_pin_expires_at(agent.provisional_issued_at),
+            login_url=external_url("login.login"),
+        )
+        sent += 1
+    db.session.commit()
+    return sent
+
+
+def purge_payslips() -> int:
+    """Delete payslips kept longer than allowed after the decision; how many."""
+    limit = utcnow() - timedelta(days=current_app.config["PAYSLIP_RETENTION_DAYS"])
+    requests = db.session.scalars(
+        db.select(MailChangeRequest).where(
+            MailChangeRequest.status != RequestStatus.PENDING,
+            MailChangeRequest.decided_at < limit,
+            MailChangeRequest.payslip_path.is_not(None),
+        )
+    )
+    purged = 0
+    for mail_request in requests:
+        uploads.delete(mail_request.payslip_path)
+        mail_request.payslip_path = None
+        mail_request.payslip_deleted_at = utcnow()
+        purged += 1
+    db.session.commit()
+    return purged

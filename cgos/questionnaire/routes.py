@@ -1,0 +1,119 @@
+"""The mail-change questionnaire (guide 1.2.2 and 1.2.3), routed to the regional delegation."""
+
+from flask import Blueprint, request, session, url_for
+
+from .. import ratelimits, uploads
+from ..account.services import external_url, find_agent
+from ..extensions import db
+from ..htmx import render_page, see_other
+from ..mail import send_mail
+from ..models import Delegation, MailChangeRequest
+from ..places.search import communes_with_establishments, establishment_in, establishments_in
+from ..templating import french_time
+from .forms import QuestionnaireForm
+
+bp = Blueprint("questionnaire", __name__)
+
+NO_AGENT = (
+    "Le numéro C.G.O.S et la date de naissance saisis ne correspondent à aucun agent connu du "
+    "C.G.O.S. Vérifiez-les."
+)
+CHOOSE_COMMUNE = "Choisissez la ville de votre établissement dans la liste proposée."
+CHOOSE_ESTABLISHMENT = "Choisissez votre établissement dans la liste proposée."
+TEMPLATE = "questionnaire/form.html"
+
+
+@bp.get("/adresse-mail-inexacte")
+def wrong_address():
+    """« Demande de modification de mon adresse mail »: the guide's message and the way on."""
+    return render_page("questionnaire/wrong_address.html", tab="first_connection")
+
+
+def show(form: QuestionnaireForm, status: int = 200, errors: dict | None = None):
+    """The questionnaire with the choices that match what was typed and chosen so far."""
+    commune = request.form.get("commune") or None
+    communes = communes_with_establishments(form.commune_query.data or "")
+    if commune and commune not in {c.insee for c in communes}:
+        communes = [c for c in communes_with_establishments(form.commune_query.data or "", limit=50)
+                    if c.insee == commune] or communes
+    if len(communes) == 1:
+        commune = communes[0].insee
+    return render_page(
+        TEMPLATE, status=status, tab="first_connection", form=form, errors=errors or {},
+        communes=communes, commune=commune,
+        establishments=establishments_in(commune, form.establishment_query.data or ""),
+        establishment=request.form.get("establishment"),
+    )
+
+
+@bp.route("/questionnaire-adresse-mail", methods=["GET", "POST"])
+def form():
+    """The questionnaire: searches (without JavaScript) or the request itself."""
+    form = QuestionnaireForm()
+    if request.method == "GET" or request.form.get("action", "").startswith("search"):
+        return show(form)
+    if not ratelimits.hit_address("questionnaire"):
+        retry = ratelimits.retry_at("ADDRESS_RATE_LIMIT", "questionnaire", ratelimits.client_address())
+        return show(form, 429, {"form": f"Trop de demandes ont été faites : réessayez à partir de {french_time(retry)}."})
+    valid = form.validate()
+    errors = {}
+    commune = request.form.get("commune")
+    establishment = establishment_in(commune, request.form.get("establishment"))
+    if not commune:
+        form.commune_query.errors = [CHOOSE_COMMUNE]
+    elif establishment is None:
+        form.establishment_query.errors = [CHOOSE_ESTABLISHMENT]
+    checked, payslip_error = uploads.check_payslip(request.files.get("payslip"))
+    if payslip_error:
+        form.payslip.errors = [payslip_error]
+    agent = find_agent(form.numero.data) if valid else None
+    if valid and (agent is None or agent.birth_date != form.birth_date.data):
+        errors["form"] = NO_AGENT
+    if not valid or errors or form.commune_query.errors or form.establishment_query.errors or payslip_error:
+        return show(form, 422, errors)
+    delegation = db.session.scalar(
+        db.select(Delegation).where(Delegation.region_code == establishment.commune.region_code)
+    )
+    if delegation is None:
+        form.establishment_query.errors = ["Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."]
+        return show(form, 422, errors)
+    save_request(form, agent, establishment, delegation, checked)
+    session["questionnaire_sent"] = True
+    return see_other(url_for(".sent"))
+
+
+def save_request(form, agent, establishment, delegation, checked) -> MailChangeRequest:
+    """Store the payslip, then the request and the delegation's mail in one transaction."""
+    path = uploads.store(checked)
+    try:
+        mail_request = MailChangeRequest(
+            agent=agent, delegation=delegation, numero=form.numero.data, birth_date=form.birth_date.data,
+            new_email=form.new_email.data, last_name=form.last_name.data, first_name=form.first_name.data,
+            commune_insee=establishment.commune_insee, establishment=establishment,
+            payslip_path=path, payslip_filename=checked.filename, payslip_mimetype=checked.mimetype,
+            payslip_size=len(checked.content),
+        )
+        db.session.add(mail_request)
+        db.session.flush()
+        send_mail(
+            delegation.email,
+            f"Mise à jour adresse mail CGOS – demande n° {mail_request.id}",
+            "questionnaire_to_delegation",
+            attachments=[(path, checked.filename, checked.mimetype)],
+            request=mail_request,
+            link=external_url("delegation.request_detail", request_id=mail_request.id),
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.delete(path)
+        raise
+    return mail_request
+
+
+@bp.get("/questionnaire-adresse-mail/envoye")
+def sent():
+    """What happens next, once the questionnaire is sent."""
+    if not session.get("questionnaire_sent"):
+        return see_other(url_for(".form"))
+    return render_page("questionnaire/sent.html", tab="first_connection")
