@@ -17,6 +17,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    from .uploads import PortalRequest
+
+    app.request_class = PortalRequest
     app.config.from_mapping(default_config(app.instance_path))
     app.config.from_prefixed_env()
     if test_config is not None:

@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
 
 # What each accepted type starts with (magic bytes), whatever its name or declared type.
@@ -18,10 +18,16 @@ SIGNATURES = (
 SUSPICIOUS_MARKERS = (b"<html", b"<script", b"<svg", b"<!doctype html")
 PAYSLIP_DIR = "payslips"
 
+# Views that receive a payslip. Their requests may be a little over MAX_CONTENT_LENGTH, so
+# that a payslip slightly too large is refused beside its field with the rest of the form
+# kept; a request far over it still gets the 413 page.
+UPLOAD_ENDPOINTS: set[str] = set()
+OVERSIZE_MARGIN = 2 * 1024 * 1024
+
 MISSING = "Joignez votre dernier bulletin de paie ou de pension."
 EMPTY = "Le fichier joint est vide : joignez votre dernier bulletin de paie ou de pension."
 WRONG_TYPE = "Le fichier joint doit être un PDF, une image JPEG ou PNG."
-TOO_LARGE = "Le fichier joint dépasse {size} Mo : réduisez-le (une photo moins grande, par exemple) puis recommencez."
+TOO_LARGE = "Le fichier joint dépasse {size} : réduisez-le (une photo moins grande, par exemple) puis recommencez."
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,9 @@ def check_payslip(upload: FileStorage | None) -> tuple[CheckedFile | None, str |
     if not content:
         return None, EMPTY
     if len(content) > max_size():
-        return None, TOO_LARGE.format(size=max_size() // (1024 * 1024))
+        size = max_size()
+        readable = f"{size // (1024 * 1024)} Mo" if size >= 1024 * 1024 else f"{size // 1024} Ko"
+        return None, TOO_LARGE.format(size=readable)
     head = content[:2048].lower()
     if any(marker in head for marker in SUSPICIOUS_MARKERS):
         return None, WRONG_TYPE
@@ -83,3 +91,20 @@ def delete(relative: str) -> None:
     """Remove a stored file; already gone is fine."""
     absolute(relative).unlink(missing_ok=True)
 
+
+
+class PortalRequest(Request):
+    """Flask's request, with the upload margin above for the views that take a payslip."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        """MAX_CONTENT_LENGTH, plus the margin on upload views."""
+        limit = super().max_content_length
+        if limit is not None and self.endpoint in UPLOAD_ENDPOINTS:
+            return limit + OVERSIZE_MARGIN
+        return limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        """Keep Flask's per-request override working."""
+        Request.max_content_length.fset(self, value)

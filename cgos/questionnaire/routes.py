@@ -46,6 +46,9 @@ def show(form: QuestionnaireForm, status: int = 200, errors: dict | None = None)
     )
 
 
+uploads.UPLOAD_ENDPOINTS.add("questionnaire.form")
+
+
 @bp.route("/questionnaire-adresse-mail", methods=["GET", "POST"])
 def form():
     """The questionnaire: searches (without JavaScript) or the request itself."""
