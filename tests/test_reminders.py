@@ -1,0 +1,80 @@
+"""`flask mail remind`: reminders at days 7, 21 and 28, never twice, none once expired."""
+
+from datetime import timedelta
+
+import pytest
+
+from cgos.account.services import issue_provisional_password
+from cgos.extensions import db
+from cgos.models import Agent, OutboundMail, utcnow
+from cgos.templating import french_date
+
+
+@pytest.fixture
+def marie(app):
+    """Marie with a provisional password issued through the normal path."""
+    agent = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    with app.test_request_context():
+        issue_provisional_password(agent)
+        db.session.commit()
+    db.session.query(OutboundMail).delete()
+    db.session.commit()
+    return agent
+
+
+def remind(runner) -> list[OutboundMail]:
+    """Run the command; the reminders it queued."""
+    result = runner.invoke(args=["mail", "remind"])
+    assert result.exit_code == 0, result.output
+    return list(db.session.scalars(db.select(OutboundMail).where(OutboundMail.subject.contains("personnalisez"))))
+
+
+def age(agent, days: int) -> None:
+    """Pretend the provisional password was issued `days` days ago."""
+    agent.provisional_issued_at = utcnow() - timedelta(days=days, minutes=1)
+    db.session.commit()
+
+
+def test_no_reminder_before_day_7(runner, marie):
+    age(marie, 6)
+    assert remind(runner) == []
+
+
+@pytest.mark.parametrize("day", [7, 21, 28])
+def test_a_reminder_on_each_reminder_day(runner, marie, day):
+    age(marie, day)
+    [mail] = remind(runner)
+    assert mail.recipient == "marie.dupont@example.org"
+    assert french_date(marie.provisional_issued_at + timedelta(days=30)) in mail.text_body
+    assert "Mot de passe provisoire :" not in mail.text_body
+
+
+def test_never_the_same_reminder_twice(runner, marie):
+    age(marie, 7)
+    assert len(remind(runner)) == 1
+    assert len(remind(runner)) == 1, "still one: day 7 is not sent again"
+    age(marie, 21)
+    assert len(remind(runner)) == 2
+    age(marie, 25)
+    assert len(remind(runner)) == 2
+
+
+def test_a_late_run_sends_only_the_latest_reminder(runner, marie):
+    age(marie, 22)
+    assert len(remind(runner)) == 1
+    assert marie.provisional_reminder_day == 21
+
+
+def test_an_expired_provisional_password_gets_no_reminder(runner, app):
+    """Nadia's provisional password was issued 45 days ago."""
+    assert remind(runner) == []
+
+
+def test_a_new_provisional_password_starts_the_reminders_again(runner, marie, app):
+    age(marie, 7)
+    remind(runner)
+    with app.test_request_context():
+        issue_provisional_password(marie)
+        db.session.commit()
+    age(marie, 7)
+    assert len(remind(runner)) == 2
