@@ -246,7 +246,29 @@ def staff_create_command(email: str, code: str, password: str) -> None:
     click.echo(f"{email} peut se connecter au back office de la {delegation.name}.")
 
 
+agents_group = AppGroup("agents", help="Fichier des agents.")
+
+
+@agents_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def agents_import_command(path: str) -> None:
+    """Load or update agents from the CGOS CSV file: all rows or none."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .agents_import import ImportFailed, import_agents
+
+    try:
+        result = import_agents(path)
+    except ImportFailed as failure:
+        for error in failure.errors:
+            click.echo(error, err=True)
+        raise click.ClickException("fichier refusé : aucun agent n'a été chargé") from None
+    except IntegrityError:
+        raise click.ClickException("fichier refusé : un NIR appartient déjà à un autre agent") from None
+    click.echo(f"{result.created} agent(s) créé(s), {result.updated} mis à jour.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (setup_command, mail_group, uploads_group, staff_group):
+    for command in (setup_command, mail_group, uploads_group, staff_group, agents_group):
         app.cli.add_command(command)
