@@ -71,11 +71,12 @@ def register_blueprints(app: Flask) -> None:
     from .first_connection.routes import bp as first_connection_bp
     from .forgotten_password.routes import bp as forgotten_password_bp
     from .login.routes import bp as login_bp
+    from .number_request.routes import bp as number_request_bp
     from .places.routes import bp as places_bp
     from .public.routes import bp as public_bp
     from .questionnaire.routes import bp as questionnaire_bp
 
-    blueprints = (login_bp, forgotten_password_bp, first_connection_bp, questionnaire_bp,
+    blueprints = (login_bp, forgotten_password_bp, first_connection_bp, questionnaire_bp, number_request_bp,
                   places_bp, account_bp, delegation_bp, public_bp, dev_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -137,6 +137,8 @@ class Agent(db.Model):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     # The last reminder day (7, 21, 28…) mailed for the current provisional password.
     provisional_reminder_day: Mapped[int | None]
+    # Set when a delegation rejects the registration that created the agent: no login.
+    disabled_at: Mapped[datetime | None]
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -229,6 +231,51 @@ class MailChangeRequest(db.Model):
     delegation: Mapped[Delegation] = relationship()
     commune: Mapped[Commune] = relationship()
     establishment: Mapped[Establishment] = relationship()
+    decided_by: Mapped[DelegationStaff | None] = relationship()
+
+
+class Registration(db.Model):
+    """« Demande de n°C.G.O.S » by an agent unknown to the C.G.O.S (guide 3.1)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The NIR is kept as its keyed digest (to create the agent) and masked (for staff).
+    nir_digest: Mapped[str] = mapped_column(String(64), index=True)
+    nir_masked: Mapped[str] = mapped_column(String(40))
+    civility: Mapped[str] = mapped_column(String(3))
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    email: Mapped[str] = mapped_column(String(254))
+    address_flat: Mapped[str | None] = mapped_column(String(100))
+    address_building: Mapped[str | None] = mapped_column(String(100))
+    address_street: Mapped[str | None] = mapped_column(String(100))
+    address_locality: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    postal_code: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    commune_insee: Mapped[str | None] = mapped_column(ForeignKey("commune.insee"))
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"))
+    delegation_id: Mapped[int] = mapped_column(ForeignKey("delegation.id"), index=True)
+    entry_date: Mapped[date]
+    position: Mapped[str] = mapped_column(String(20))
+    payslip_path: Mapped[str | None] = mapped_column(String(300))
+    payslip_filename: Mapped[str] = mapped_column(String(100))
+    payslip_mimetype: Mapped[str] = mapped_column(String(50))
+    payslip_size: Mapped[int]
+    payslip_deleted_at: Mapped[datetime | None]
+    # SHA-256 of the token of the mail confirmation link (48 hours, single use).
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime | None]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.PENDING, index=True)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    establishment: Mapped[Establishment] = relationship()
+    delegation: Mapped[Delegation] = relationship()
+    agent: Mapped[Agent | None] = relationship()
     decided_by: Mapped[DelegationStaff | None] = relationship()
 
 

@@ -7,12 +7,6 @@ from ..htmx import render_page
 bp = Blueprint("public", __name__)
 
 
-@bp.get("/demande-numero")
-def number_request():
-    """« Demande de n°C.G.O.S »: how to get or recover a numéro."""
-    return render_page("public/number_request.html")
-
-
 @bp.get("/conditions-generales")
 def charter_print():
     """The charter on its own page, to read or print."""

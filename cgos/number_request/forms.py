@@ -1,0 +1,139 @@
+"""« Demande de n°C.G.O.S »: the NIR, then the registration form of the guide (3.1)."""
+
+from babel import Locale
+from flask_wtf import FlaskForm
+from stdnum.exceptions import ValidationError
+from wtforms import EmailField, FileField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation
+
+from ..identifiers import french_message
+from ..identifiers import nir as nir_rules
+from ..models import Position
+from ..validators import Required, birth_date, email_address, parse_french_date, person_name
+
+POSITIONS = {
+    Position.TITULAIRE: "Titulaire",
+    Position.STAGIAIRE: "Stagiaire",
+    Position.CONTRACTUEL: "Contractuel",
+    Position.APPRENTI: "Apprenti",
+    Position.CONTRAT_AIDE: "Contrat aidé",
+    Position.RETRAITE: "Retraité",
+}
+
+
+def nir_number(form, field) -> None:
+    """A structurally valid NIR; keeps its compact form."""
+    try:
+        field.data = nir_rules.validate(field.data or "")
+    except ValidationError as error:
+        raise StopValidation(french_message(error, "nir")) from None
+
+
+def countries() -> list[SelectChoice]:
+    """France first, then every country by its French name."""
+    names = Locale("fr").territories
+    others = sorted(
+        ((code, name) for code, name in names.items() if len(code) == 2 and code.isalpha() and code != "FR"),
+        key=lambda item: item[1],
+    )
+    return [SelectChoice("FR", "France")] + [SelectChoice(code, name) for code, name in others]
+
+
+def optional_text(form, field) -> None:
+    """An optional line of an address: trimmed, at most 100 characters."""
+    field.data = " ".join((field.data or "").split()) or None
+    if field.data and len(field.data) > 100:
+        raise StopValidation("Ce champ ne peut pas dépasser 100 caractères.")
+
+
+def entry_date(form, field) -> None:
+    """A real date, written JJ/MM/AAAA; its checks against today and the birth date come later."""
+    parsed = parse_french_date(field.data)
+    if parsed is None:
+        raise StopValidation("Saisissez la date d'entrée au format JJ/MM/AAAA, par exemple 01/09/2020.")
+    field.data = parsed
+
+
+class NirForm(FlaskForm):
+    """The social security number, spaces allowed."""
+
+    nir = StringField(
+        "Numéro de sécurité sociale",
+        validators=[Required("Saisissez votre numéro de sécurité sociale (15 chiffres, clé comprise)."), nir_number],
+        description="15 chiffres, clé comprise, par exemple 2 85 03 35 238 123 88.",
+    )
+
+
+class RegistrationForm(FlaskForm):
+    """The registration form of the guide."""
+
+    civility = SelectField(
+        "Civilité",
+        choices=[SelectChoice("", "Choisissez"), SelectChoice("Mme", "Madame"), SelectChoice("M.", "Monsieur")],
+        validators=[Required("Choisissez votre civilité.")],
+        validate_choice=False,
+    )
+    last_name = StringField("Nom", validators=[Required("Saisissez votre nom."), person_name])
+    first_name = StringField("Prénom", validators=[Required("Saisissez votre prénom."), person_name])
+    birth_date = StringField(
+        "Date de naissance",
+        validators=[Required("Saisissez votre date de naissance."), birth_date],
+        description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
+    )
+    email = EmailField(
+        "Email personnel",
+        validators=[Required("Saisissez votre adresse mail personnelle."), email_address],
+        description="Votre numéro C.G.O.S vous sera envoyé à cette adresse.",
+    )
+    address_flat = StringField("Appart., escalier", validators=[optional_text])
+    address_building = StringField("Bâtiment, entrée, résidence", validators=[optional_text])
+    address_street = StringField("N° et voie", validators=[optional_text])
+    address_locality = StringField("Lieu-dit", validators=[optional_text])
+    country = SelectField("Pays", default="FR", validators=[Required("Choisissez votre pays.")], validate_choice=False)
+    postal_code = StringField("Code postal", validators=[Required("Saisissez votre code postal.")])
+    city = StringField("Ville", validators=[Required("Saisissez votre ville.")])
+    commune_query = StringField(
+        "Ville de votre établissement",
+        description="Tapez les premières lettres de la ville, puis choisissez-la dans la liste proposée.",
+    )
+    commune = HiddenField()
+    establishment_query = StringField(
+        "Nom de votre établissement",
+        description="Tapez quelques lettres du nom, puis choisissez votre établissement dans la liste.",
+    )
+    establishment = HiddenField()
+    entry_date = StringField(
+        "Date d'entrée dans votre établissement",
+        validators=[Required("Saisissez votre date d'entrée dans votre établissement."), entry_date],
+        description="Au format JJ/MM/AAAA.",
+    )
+    position = SelectField(
+        "Votre position statutaire",
+        choices=[SelectChoice("", "Choisissez")] + [SelectChoice(value.value, label) for value, label in POSITIONS.items()],
+        validators=[Required("Choisissez votre position statutaire.")],
+        validate_choice=False,
+    )
+    payslip = FileField(
+        "Joindre votre dernier bulletin de paie ou de pension",
+        description="PDF, JPEG ou PNG, 5 Mo au plus. Astuce : une application de scanner sur votre téléphone convient.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = countries()
+
+    def validate_civility(self, field) -> None:
+        """Madame or Monsieur."""
+        if field.data not in ("Mme", "M."):
+            raise StopValidation("Choisissez votre civilité dans la liste.")
+
+    def validate_country(self, field) -> None:
+        """A country of the list."""
+        if field.data not in {choice.value for choice in self.country.choices}:
+            raise StopValidation("Choisissez votre pays dans la liste.")
+
+    def validate_position(self, field) -> None:
+        """One of the positions of the CGOS file."""
+        if field.data not in {p.value for p in Position}:
+            raise StopValidation("Choisissez votre position statutaire dans la liste.")

@@ -1,0 +1,180 @@
+"""Numéros C.G.O.S: recovering a known one, registering an unknown agent."""
+
+import hashlib
+import secrets
+from datetime import date, timedelta
+
+from .. import events, uploads
+from ..account.services import delegation_for, external_url, nir_digest
+from ..extensions import db
+from ..identifiers import nir as nir_rules
+from ..identifiers import numero as numero_rules
+from ..mail import send_mail
+from ..models import Agent, Commune, Delegation, Registration, utcnow
+from ..reference_data import normalize_search_text
+
+LINK_LIFETIME = timedelta(hours=48)
+_random = secrets.SystemRandom()
+
+
+def nir_facts(nir: str) -> dict:
+    """What the form must agree with, without the NIR itself: sex, year, month."""
+    return {
+        "sex": nir_rules.sex(nir),
+        "year": nir_rules.birth_year_suffix(nir),
+        "month": nir_rules.birth_month(nir),
+        "digest": nir_digest(nir),
+        "masked": nir_rules.mask(nir),
+    }
+
+
+def find_by_nir(digest: str) -> Agent | None:
+    """The agent whose NIR has this digest."""
+    return db.session.scalar(db.select(Agent).where(Agent.nir_digest == digest))
+
+
+def identity_mismatches(facts: dict, civility: str | None, birth: date | None) -> dict[str, str]:
+    """Field -> message for what disagrees with the NIR (sex digit, year, month)."""
+    problems = {}
+    if civility in ("M.", "Mme") and facts["sex"] != (1 if civility == "M." else 2):
+        problems["civility"] = (
+            "La civilité ne correspond pas au numéro de sécurité sociale : son premier chiffre est "
+            f"{facts['sex']} ({'homme' if facts['sex'] == 1 else 'femme'})."
+        )
+    if isinstance(birth, date):
+        if birth.year % 100 != facts["year"]:
+            problems["birth_date"] = (
+                "L'année de naissance ne correspond pas au numéro de sécurité sociale (2e et 3e chiffres)."
+            )
+        elif facts["month"] is not None and birth.month != facts["month"]:
+            problems["birth_date"] = (
+                "Le mois de naissance ne correspond pas au numéro de sécurité sociale (4e et 5e chiffres)."
+            )
+    return problems
+
+
+def entry_date_problem(entry: date, birth: date | None, today: date) -> str | None:
+    """Why an entry date is impossible, or None."""
+    if entry > today:
+        return "La date d'entrée dans votre établissement ne peut pas être dans le futur."
+    if isinstance(birth, date):
+        try:
+            adult = birth.replace(year=birth.year + 18)
+        except ValueError:  # born on 29 February
+            adult = birth.replace(year=birth.year + 18, day=28)
+        if entry < adult:
+            return "La date d'entrée dans votre établissement doit être postérieure à vos 18 ans."
+    return None
+
+
+def communes_for_postal_code(postal_code: str) -> list[Commune]:
+    """The communes that have this postal code."""
+    code = (postal_code or "").strip()
+    if not (len(code) == 5 and code.isdigit()):
+        return []
+    statement = db.select(Commune).where(Commune.postal_codes.contains(code)).order_by(Commune.name)
+    return [c for c in db.session.scalars(statement) if code in c.postal_codes.split()]
+
+
+def french_city(postal_code: str, city: str) -> tuple[Commune | None, str | None]:
+    """The commune a French postal code and city name designate, or the message to show."""
+    code = (postal_code or "").strip()
+    if not (len(code) == 5 and code.isdigit()):
+        return None, "Le code postal comporte 5 chiffres, par exemple 35000."
+    communes = communes_for_postal_code(code)
+    if not communes:
+        return None, f"Le code postal {code} n'existe pas : vérifiez-le."
+    wanted = normalize_search_text(city or "")
+    for commune in communes:
+        if normalize_search_text(commune.name) == wanted:
+            return commune, None
+    names = ", ".join(c.name for c in communes[:8])
+    return None, f"La ville ne correspond pas au code postal {code} : choisissez parmi {names}."
+
+
+def new_numero() -> str:
+    """A random numéro C.G.O.S that no agent has had (the check letter of the contract)."""
+    while True:
+        candidate = numero_rules.generate(_random)
+        if not db.session.scalar(db.select(Agent.id).where(Agent.numero == candidate)):
+            return candidate
+
+
+def _token_digest(token: str) -> str:
+    """What is stored of a confirmation token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def register(values: dict, checked: uploads.CheckedFile) -> Registration:
+    """Store the payslip and the registration, and queue the confirmation mail (one transaction)."""
+    path = uploads.store(checked)
+    token = secrets.token_urlsafe(32)
+    try:
+        delegation = db.session.scalar(
+            db.select(Delegation).where(Delegation.region_code == values["establishment"].commune.region_code)
+        )
+        registration = Registration(
+            **values, delegation=delegation, token_digest=_token_digest(token), payslip_path=path,
+            payslip_filename=checked.filename, payslip_mimetype=checked.mimetype, payslip_size=len(checked.content),
+        )
+        db.session.add(registration)
+        send_mail(
+            registration.email,
+            "Espace Agent C.G.O.S : confirmez votre adresse mail",
+            "registration_confirm",
+            registration=registration,
+            link=external_url("number_request.confirm", token=token),
+            hours=int(LINK_LIFETIME.total_seconds() // 3600),
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        uploads.delete(path)
+        raise
+    return registration
+
+
+def confirm(token: str) -> tuple[Registration | None, str]:
+    """Follow a confirmation link: (registration, outcome) with created/used/expired/invalid."""
+    registration = db.session.scalar(db.select(Registration).where(Registration.token_digest == _token_digest(token)))
+    if registration is None:
+        return None, "invalid"
+    if registration.confirmed_at is not None:
+        return registration, "used"
+    if utcnow() - registration.created_at > LINK_LIFETIME:
+        return registration, "expired"
+    if find_by_nir(registration.nir_digest) is not None:
+        registration.confirmed_at = utcnow()
+        return registration, "exists"
+    agent = Agent(
+        numero=new_numero(), nir_digest=registration.nir_digest, civility=registration.civility,
+        last_name=registration.last_name.upper(), first_name=registration.first_name,
+        birth_date=registration.birth_date, email=registration.email,
+        establishment=registration.establishment, position=registration.position,
+    )
+    db.session.add(agent)
+    registration.agent = agent
+    registration.confirmed_at = utcnow()
+    db.session.flush()
+    events.record("registration_confirmed", agent)
+    send_mail(
+        agent.email,
+        "Espace Agent C.G.O.S : votre numéro C.G.O.S",
+        "new_numero",
+        agent=agent,
+        first_connection_url=external_url("first_connection.identify"),
+    )
+    return registration, "created"
+
+
+def mail_known_numero(agent: Agent) -> None:
+    """« Or, votre Numéro existe déjà »: the numéro goes to the address on file only."""
+    events.record("numero_recovered", agent)
+    send_mail(
+        agent.email,
+        "Espace Agent C.G.O.S : votre numéro C.G.O.S",
+        "known_numero",
+        agent=agent,
+        login_url=external_url("login.login"),
+        delegation=delegation_for(agent),
+    )
