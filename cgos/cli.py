@@ -268,7 +268,25 @@ def agents_import_command(path: str) -> None:
     click.echo(f"{result.created} agent(s) créé(s), {result.updated} mis à jour.")
 
 
+establishments_group = AppGroup("establishments", help="Établissements employeurs.")
+
+
+@establishments_group.command("import-finess")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_finess_command(path: str) -> None:
+    """Load public establishments from the FINESS extract (etalab-cs1100507-stock-*.csv)."""
+    from .finess import import_finess
+
+    with open(path, "rb") as handle:
+        report = import_finess(handle.read())
+    click.echo(f"{report.created} établissement(s) créé(s), {report.updated} mis à jour.")
+    click.echo(f"Ignorés : {report.skipped_private} non publics, {report.skipped_unknown_commune} de commune inconnue.")
+    if report.rejected_lines:
+        lines = ", ".join(map(str, report.rejected_lines[:20]))
+        click.echo(f"Lignes rejetées (nombre de colonnes incorrect) : {lines}", err=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (setup_command, mail_group, uploads_group, staff_group, agents_group):
+    for command in (setup_command, mail_group, uploads_group, staff_group, agents_group, establishments_group):
         app.cli.add_command(command)

@@ -8,7 +8,7 @@ from . import pins, uploads
 from .account.services import external_url
 from .extensions import db
 from .mail import send_mail
-from .models import Agent, MailChangeRequest, RequestStatus, utcnow
+from .models import Agent, MailChangeRequest, Registration, RequestStatus, utcnow
 
 
 def reminder_due(agent: Agent, now) -> int | None:
@@ -50,18 +50,19 @@ def send_reminders() -> int:
 def purge_payslips() -> int:
     """Delete payslips kept longer than allowed after the decision; how many."""
     limit = utcnow() - timedelta(days=current_app.config["PAYSLIP_RETENTION_DAYS"])
-    requests = db.session.scalars(
-        db.select(MailChangeRequest).where(
-            MailChangeRequest.status != RequestStatus.PENDING,
-            MailChangeRequest.decided_at < limit,
-            MailChangeRequest.payslip_path.is_not(None),
-        )
-    )
     purged = 0
-    for mail_request in requests:
-        uploads.delete(mail_request.payslip_path)
-        mail_request.payslip_path = None
-        mail_request.payslip_deleted_at = utcnow()
-        purged += 1
+    for model in (MailChangeRequest, Registration):
+        items = db.session.scalars(
+            db.select(model).where(
+                model.status != RequestStatus.PENDING,
+                model.decided_at < limit,
+                model.payslip_path.is_not(None),
+            )
+        )
+        for item in items:
+            uploads.delete(item.payslip_path)
+            item.payslip_path = None
+            item.payslip_deleted_at = utcnow()
+            purged += 1
     db.session.commit()
     return purged

@@ -8,10 +8,10 @@ from ..auth import login_staff, logout, staff_required
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..login.authentication import dummy_hash
-from ..models import DelegationStaff, MailChangeRequest, RequestStatus
+from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus
 from ..templating import french_time
 from .forms import DecisionForm, StaffLoginForm
-from .services import AlreadyDecided, decide
+from .services import AlreadyDecided, decide, decide_registration
 
 bp = Blueprint("delegation", __name__, url_prefix="/delegation")
 
@@ -63,12 +63,17 @@ def log_out():
     return full_redirect(url_for(".login"))
 
 
-def own_request(request_id: int) -> MailChangeRequest:
+def own(model, item_id: int):
     """A request of the logged-in staff's delegation; any other is a 404."""
-    mail_request = db.session.get(MailChangeRequest, request_id)
-    if mail_request is None or mail_request.delegation_id != g.staff.delegation_id:
+    item = db.session.get(model, item_id)
+    if item is None or item.delegation_id != g.staff.delegation_id:
         abort(404)
-    return mail_request
+    return item
+
+
+def own_request(request_id: int) -> MailChangeRequest:
+    """A questionnaire of the staff's delegation."""
+    return own(MailChangeRequest, request_id)
 
 
 @bp.get("/demandes")
@@ -83,7 +88,16 @@ def requests():
         base.where(MailChangeRequest.status != RequestStatus.PENDING)
         .order_by(MailChangeRequest.decided_at.desc()).limit(50)
     )
-    return render_page("delegation/requests.html", pending=list(pending), decided=list(decided))
+    registrations = db.session.scalars(
+        db.select(Registration).where(
+            Registration.delegation_id == g.staff.delegation_id,
+            Registration.confirmed_at.is_not(None),
+            Registration.agent_id.is_not(None),
+            Registration.status == RequestStatus.PENDING,
+        ).order_by(Registration.confirmed_at.desc())
+    )
+    return render_page("delegation/requests.html", pending=list(pending), decided=list(decided),
+                       registrations=list(registrations))
 
 
 @bp.route("/demandes/<int:request_id>", methods=["GET", "POST"])
@@ -111,16 +125,54 @@ def request_detail(request_id: int):
     return see_other(url_for(".requests"))
 
 
+def send_payslip(item):
+    """A payslip, as a download."""
+    if not item.payslip_path:
+        abort(404)
+    return send_file(
+        uploads.absolute(item.payslip_path),
+        mimetype=item.payslip_mimetype,
+        as_attachment=True,
+        download_name=item.payslip_filename,
+    )
+
+
 @bp.get("/demandes/<int:request_id>/bulletin")
 @staff_required
 def payslip(request_id: int):
-    """The payslip, as a download, to the staff of its delegation only."""
-    mail_request = own_request(request_id)
-    if not mail_request.payslip_path:
+    """The payslip of a questionnaire, to the staff of its delegation only."""
+    return send_payslip(own_request(request_id))
+
+
+@bp.route("/inscriptions/<int:registration_id>", methods=["GET", "POST"])
+@staff_required
+def registration_detail(registration_id: int):
+    """A registration: every field, the payslip, verified or rejected."""
+    registration = own(Registration, registration_id)
+    if registration.agent is None:
         abort(404)
-    return send_file(
-        uploads.absolute(mail_request.payslip_path),
-        mimetype=mail_request.payslip_mimetype,
-        as_attachment=True,
-        download_name=mail_request.payslip_filename,
-    )
+    form = DecisionForm()
+    if request.method == "GET":
+        return render_page("delegation/registration.html", registration=registration, form=form)
+    if not form.validate():
+        abort(400)
+    verified = request.form.get("decision") == "verify"
+    reason = (form.reason.data or "").strip() or None
+    if not verified and not reason:
+        form.reason.errors = [REASON_REQUIRED]
+        return render_form_errors("delegation/registration.html", registration=registration, form=form)
+    try:
+        decide_registration(registration, g.staff, verified, reason)
+    except AlreadyDecided:
+        flash("Cette inscription a déjà été traitée : une seule décision est possible.", "info")
+        return see_other(url_for(".registration_detail", registration_id=registration_id))
+    db.session.commit()
+    flash("La décision est enregistrée.", "success")
+    return see_other(url_for(".requests"))
+
+
+@bp.get("/inscriptions/<int:registration_id>/bulletin")
+@staff_required
+def registration_payslip(registration_id: int):
+    """The payslip of a registration, to the staff of its delegation only."""
+    return send_payslip(own(Registration, registration_id))

@@ -78,6 +78,8 @@ class ProvisionalPasswordSteps:
         agent = self.agent()
         if agent is None:
             return see_other(url_for(f"{self.name}.identify"))
+        if agent.disabled_at is not None:
+            return self._page("identification/disabled.html", delegation=delegation_for(agent))
         if self.gate is not None and (stop := self.gate(agent)) is not None:
             return stop
         if not agent.email:

@@ -22,6 +22,7 @@ class Outcome(enum.Enum):
     PROVISIONAL = "provisional"
     PROVISIONAL_EXPIRED = "provisional_expired"
     LEGACY = "legacy"
+    DISABLED = "disabled"
 
 
 def dummy_hash() -> str:
@@ -45,6 +46,8 @@ def check_login(agent: Agent | None, secret: str) -> Outcome:
         provisional_ok = passwords.verify_secret(secret, provisional, pepper())
     else:
         provisional_ok = passwords.same_hash(computed, provisional)
+    if agent.disabled_at is not None and (provisional_ok or passwords.same_hash(computed, agent.pin_hash)):
+        return Outcome.DISABLED
     if provisional_ok:
         if pins.is_provisional_pin_expired(agent.provisional_issued_at, utcnow()):
             return Outcome.PROVISIONAL_EXPIRED

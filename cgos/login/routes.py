@@ -17,6 +17,9 @@ KEYBOARD_MODE = "clavier"
 WRONG_CREDENTIALS = (
     "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
 )
+ACCOUNT_DISABLED = (
+    "Votre compte est désactivé par votre délégation régionale : contactez-la pour en savoir plus."
+)
 INCOMPLETE_PIN = "Saisissez les 6 chiffres de votre mot de passe."
 STALE_KEYPAD = "Le clavier a été renouvelé : saisissez de nouveau votre mot de passe."
 PROVISIONAL_EXPIRED = (
@@ -148,6 +151,8 @@ def attempt_login(form: LoginForm):
         return see_other(url_for("forgotten_password.identify", motif="ancien"))
     if outcome is Outcome.PROVISIONAL_EXPIRED:
         return show_form(form, status=422, errors={"form": PROVISIONAL_EXPIRED})
+    if outcome is Outcome.DISABLED:
+        return show_form(form, status=422, errors={"form": ACCOUNT_DISABLED})
     return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
 
 

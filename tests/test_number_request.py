@@ -1,0 +1,276 @@
+"""« Demande de n°C.G.O.S »: NIR checks, recovering a known numéro, registration and its 48-hour link."""
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from cgos.extensions import db
+from cgos.identifiers import numero as numero_rules
+from cgos.models import Agent, Establishment, OutboundMail, Registration, utcnow
+
+URL = "/demande-numero"
+PDF = b"%PDF-1.4\n%%EOF\n"
+# A NIR nobody has: a woman born in March 1991 in Rennes.
+NEW_NIR_BODY = "2910335238456"
+NEW_NIR = NEW_NIR_BODY + f"{97 - int(NEW_NIR_BODY) % 97:02d}"
+
+
+def nir_step(agent, nir):
+    """The first step."""
+    agent.get(URL)
+    return agent.submit(URL, {"nir": nir})
+
+
+def registration_fields(**overrides):
+    """A complete registration matching NEW_NIR."""
+    establishment = db.session.scalar(
+        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes"))
+    data = {
+        "civility": "Mme", "last_name": "Le Goff", "first_name": "Anne", "birth_date": "12/03/1991",
+        "email": "anne.legoff@example.org", "country": "FR", "postal_code": "35000", "city": "rennes",
+        "address_street": "2 rue de Brest", "commune_query": "Rennes", "commune": "35238",
+        "establishment": str(establishment), "entry_date": "01/09/2015", "position": "titulaire",
+        "payslip": (PDF, "bulletin.pdf"),
+    }
+    data.update(overrides)
+    if isinstance(data.get("payslip"), tuple):
+        content, name = data["payslip"]
+        data["payslip"] = (io.BytesIO(content), name)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def register(agent, **overrides):
+    """Go through the NIR step and send the registration form."""
+    nir_step(agent, NEW_NIR)
+    agent.get(URL + "/inscription")
+    return agent.post(URL + "/inscription", {**agent.page.form_data(), **registration_fields(**overrides)})
+
+
+def link_in(mail: OutboundMail) -> str:
+    """The path of the link on a line of its own."""
+    return re.search(r"^https?://localhost(/\S+)$", mail.text_body, re.M).group(1)
+
+
+def test_the_tab_asks_for_the_nir(either):
+    page = either.get(URL)
+    assert page.soup.find("label", attrs={"for": "nir"}).find(string=True, recursive=False).strip() == "Numéro de sécurité sociale"
+    assert page.soup.select_one("nav#tabs a[aria-current=page]").get_text(strip=True) == "Demande de n°C.G.O.S"
+
+
+@pytest.mark.parametrize(
+    ("nir", "message"),
+    [
+        ("", "Saisissez votre numéro de sécurité sociale"),
+        ("2 85 03 35 238", "Le numéro de sécurité sociale comporte 15 chiffres"),
+        ("2 85 03 35 238 123 89", "La clé ne correspond pas"),
+        ("5 85 03 35 238 123 88", "Le premier chiffre du numéro de sécurité sociale doit être 1 ou 2."),
+        ("2 85 13 35 238 123 88", "Le mois de naissance indiqué dans le numéro de sécurité sociale"),
+    ],
+    ids=["empty", "short", "key", "sex", "month"],
+)
+def test_each_nir_error_has_its_message(either, nir, message):
+    page = nir_step(either, nir)
+    assert page.status == 422
+    assert page.field_error("nir").startswith(message)
+    assert nir.replace(" ", "") not in page.response.get_data(as_text=True) or not nir
+
+
+def test_corsica_nirs_are_accepted(agent):
+    from stdnum.fr import nir as stdnum_nir
+
+    body = "1" "85" "02" "2A" "004" "123"
+    page = nir_step(agent, body + stdnum_nir.calc_check_digits(body))
+    assert page.soup.h1.get_text(strip=True) == "Formulaire d'inscription"
+
+
+def test_nir_lookups_are_rate_limited(make_app, new_agent):
+    app = make_app(ADDRESS_RATE_LIMIT="2 per hour")
+    with app.app_context():
+        agent = new_agent(app)
+        nir_step(agent, NEW_NIR)
+        nir_step(agent, NEW_NIR)
+        assert nir_step(agent, NEW_NIR).status == 429
+
+
+def test_a_known_nir_mails_the_numero_to_the_address_on_file(either):
+    page = nir_step(either, "2 85 03 35 238 123 88")
+    assert "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail pour le recevoir par messagerie." in page.text
+    assert page.soup.select_one(".masked-address").get_text() == "mar*****@exa*****"
+    assert "285033523812388" not in page.response.get_data(as_text=True)
+    page = either.submit(URL + "/adresse-mail", {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"})
+    assert page.soup.h1.get_text(strip=True) == "Votre numéro C.G.O.S vous a été envoyé"
+    mail = db.session.scalar(db.select(OutboundMail))
+    assert mail.recipient == "marie.dupont@example.org"
+    assert "Or, votre Numéro existe déjà." in mail.text_body
+    assert re.search(r"^Numéro C.G.O.S : 35127846 S$", mail.text_body, re.M)
+    for nir in ("285033523812388", "2 85 03 35 238 123 88"):
+        assert nir not in mail.text_body and nir not in mail.html_body
+
+
+def test_a_known_nir_never_mails_another_address(either):
+    nir_step(either, "2 85 03 35 238 123 88")
+    page = either.submit(URL + "/adresse-mail", {"email": "pirate@example.org", "email_confirmation": "pirate@example.org"})
+    assert page.status == 422
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
+
+
+def test_a_known_nir_without_mail_is_sent_to_the_delegation(either):
+    page = nir_step(either, "1 79 11 22 056 042 50")
+    assert "vous rapprocher de votre délégation régionale" in page.text
+    assert "Délégation régionale Bretagne" in page.text
+
+
+def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either):
+    page = nir_step(either, NEW_NIR)
+    labels = [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
+    for name in ["Civilité", "Nom", "Prénom", "Date de naissance", "Email personnel", "Appart., escalier",
+                 "Bâtiment, entrée, résidence", "N° et voie", "Lieu-dit", "Pays", "Code postal", "Ville",
+                 "Ville de votre établissement", "Nom de votre établissement",
+                 "Date d'entrée dans votre établissement", "Votre position statutaire",
+                 "Joindre votre dernier bulletin de paie ou de pension"]:
+        assert name in labels
+    positions = [o.get_text() for o in page.soup.select("#position option")][1:]
+    assert positions == ["Titulaire", "Stagiaire", "Contractuel", "Apprenti", "Contrat aidé", "Retraité"]
+    assert NEW_NIR not in page.response.get_data(as_text=True)
+    assert "2 •• •• •• ••• ••• " in page.text
+
+
+def test_the_city_field_offers_the_communes_of_the_postal_code(client):
+    html = client.get(URL + "/villes?postal_code=35000").get_data(as_text=True)
+    assert '<option value="Rennes">' in html
+    assert client.get(URL + "/villes?postal_code=3500").get_data(as_text=True).strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"civility": "M."}, "civility", "La civilité ne correspond pas au numéro de sécurité sociale"),
+        ({"birth_date": "12/03/1990"}, "birth_date", "L'année de naissance ne correspond pas"),
+        ({"birth_date": "12/04/1991"}, "birth_date", "Le mois de naissance ne correspond pas"),
+        ({"city": "Brest"}, "city", "La ville ne correspond pas au code postal 35000"),
+        ({"postal_code": "99999"}, "city", "Le code postal 99999 n'existe pas"),
+        ({"entry_date": (date.today() + timedelta(days=3)).strftime("%d/%m/%Y")}, "entry_date", "ne peut pas être dans le futur"),
+        ({"entry_date": "01/09/2005"}, "entry_date", "doit être postérieure à vos 18 ans"),
+        ({"position": "chef"}, "position", "Choisissez votre position statutaire dans la liste."),
+        ({"payslip": (b"GIF89a", "b.gif")}, "payslip", "Le fichier joint doit être un PDF"),
+        ({"commune": None}, "commune_query", "Choisissez la ville de votre établissement"),
+    ],
+)
+def test_registration_errors(either, app, overrides, field, message):
+    page = register(either, **overrides)
+    assert page.status == 422
+    assert message in page.field_error(field)
+    assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
+
+
+def test_a_foreign_address_needs_no_matching_commune(agent):
+    page = register(agent, country="BE", postal_code="1000", city="Bruxelles")
+    assert page.soup.h1.get_text(strip=True) == "Confirmez votre adresse mail"
+
+
+def test_registration_sends_a_link_valid_48_hours_without_the_nir(either, app):
+    page = register(either)
+    assert "Vous devez confirmer votre adresse de messagerie sous 48 heures" in page.text
+    registration = db.session.scalar(db.select(Registration))
+    assert registration.delegation.code == "bretagne" and registration.agent is None
+    assert registration.city == "Rennes" and registration.commune_insee == "35238"
+    mail = db.session.scalar(db.select(OutboundMail))
+    assert mail.recipient == "anne.legoff@example.org"
+    path = link_in(mail)
+    assert NEW_NIR not in path and NEW_NIR not in mail.text_body and NEW_NIR_BODY not in mail.text_body
+
+
+def test_following_the_link_creates_the_agent_with_a_new_numero(agent, app, new_agent):
+    register(agent)
+    path = link_in(db.session.scalar(db.select(OutboundMail)))
+    visitor = new_agent(app)
+    page = visitor.get(path)
+    assert page.status == 200
+    numero = re.search(r"Numéro C.G.O.S : (\d{8} [A-Z])", page.text).group(1)
+    assert numero_rules.is_valid(numero)
+    anne = db.session.scalar(db.select(Agent).where(Agent.numero == numero_rules.compact(numero)))
+    assert anne.last_name == "LE GOFF" and anne.email == "anne.legoff@example.org"
+    assert anne.establishment.name == "Centre Hospitalier Universitaire de Rennes"
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    assert re.search(rf"^Numéro C.G.O.S : {numero}$", mail.text_body, re.M)
+    assert "1ère connexion" in mail.text_body
+    again = visitor.get(path)
+    assert again.status == 410 and "déjà été utilisé" in again.text
+    assert db.session.scalar(db.select(db.func.count(Agent.id))) == 6, "no second agent"
+
+
+def test_an_expired_link_gets_a_clear_page(agent, monkeypatch):
+    register(agent)
+    path = link_in(db.session.scalar(db.select(OutboundMail)))
+    later = utcnow() + timedelta(hours=48, minutes=1)
+    monkeypatch.setattr("cgos.number_request.services.utcnow", lambda: later)
+    page = agent.get(path)
+    assert page.status == 410 and "sous 48 heures" in page.text
+    assert page.main.find("a", string="Demande de n°C.G.O.S")
+    assert db.session.scalar(db.select(db.func.count(Agent.id))) == 5
+
+
+def test_a_link_just_within_48_hours_works(agent, monkeypatch):
+    register(agent)
+    path = link_in(db.session.scalar(db.select(OutboundMail)))
+    later = utcnow() + timedelta(hours=47, minutes=59)
+    monkeypatch.setattr("cgos.number_request.services.utcnow", lambda: later)
+    assert agent.get(path).status == 200
+
+
+def test_an_unknown_link_is_refused(agent):
+    assert agent.get(URL + "/confirmer/inconnu").status == 404
+
+
+def test_the_whole_journey_to_a_first_login(agent, app, new_agent):
+    """A new agent registers, confirms the mail, gets a provisional password and logs in."""
+    register(agent)
+    page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    numero = re.search(r"Numéro C.G.O.S : (\d{8} [A-Z])", page.text).group(1)
+    person = new_agent(app)
+    person.get("/premiere-connexion")
+    person.submit("/premiere-connexion", {"numero": numero, "birth_year": "1991", "birth_month": "3"})
+    page = person.submit("/premiere-connexion/adresse-mail", {"email": "anne.legoff@example.org",
+                                                              "email_confirmation": "anne.legoff@example.org"})
+    assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    pin = re.search(r"^Mot de passe provisoire : (\d{6})$", mail.text_body, re.M).group(1)
+    page = person.log_in(numero, pin)
+    assert page.soup.h1.get_text(strip=True) == "Conditions générales d'utilisation"
+
+
+def test_the_registration_reaches_the_back_office_and_a_rejection_disables_the_account(agent, app, new_agent):
+    register(agent)
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    staff.get("/delegation")
+    page = staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    assert "Anne LE GOFF" in page.text
+    page = staff.get(f"/delegation/inscriptions/{registration.id}")
+    assert "2 •• •• •• ••• ••• " in page.text and NEW_NIR not in page.response.get_data(as_text=True)
+    assert staff.client.get(f"/delegation/inscriptions/{registration.id}/bulletin").data == PDF
+    page = staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "reject", "reason": "Bulletin d'un autre agent"})
+    db.session.refresh(registration)
+    assert registration.status == "rejected" and registration.agent.disabled_at is not None
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    assert mail.recipient == "anne.legoff@example.org" and "Bulletin d'un autre agent" in mail.text_body
+    person = new_agent(app)
+    person.get("/premiere-connexion")
+    page = person.submit("/premiere-connexion", {"numero": registration.agent.numero, "birth_year": "1991", "birth_month": "3"})
+    assert page.soup.h1.get_text(strip=True) == "Compte désactivé"
+
+
+def test_staff_can_mark_a_registration_verified(agent, app, new_agent):
+    register(agent)
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    staff.get("/delegation")
+    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    staff.get(f"/delegation/inscriptions/{registration.id}")
+    staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
+    db.session.refresh(registration)
+    assert registration.status == "accepted" and registration.agent.disabled_at is None
