@@ -47,3 +47,12 @@ csrf = CSRFProtect()
 # No default limits: every limit is applied where it means something
 # (sensitive forms, failed logins), never to plain page views.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def commit_or_roll_back() -> None:
+    """Commit the request's transaction; on failure leave nothing half-written behind."""
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

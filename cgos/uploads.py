@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,17 @@ def store(checked: CheckedFile) -> str:
         handle.write(checked.content)
     os.chmod(path, 0o600)
     return relative
+
+
+@contextmanager
+def stored(checked: CheckedFile):
+    """Store a file for rows written in the block: if the block fails, the file goes too."""
+    relative = store(checked)
+    try:
+        yield relative
+    except BaseException:
+        delete(relative)
+        raise
 
 
 def absolute(relative: str) -> Path:

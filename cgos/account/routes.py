@@ -68,7 +68,8 @@ def change_provisional_pin():
         pin_weakness(form)
         if not form.new_pin.errors:
             save_new_pin()
-            return see_other(url_for(pending_step(g.agent) or ".home"))
+            # The session was renewed: a whole page, so every form gets the new CSRF token.
+            return full_redirect(url_for(pending_step(g.agent) or ".home"))
     if form.errors or form.new_pin.errors:
         return render_form_errors("account/new_pin.html", form=form, first_login=True)
     return render_page("account/new_pin.html", form=form, first_login=True)
@@ -96,7 +97,7 @@ def change_pin():
             ratelimits.clear("LOGIN_LOCKOUT_LIMIT", "login", numero)
             save_new_pin()
             flash("Votre mot de passe a été modifié.", "success")
-            return see_other(url_for(".home"))
+            return full_redirect(url_for(".home"))
     if request.method == "POST":
         return render_form_errors("account/new_pin.html", form=form, first_login=False)
     return render_page("account/new_pin.html", form=form, first_login=False)

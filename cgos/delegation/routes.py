@@ -100,29 +100,35 @@ def requests():
                        registrations=list(registrations))
 
 
+def decision_page(item, template: str, decide_item, positive: str, context_name: str, done: str):
+    """Show a request with its decision form, or record the decision the form carries."""
+    form = DecisionForm()
+    context = {context_name: item, "form": form}
+    if request.method == "GET":
+        return render_page(template, **context)
+    if not form.validate():
+        abort(400)
+    positive_decision = request.form.get("decision") == positive
+    reason = (form.reason.data or "").strip() or None
+    if not positive_decision and not reason:
+        form.reason.errors = [REASON_REQUIRED]
+        return render_form_errors(template, **context)
+    try:
+        decide_item(item, g.staff, positive_decision, reason)
+    except AlreadyDecided:
+        flash("Cette demande a déjà été traitée : une seule décision est possible.", "info")
+        return see_other(request.path)
+    db.session.commit()
+    flash(done, "success")
+    return see_other(url_for(".requests"))
+
+
 @bp.route("/demandes/<int:request_id>", methods=["GET", "POST"])
 @staff_required
 def request_detail(request_id: int):
-    """One request, every field, the payslip, and the two decisions."""
-    mail_request = own_request(request_id)
-    form = DecisionForm()
-    if request.method == "GET":
-        return render_page("delegation/request.html", request_=mail_request, form=form)
-    if not form.validate():
-        abort(400)
-    accepted = request.form.get("decision") == "accept"
-    reason = (form.reason.data or "").strip() or None
-    if not accepted and not reason:
-        form.reason.errors = [REASON_REQUIRED]
-        return render_form_errors("delegation/request.html", request_=mail_request, form=form)
-    try:
-        decide(mail_request, g.staff, accepted, reason)
-    except AlreadyDecided:
-        flash("Cette demande a déjà été traitée : une seule décision est possible.", "info")
-        return see_other(url_for(".request_detail", request_id=request_id))
-    db.session.commit()
-    flash("La décision est enregistrée et l'agent en est informé par mail.", "success")
-    return see_other(url_for(".requests"))
+    """One questionnaire, every field, the payslip, and the two decisions."""
+    return decision_page(own_request(request_id), "delegation/request.html", decide, "accept", "request_",
+                         "La décision est enregistrée et l'agent en est informé par mail.")
 
 
 def send_payslip(item):
@@ -147,28 +153,12 @@ def payslip(request_id: int):
 @bp.route("/inscriptions/<int:registration_id>", methods=["GET", "POST"])
 @staff_required
 def registration_detail(registration_id: int):
-    """A registration: every field, the payslip, verified or rejected."""
+    """A confirmed registration: every field, the payslip, verified or rejected."""
     registration = own(Registration, registration_id)
     if registration.agent is None:
         abort(404)
-    form = DecisionForm()
-    if request.method == "GET":
-        return render_page("delegation/registration.html", registration=registration, form=form)
-    if not form.validate():
-        abort(400)
-    verified = request.form.get("decision") == "verify"
-    reason = (form.reason.data or "").strip() or None
-    if not verified and not reason:
-        form.reason.errors = [REASON_REQUIRED]
-        return render_form_errors("delegation/registration.html", registration=registration, form=form)
-    try:
-        decide_registration(registration, g.staff, verified, reason)
-    except AlreadyDecided:
-        flash("Cette inscription a déjà été traitée : une seule décision est possible.", "info")
-        return see_other(url_for(".registration_detail", registration_id=registration_id))
-    db.session.commit()
-    flash("La décision est enregistrée.", "success")
-    return see_other(url_for(".requests"))
+    return decision_page(registration, "delegation/registration.html", decide_registration, "verify",
+                         "registration", "La décision est enregistrée.")
 
 
 @bp.get("/inscriptions/<int:registration_id>/bulletin")

@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from ..validators import MONTHS, Required, email_address, numero_cgos, same_as
+from ..form_fields import numero_field
+from ..validators import MONTHS, Required, email_address, same_as
 
 
 def birth_year(form, field) -> None:
@@ -24,11 +25,7 @@ def birth_year(form, field) -> None:
 class IdentityForm(FlaskForm):
     """Numéro C.G.O.S, birth year and birth month."""
 
-    numero = StringField(
-        "Numéro C.G.O.S",
-        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
-        description="Entrez votre numéro C.G.O.S (avec la lettre), par exemple 35127846 S.",
-    )
+    numero = numero_field("Entrez votre numéro C.G.O.S (avec la lettre), par exemple 35127846 S.")
     birth_year = StringField(
         "Année de naissance",
         validators=[Required("Saisissez votre année de naissance sur 4 chiffres."), birth_year],

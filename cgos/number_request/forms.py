@@ -3,10 +3,11 @@
 from babel import Locale
 from flask_wtf import FlaskForm
 from stdnum.exceptions import ValidationError
-from wtforms import EmailField, FileField, HiddenField, SelectField, StringField
+from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
+from ..form_fields import establishment_choice_fields, payslip_field
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
 from ..models import Position
@@ -93,16 +94,7 @@ class RegistrationForm(FlaskForm):
     country = SelectField("Pays", default="FR", validators=[Required("Choisissez votre pays.")], validate_choice=False)
     postal_code = StringField("Code postal", validators=[Required("Saisissez votre code postal.")])
     city = StringField("Ville", validators=[Required("Saisissez votre ville.")])
-    commune_query = StringField(
-        "Ville de votre établissement",
-        description="Tapez les premières lettres de la ville, puis choisissez-la dans la liste proposée.",
-    )
-    commune = HiddenField()
-    establishment_query = StringField(
-        "Nom de votre établissement",
-        description="Tapez quelques lettres du nom, puis choisissez votre établissement dans la liste.",
-    )
-    establishment = HiddenField()
+    commune_query, commune, establishment_query, establishment = establishment_choice_fields()
     entry_date = StringField(
         "Date d'entrée dans votre établissement",
         validators=[Required("Saisissez votre date d'entrée dans votre établissement."), entry_date],
@@ -114,10 +106,7 @@ class RegistrationForm(FlaskForm):
         validators=[Required("Choisissez votre position statutaire.")],
         validate_choice=False,
     )
-    payslip = FileField(
-        "Joindre votre dernier bulletin de paie ou de pension",
-        description="PDF, JPEG ou PNG, 5 Mo au plus. Astuce : une application de scanner sur votre téléphone convient.",
-    )
+    payslip = payslip_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

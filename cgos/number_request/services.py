@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from .. import events, uploads
 from ..account.services import delegation_for, external_url, nir_digest
-from ..extensions import db
+from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
 from ..mail import send_mail
@@ -107,9 +107,8 @@ def _token_digest(token: str) -> str:
 
 def register(values: dict, checked: uploads.CheckedFile) -> Registration:
     """Store the payslip and the registration, and queue the confirmation mail (one transaction)."""
-    path = uploads.store(checked)
     token = secrets.token_urlsafe(32)
-    try:
+    with uploads.stored(checked) as path:
         delegation = db.session.scalar(
             db.select(Delegation).where(Delegation.region_code == values["establishment"].commune.region_code)
         )
@@ -126,11 +125,7 @@ def register(values: dict, checked: uploads.CheckedFile) -> Registration:
             link=external_url("number_request.confirm", token=token),
             hours=int(LINK_LIFETIME.total_seconds() // 3600),
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        uploads.delete(path)
-        raise
+        commit_or_roll_back()
     return registration
 
 

@@ -1,23 +1,16 @@
 """The mail-change questionnaire of the guide (1.2.2): every field required, the payslip too."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, FileField, HiddenField, StringField
+from wtforms import EmailField, StringField
 
-from ..validators import Required, birth_date, email_address, numero_cgos, person_name, same_as
-
-CITY_LABEL = "Ville de votre établissement"
-ESTABLISHMENT_LABEL = "Nom de votre établissement"
-PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"
+from ..form_fields import establishment_choice_fields, numero_field, payslip_field
+from ..validators import Required, birth_date, email_address, person_name, same_as
 
 
 class QuestionnaireForm(FlaskForm):
     """N° C.G.O.S, date de naissance, nouvelle adresse, nom, prénom, établissement, bulletin."""
 
-    numero = StringField(
-        "Numéro C.G.O.S",
-        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
-        description="8 chiffres suivis d'une lettre, par exemple 35127846 S.",
-    )
+    numero = numero_field("8 chiffres suivis d'une lettre, par exemple 35127846 S.")
     birth_date = StringField(
         "Date de naissance",
         validators=[Required("Saisissez votre date de naissance."), birth_date],
@@ -36,17 +29,5 @@ class QuestionnaireForm(FlaskForm):
     )
     last_name = StringField("Nom", validators=[Required("Saisissez votre nom."), person_name])
     first_name = StringField("Prénom", validators=[Required("Saisissez votre prénom."), person_name])
-    commune_query = StringField(
-        CITY_LABEL,
-        description="Tapez les premières lettres de la ville, puis choisissez-la dans la liste proposée.",
-    )
-    commune = HiddenField()
-    establishment_query = StringField(
-        ESTABLISHMENT_LABEL,
-        description="Tapez quelques lettres du nom, puis choisissez votre établissement dans la liste.",
-    )
-    establishment = HiddenField()
-    payslip = FileField(
-        PAYSLIP_LABEL,
-        description="PDF, JPEG ou PNG, 5 Mo au plus. Astuce : une application de scanner sur votre téléphone convient.",
-    )
+    commune_query, commune, establishment_query, establishment = establishment_choice_fields()
+    payslip = payslip_field()

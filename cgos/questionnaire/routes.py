@@ -4,7 +4,7 @@ from flask import Blueprint, request, session, url_for
 
 from .. import ratelimits, uploads
 from ..account.services import external_url, find_agent
-from ..extensions import db
+from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
 from ..mail import send_mail
 from ..models import Delegation, MailChangeRequest
@@ -87,8 +87,7 @@ def form():
 
 def save_request(form, agent, establishment, delegation, checked) -> MailChangeRequest:
     """Store the payslip, then the request and the delegation's mail in one transaction."""
-    path = uploads.store(checked)
-    try:
+    with uploads.stored(checked) as path:
         mail_request = MailChangeRequest(
             agent=agent, delegation=delegation, numero=form.numero.data, birth_date=form.birth_date.data,
             new_email=form.new_email.data, last_name=form.last_name.data, first_name=form.first_name.data,
@@ -106,11 +105,7 @@ def save_request(form, agent, establishment, delegation, checked) -> MailChangeR
             request=mail_request,
             link=external_url("delegation.request_detail", request_id=mail_request.id),
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        uploads.delete(path)
-        raise
+        commit_or_roll_back()
     return mail_request
 
 

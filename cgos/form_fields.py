@@ -1,0 +1,40 @@
+"""Fields several forms share, declared once (their labels are part of the contract)."""
+
+from wtforms import FileField, HiddenField, StringField
+
+from .validators import Required, numero_cgos
+
+PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"
+
+
+def numero_field(description: str | None = None) -> StringField:
+    """« Numéro C.G.O.S », required and checked (letter included)."""
+    return StringField(
+        "Numéro C.G.O.S",
+        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
+        description=description,
+    )
+
+
+def establishment_choice_fields() -> tuple:
+    """« Ville de votre établissement » then « Nom de votre établissement », with the choices made."""
+    return (
+        StringField(
+            "Ville de votre établissement",
+            description="Tapez les premières lettres de la ville, puis choisissez-la dans la liste proposée.",
+        ),
+        HiddenField(),
+        StringField(
+            "Nom de votre établissement",
+            description="Tapez quelques lettres du nom, puis choisissez votre établissement dans la liste.",
+        ),
+        HiddenField(),
+    )
+
+
+def payslip_field() -> FileField:
+    """The payslip (checked by content in `uploads.check_payslip`)."""
+    return FileField(
+        PAYSLIP_LABEL,
+        description="PDF, JPEG ou PNG, 5 Mo au plus. Astuce : une application de scanner sur votre téléphone convient.",
+    )

@@ -1,0 +1,392 @@
+"""« Se connecter » in a real browser, as an agent on a phone: JavaScript on and off, axe on every page."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+SOPHIE = {"numero": "29088361 J", "pin": "482915"}
+MARIE = {"numero": "35127846 S", "year": "1985", "month": "mars", "email": "marie.dupont@example.org"}
+LUC = {"numero": "35477120 M", "password": "Azerty2015!", "email": "luc.petit@example.org"}
+NEW_PIN = "739154"
+
+LOGIN_HEADING = "Accès à l'Espace Agent avec votre mot de passe"
+NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
+KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
+WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect."
+
+
+# --- What an agent does ---------------------------------------------------------
+
+
+def heading(page: Page, text: str):
+    """The page's main heading, by its text."""
+    return page.get_by_role("heading", level=1, name=text)
+
+
+def tab(page: Page, name: str):
+    """One of the three public tabs."""
+    return page.get_by_role("navigation").get_by_role("link", name=name, exact=True)
+
+
+def keypad(page: Page):
+    """The on-screen keypad."""
+    return page.get_by_role("group", name=KEYPAD_NAME)
+
+
+def key(page: Page, digit: str):
+    """One key of the keypad, found by its digit."""
+    return keypad(page).get_by_role("button", name=digit, exact=True)
+
+
+def keypad_status(page: Page):
+    """The live region that says how many digits were typed."""
+    return keypad(page).get_by_role("status")
+
+
+def typed_text(count: int) -> str:
+    """What the keypad status says after `count` digits."""
+    return f"{count} chiffre saisi sur 6" if count < 2 else f"{count} chiffres saisis sur 6"
+
+
+def key_order(page: Page) -> list[str]:
+    """The digits of the keypad in display order."""
+    return [text.strip() for text in keypad(page).get_by_role("button").all_inner_texts()]
+
+
+def key_tokens(page: Page) -> set[str]:
+    """The opaque values the keys send."""
+    return set(keypad(page).get_by_role("button").evaluate_all("keys => keys.map(k => k.value)"))
+
+
+def filled_dots(page: Page):
+    """The dots drawn for the digits typed (decorative, hidden from assistive technology)."""
+    return page.locator("[data-keypad-dots] .dot--filled")
+
+
+def mark_window(page: Page) -> None:
+    """Leave a marker on `window`: it survives as long as no full page load happens."""
+    page.evaluate("window.__e2eMarker = 'still here'")
+
+
+def assert_reloaded(page: Page, reloaded: bool) -> None:
+    """Whether a full page load happened since `mark_window` (Playwright evaluates even with JS off)."""
+    kept = page.evaluate("window.__e2eMarker") == "still here"
+    assert kept is not reloaded, "a full page load happened" if reloaded is False else "no full page load happened"
+
+
+def record_requests(page: Page) -> list[str]:
+    """The URLs of the pages and fetches the tab requests from now on."""
+    urls = []
+    page.on("request", lambda request: urls.append(request.url) if request.resource_type in ("document", "fetch", "xhr") else None)
+    return urls
+
+
+def type_pin(page: Page, pin: str, js: bool, audit=None) -> None:
+    """Press the keys of the PIN; without JavaScript each press is a page of its own."""
+    for count, digit in enumerate(pin, start=1):
+        key(page, digit).click()
+        expect(keypad_status(page)).to_have_text(typed_text(count))
+        if not js and audit is not None and count in (1, len(pin)):
+            audit(page)
+
+
+def log_in(page: Page, numero: str, pin: str, js: bool, audit=None) -> None:
+    """From « Se connecter »: numéro, PIN on the keypad, « Valider »."""
+    page.get_by_label(NUMERO_LABEL).fill(numero)
+    type_pin(page, pin, js, audit)
+    page.get_by_role("button", name="Valider", exact=True).click()
+
+
+def log_out(page: Page) -> None:
+    """« Se déconnecter », back on « Se connecter »."""
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+
+
+def assert_error_summary(page: Page, message: str) -> None:
+    """GOV.UK error pattern: summary with the message, title prefixed, focus in the summary."""
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text(message)
+    expect(page).to_have_title(re.compile(r"^Erreur : "))
+    expect(page.locator(".error-summary:focus-within")).to_have_count(1)
+
+
+def request_provisional_pin(page: Page, mailbox, audit) -> str:
+    """« Mot de passe oublié ? » for Marie, up to the confirmation; the PIN read from her mail."""
+    page.goto("/")
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
+    audit(page)
+    page.get_by_label("Numéro C.G.O.S").fill(MARIE["numero"])
+    page.get_by_label("Année de naissance").fill(MARIE["year"])
+    page.get_by_label("Mois de naissance").select_option(label=MARIE["month"])
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_label("Confirmation d'adresse mail")).to_be_visible()
+    audit(page)
+    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(MARIE["email"])
+    page.get_by_label("Confirmation d'adresse mail").fill(MARIE["email"])
+    page.get_by_role("button", name="Confirmer").click()
+    expect(heading(page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
+    audit(page)
+    return mailbox.provisional_pin(MARIE["email"])
+
+
+# --- a. Tabs --------------------------------------------------------------------
+
+
+def test_tabs_are_links_and_swap_only_main_with_javascript(page, js, live_server, audit):
+    """Three tabs in a nav; « 1ère connexion » swaps #main with JS, navigates without; back returns."""
+    page.goto("/")
+    links = page.get_by_role("navigation").get_by_role("link")
+    expect(links).to_have_text(["Se connecter", "1ère connexion", "Demande de n°C.G.O.S"])
+    expect(tab(page, "Se connecter")).to_have_attribute("aria-current", "page")
+    expect(tab(page, "1ère connexion")).not_to_have_attribute("aria-current", "page")
+    expect(page).to_have_title(re.compile(r"^Se connecter"))
+    audit(page)
+    mark_window(page)
+
+    tab(page, "1ère connexion").click()
+    expect(page).to_have_url(f"{live_server}/premiere-connexion")
+    expect(heading(page, "Vous n'avez pas encore de mot de passe")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^1ère connexion"))
+    expect(tab(page, "1ère connexion")).to_have_attribute("aria-current", "page")
+    expect(tab(page, "Se connecter")).not_to_have_attribute("aria-current", "page")
+    assert_reloaded(page, not js)
+    audit(page)
+
+    page.go_back()
+    expect(page).to_have_url(f"{live_server}/")
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+    expect(keypad(page)).to_be_visible()
+    expect(tab(page, "Se connecter")).to_have_attribute("aria-current", "page")
+    expect(page).to_have_title(re.compile(r"^Se connecter"))
+    audit(page)
+
+
+# --- b. Keypad login, logout, shuffled layout --------------------------------------
+
+
+def test_keypad_login_and_logout(page, js, live_server, audit):
+    """Sophie types her numéro and PIN on the keypad, gets her home, then logs out."""
+    page.goto("/")
+    expect(keypad_status(page)).to_have_text(typed_text(0))
+    audit(page)
+    numero = page.get_by_label(NUMERO_LABEL)
+    numero.fill(SOPHIE["numero"])
+    requests = record_requests(page)
+
+    for count, digit in enumerate(SOPHIE["pin"], start=1):
+        mark_window(page)
+        key(page, digit).click()
+        expect(keypad_status(page)).to_have_text(typed_text(count))
+        expect(filled_dots(page)).to_have_count(count)
+        expect(numero).to_have_value(SOPHIE["numero"])
+        assert_reloaded(page, not js)
+        if not js:
+            expect(key(page, digit)).to_be_focused()
+            if count in (1, 6):
+                audit(page)
+    if js:
+        assert requests == [], f"key presses sent requests: {requests}"
+        audit(page)
+    else:
+        assert len(requests) == 6, requests
+
+    page.get_by_role("button", name="Valider", exact=True).click()
+    expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
+    expect(page).to_have_url(f"{live_server}/espace-agent/")
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    expect(page.get_by_role("navigation").get_by_role("link", name="1ère connexion")).to_have_count(0)
+    audit(page)
+
+    log_out(page)
+    expect(page.get_by_text("Vous êtes déconnecté de votre Espace Agent.")).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)
+    expect(tab(page, "Se connecter")).to_have_attribute("aria-current", "page")
+    audit(page)
+    page.goto("/espace-agent/")
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+
+
+def test_keypad_layout_changes_between_displays(page, js):
+    """Each display shuffles the digits anew (a rare identical draw is allowed once)."""
+    page.goto("/")
+    first = key_order(page)
+    assert sorted(first) == list("0123456789")
+    page.reload()
+    second = key_order(page)
+    if second == first:  # one chance in 10!: draw once more before calling it a bug
+        page.reload()
+        second = key_order(page)
+    assert second != first, f"the keypad kept the order {first}"
+    assert sorted(second) == list("0123456789")
+
+
+# --- c. Wrong PIN, « Corriger » ------------------------------------------------------
+
+
+def test_wrong_pin_shows_error_and_new_keypad_and_corriger_clears(page, js, audit):
+    """A wrong PIN: error summary focused, « Erreur : » title, new keypad; « Corriger » empties it."""
+    page.goto("/")
+    tokens_before = key_tokens(page)
+    log_in(page, SOPHIE["numero"], "271828", js)
+
+    assert_error_summary(page, WRONG_CREDENTIALS)
+    expect(page.get_by_label(NUMERO_LABEL)).to_have_value(re.compile(r"^29088361 ?J$"))
+    expect(keypad_status(page)).to_have_text(typed_text(0))
+    tokens_after = key_tokens(page)
+    assert len(tokens_after) == 10
+    assert not tokens_after & tokens_before, "the keypad was not renewed after a failure"
+    audit(page)
+
+    type_pin(page, "48", js)
+    expect(filled_dots(page)).to_have_count(2)
+    page.get_by_role("button", name="Corriger").click()
+    expect(keypad_status(page)).to_have_text(typed_text(0))
+    expect(filled_dots(page)).to_have_count(0)
+    audit(page)
+
+    # The keypad still works after « Corriger »: the right PIN now logs Sophie in.
+    type_pin(page, SOPHIE["pin"], js)
+    page.get_by_role("button", name="Valider", exact=True).click()
+    expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
+
+
+# --- d. Lockout ------------------------------------------------------------------------
+
+
+def test_lockout_after_five_failures_even_with_the_right_pin(page, js, audit):
+    """Five wrong PINs, then even the right one lands on « Renvoi du mot de passe »."""
+    page.goto("/")
+    for attempt in range(5):
+        log_in(page, SOPHIE["numero"], "000000" if attempt % 2 else "111111", js)
+        assert_error_summary(page, WRONG_CREDENTIALS)
+    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+
+    expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
+    expect(page.get_by_text("Après plusieurs tentatives erronées")).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)
+    audit(page)
+
+
+# --- e. Forgotten password, first login, new PIN -----------------------------------------
+
+
+def test_forgotten_password_then_first_login_steps(page, js, mailbox, audit):
+    """Marie asks for a provisional password, logs in with the mailed one and goes through the first-login steps."""
+    provisional = request_provisional_pin(page, mailbox, audit)
+    page.get_by_role("link", name="Accueil").click()
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+
+    log_in(page, MARIE["numero"], provisional, js)
+    expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
+    audit(page)
+    page.get_by_role("button", name="Accepter").click()
+
+    expect(heading(page, "Changement du mot de passe provisoire")).to_be_visible()
+    audit(page)
+    new_pin = page.get_by_label("Nouveau mot de passe")
+    confirmation = page.get_by_label("Confirmation du mot de passe")
+    show = page.get_by_role("checkbox", name="Afficher le mot de passe")
+    expect(show).not_to_be_checked()
+    expect(new_pin).to_have_attribute("type", "password")
+    if js:
+        show.check()
+        expect(new_pin).to_have_attribute("type", "text")
+        expect(confirmation).to_have_attribute("type", "text")
+        show.uncheck()
+        expect(new_pin).to_have_attribute("type", "password")
+        expect(confirmation).to_have_attribute("type", "password")
+
+    new_pin.fill("123456")
+    confirmation.fill("123456")
+    page.get_by_role("button", name="Valider").click()
+    expect(page).to_have_title(re.compile(r"^Erreur : "))
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(new_pin).to_have_attribute("aria-invalid", "true")
+    audit(page)
+
+    new_pin.fill(NEW_PIN)
+    confirmation.fill(NEW_PIN)
+    page.get_by_role("button", name="Valider").click()
+
+    expect(heading(page, "Données personnelles")).to_be_visible()
+    expect(page.get_by_label("Email personnel")).to_have_value(MARIE["email"])
+    audit(page)
+    page.get_by_role("button", name="Valider").click()
+
+    expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
+    audit(page)
+
+    log_out(page)
+    log_in(page, MARIE["numero"], NEW_PIN, js)
+    expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
+
+
+# --- f. Charter refused -------------------------------------------------------------------
+
+
+def test_refusing_the_charter_logs_out_with_an_explanation(page, js, mailbox, audit):
+    """« Refuser » ends the session and says why."""
+    provisional = request_provisional_pin(page, mailbox, lambda page: None)
+    page.goto("/")
+    log_in(page, MARIE["numero"], provisional, js)
+    expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
+    page.get_by_role("button", name="Refuser").click()
+
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+    expect(page.get_by_text("Vous avez refusé les conditions générales d'utilisation")).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)
+    audit(page)
+    page.goto("/espace-agent/")
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+
+
+# --- g. Legacy password -----------------------------------------------------------------------
+
+
+def test_legacy_password_typed_on_the_keyboard_leads_to_renewal(page, js, live_server, audit):
+    """Luc types his old alphanumeric password with his own keyboard: asked to get a 6-digit one."""
+    page.goto("/")
+    page.get_by_role("link", name="Saisir mon mot de passe au clavier").click()
+    password = page.get_by_label(KEYPAD_NAME)
+    expect(password).to_have_attribute("type", "password")
+    expect(password).to_have_attribute("inputmode", "numeric")
+    expect(password).to_have_attribute("autocomplete", "current-password")
+    expect(keypad(page)).to_have_count(0)
+    audit(page)
+
+    page.get_by_label(NUMERO_LABEL).fill(LUC["numero"])
+    password.fill(LUC["password"])
+    page.get_by_role("button", name="Valider", exact=True).click()
+
+    expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/mot-de-passe-oublie\?motif=ancien$"))
+    expect(page.get_by_text("n'est plus accepté")).to_be_visible()
+    audit(page)
+
+
+def test_legacy_link_leads_to_renewal(page, js, audit):
+    """« je demande un nouveau mot de passe à 6 chiffres » opens the same form."""
+    page.goto("/")
+    page.get_by_role("link", name="je demande un nouveau mot de passe à 6 chiffres").click()
+    expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/mot-de-passe-oublie\?motif=ancien$"))
+    expect(page.get_by_label("Numéro C.G.O.S")).to_be_visible()
+    audit(page)
+
+
+# --- i. Error pages ----------------------------------------------------------------------------
+
+
+def test_unknown_page_is_a_french_404(page, js, audit):
+    """A mistyped address: a French page with a way back, axe clean."""
+    response = page.goto("/nope")
+    assert response.status == 404
+    expect(heading(page, "Page introuvable")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Page introuvable"))
+    expect(page.get_by_role("link", name="Retour à l'accueil de l'Espace Agent")).to_be_visible()
+    audit(page)
