@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ENV := FLASK_DEV_MAILBOX=true FLASK_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test install install-test chromium clean
+.PHONY: run test test-fuzz test-postgres bench install install-test chromium services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,31 @@ run: install
 	$(DEV_ENV) $(BIN)/flask --app app setup --demo
 	$(DEV_ENV) $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
-## make test: the whole suite (unit, integration, browser in Debian chromium)
-test: install-test chromium
-	$(BIN)/pytest
+## make test: the whole suite (unit, integration, fault, browser in Debian chromium)
+test: install-test chromium services
+	$(BIN)/pytest -m "not fuzz"
+
+## make test-fuzz: every public form fed 10 000 hypothesis-generated inputs (slow: minutes)
+test-fuzz: install-test
+	$(BIN)/pytest -m fuzz
+
+## make test-postgres: the whole suite again on a throw-away PostgreSQL and Redis
+test-postgres: install-test chromium services
+	scripts/test-services.sh start $(CURDIR)/.services > .services.env
+	. ./.services.env && $(BIN)/pytest -m "not fuzz"; status=$$?; \
+	  scripts/test-services.sh stop $(CURDIR)/.services; exit $$status
+
+## make bench: load benchmark against a real gunicorn, results in bench/RESULTS.md
+bench: install-test services
+	$(BIN)/python bench/run.py
 
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
+# Debian's PostgreSQL and Redis servers (fault tests, PostgreSQL run, benchmark); wrk for the benchmark.
+services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null && command -v wrk >/dev/null; } || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql redis-server wrk; }
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .services .services.env

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from . import production
 from .config import default_config, instance_secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     load_instance_secrets(app)
+    production.check(app)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind a reverse proxy: the client address (for rate limits) comes from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     register_extensions(app)
     register_request_hooks(app)
@@ -36,7 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def load_instance_secrets(app: Flask) -> None:
-    """Give SECRET_KEY and PASSWORD_PEPPER a stable random value when none is configured."""
+    """Outside production, give SECRET_KEY and PASSWORD_PEPPER a stable random value if unset."""
+    if app.config.get("PRODUCTION"):
+        return
     for key, filename in (("SECRET_KEY", "secret_key"), ("PASSWORD_PEPPER", "pepper")):
         if not app.config.get(key):
             app.config[key] = instance_secret(app.instance_path, filename)
@@ -45,19 +55,21 @@ def load_instance_secrets(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the module-level extensions (database, mail, limiter, CSRF) to this app."""
     from . import models  # noqa: F401  (registers the tables with the metadata)
-    from .extensions import csrf, db, limiter, mail, migrate
+    from .extensions import compress, csrf, db, limiter, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Security headers, the logged-in agent and after-commit mail delivery on every request."""
-    from . import auth, mail, security
+    """Request log, security headers, the logged-in user and after-commit mail delivery."""
+    from . import auth, mail, observability, security
 
+    observability.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     mail.init_app(app)

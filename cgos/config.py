@@ -12,7 +12,16 @@ def default_config(instance_path: str) -> dict:
     """Defaults that make `make run` work with nothing set in the environment."""
     instance = Path(instance_path)
     return {
+        # Set by gunicorn.conf.py: start-up then refuses an unsafe configuration.
+        "PRODUCTION": False,
+        "WORKERS": 1,
+        # Number of reverse proxies in front (X-Forwarded-For hops to trust); 0: none.
+        "PROXY_FIX_X_FOR": 0,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'cgos.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript", "application/json"],
+        "COMPRESS_ALGORITHM": ["gzip"],
+        "COMPRESS_MIN_SIZE": 500,
         "BCRYPT_COST": 12,
         "MAIL_SERVER": None,
         "MAIL_DEFAULT_SENDER": "Espace Agent C.G.O.S <noreply@cgos.info>",

@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -53,6 +54,13 @@ def handle_csrf_error(error: CSRFError):
     return render_error(400)
 
 
+def handle_database_unavailable(error: OperationalError):
+    """The database does not answer: a French 503, and nothing half-written."""
+    db.session.rollback()
+    log.error("database unavailable: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
+    return render_error(503)
+
+
 def handle_unexpected_error(error: Exception):
     """A bug: logged with its traceback for us, a French page for the user."""
     if isinstance(error, HTTPException):
@@ -65,5 +73,6 @@ def handle_unexpected_error(error: Exception):
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)

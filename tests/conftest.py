@@ -2,7 +2,6 @@
 
 import contextvars
 import re
-import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -12,6 +11,7 @@ from flask.testing import FlaskClient
 
 from cgos import create_app
 from cgos.extensions import db
+from tests_support import backends
 
 BASE_CONFIG = {
     "TESTING": True,
@@ -42,28 +42,31 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def prepared_database(tmp_path_factory):
-    """A SQLite file with the schema, the reference data and the demo data, built once."""
-    path = tmp_path_factory.mktemp("db") / "prepared.sqlite3"
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    """The schema, the reference data and the demo data, built once (SQLite or PostgreSQL)."""
+    backend = backends.database_backend(tmp_path_factory.mktemp("db"))
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": backend.prepared_url()})
     result = app.test_cli_runner().invoke(args=["setup", "--demo"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         db.engine.dispose()
-    return path
+    yield backend
+    backend.close()
 
 
 @pytest.fixture
 def make_app(prepared_database, tmp_path):
     """Build an app on a fresh copy of the prepared database, with extra config."""
+    urls = []
 
     def build(**config):
-        """The app, its database copied for this test only."""
-        path = tmp_path / f"cgos-{len(list(tmp_path.glob('cgos-*')))}.sqlite3"
-        shutil.copy(prepared_database, path)
+        """The app, its database copied for this test only, its attempt counters empty."""
+        url = prepared_database.fresh_url(tmp_path)
+        urls.append(url)
         app = create_app(
             {
                 **BASE_CONFIG,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                "SQLALCHEMY_DATABASE_URI": url,
+                "RATELIMIT_STORAGE_URI": backends.ratelimit_storage(),
                 "UPLOAD_FOLDER": str(tmp_path / "uploads"),
                 **config,
             }
@@ -71,7 +74,9 @@ def make_app(prepared_database, tmp_path):
         app.test_client_class = IsolatedClient
         return app
 
-    return build
+    yield build
+    for url in urls:
+        prepared_database.drop(url)
 
 
 @pytest.fixture

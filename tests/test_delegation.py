@@ -9,7 +9,7 @@ import pytest
 
 from cgos.account.services import hash_secret
 from cgos.extensions import db
-from cgos.models import Delegation, DelegationStaff, MailChangeRequest, OutboundMail, SecurityEvent, utcnow
+from cgos.models import Delegation, MailAttachment, DelegationStaff, MailChangeRequest, OutboundMail, SecurityEvent, utcnow
 
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -29,6 +29,7 @@ def jean_request(app, new_agent):
         "last_name": "Martin", "first_name": "Jean", "commune": "22278", "establishment": str(establishment),
         "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
     })
+    db.session.query(MailAttachment).delete()
     db.session.query(OutboundMail).delete()
     db.session.commit()
     return db.session.scalar(db.select(MailChangeRequest))

@@ -1,0 +1,28 @@
+"""Production server: `gunicorn -c gunicorn.conf.py app:app`.
+
+The settings below can be changed with GUNICORN_* variables; the application's
+own configuration comes from FLASK_* variables (see the README). Start-up
+refuses an unsafe configuration (cgos/production.py).
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+worker_class = "sync"
+# bcrypt holds a worker for a quarter of a second: a login never needs more than this.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 20
+keepalive = 5
+max_requests = 5000
+max_requests_jitter = 500
+# The application writes one structured line per request (route templates, never paths
+# that may hold a token): gunicorn's own access log would repeat the raw paths.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+os.environ.setdefault("FLASK_PRODUCTION", "true")
+os.environ["FLASK_WORKERS"] = str(workers)
