@@ -1,15 +1,38 @@
 """Fields several forms share, declared once (their labels are part of the contract)."""
 
+from datetime import date
+
 from wtforms import FileField, HiddenField, StringField
 
+from .identifiers import numero as numero_rules
 from .validators import Required, numero_cgos
+
+
+class NumeroField(StringField):
+    """A numéro C.G.O.S: kept compact once checked, shown as `35127846 S`."""
+
+    def _value(self) -> str:
+        """Written back the way the agent reads it."""
+        if self.data and numero_rules.is_valid(self.data):
+            return numero_rules.format(self.data)
+        return super()._value()
+
+
+class FrenchDateField(StringField):
+    """A date typed JJ/MM/AAAA: a `date` once checked, written back JJ/MM/AAAA."""
+
+    def _value(self) -> str:
+        """Written back as the agent typed it."""
+        if isinstance(self.data, date):
+            return self.data.strftime("%d/%m/%Y")
+        return super()._value()
 
 PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"
 
 
 def numero_field(description: str | None = None) -> StringField:
     """« Numéro C.G.O.S », required and checked (letter included)."""
-    return StringField(
+    return NumeroField(
         "Numéro C.G.O.S",
         validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
         description=description,

@@ -1,8 +1,9 @@
 """The « Se connecter » form: numéro, then the keypad (or a plain password field)."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import HiddenField, PasswordField
 
+from ..form_fields import NumeroField
 from ..validators import Required, numero_cgos
 
 NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
@@ -11,7 +12,7 @@ NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
 class LoginForm(FlaskForm):
     """What the browser sends: the numéro, keypad tokens or the typed password."""
 
-    numero = StringField(
+    numero = NumeroField(
         NUMERO_LABEL,
         validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
     )

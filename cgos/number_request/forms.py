@@ -7,7 +7,7 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
-from ..form_fields import establishment_choice_fields, payslip_field
+from ..form_fields import FrenchDateField, establishment_choice_fields, payslip_field
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
 from ..models import Position
@@ -77,7 +77,7 @@ class RegistrationForm(FlaskForm):
     )
     last_name = StringField("Nom", validators=[Required("Saisissez votre nom."), person_name])
     first_name = StringField("Prénom", validators=[Required("Saisissez votre prénom."), person_name])
-    birth_date = StringField(
+    birth_date = FrenchDateField(
         "Date de naissance",
         validators=[Required("Saisissez votre date de naissance."), birth_date],
         description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
@@ -95,7 +95,7 @@ class RegistrationForm(FlaskForm):
     postal_code = StringField("Code postal", validators=[Required("Saisissez votre code postal.")])
     city = StringField("Ville", validators=[Required("Saisissez votre ville.")])
     commune_query, commune, establishment_query, establishment = establishment_choice_fields()
-    entry_date = StringField(
+    entry_date = FrenchDateField(
         "Date d'entrée dans votre établissement",
         validators=[Required("Saisissez votre date d'entrée dans votre établissement."), entry_date],
         description="Au format JJ/MM/AAAA.",

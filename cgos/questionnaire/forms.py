@@ -3,7 +3,7 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 
-from ..form_fields import establishment_choice_fields, numero_field, payslip_field
+from ..form_fields import FrenchDateField, establishment_choice_fields, numero_field, payslip_field
 from ..validators import Required, birth_date, email_address, person_name, same_as
 
 
@@ -11,7 +11,7 @@ class QuestionnaireForm(FlaskForm):
     """N° C.G.O.S, date de naissance, nouvelle adresse, nom, prénom, établissement, bulletin."""
 
     numero = numero_field("8 chiffres suivis d'une lettre, par exemple 35127846 S.")
-    birth_date = StringField(
+    birth_date = FrenchDateField(
         "Date de naissance",
         validators=[Required("Saisissez votre date de naissance."), birth_date],
         description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",

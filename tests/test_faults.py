@@ -1,0 +1,240 @@
+"""Faults with real servers stopped and started: Redis, the database, SMTP, and a crash mid-request.
+
+Nothing is mocked away: Redis is Debian's redis-server, the database outage is a
+PostgreSQL address where nothing answers, SMTP is aiosmtpd, gunicorn runs the
+production configuration file.
+"""
+
+import io
+import re
+import threading
+import urllib.parse
+import urllib.request
+from http.client import HTTPConnection
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from cgos.extensions import db
+from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
+from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
+
+pytestmark = pytest.mark.faults
+SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis server of the test's own."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_down_refuses_logins_in_french_and_recovers(make_app, new_agent, redis_server):
+    app = make_app(RATELIMIT_STORAGE_URI=redis_server.url)
+    with app.app_context():
+        agent = new_agent(app)
+        assert "Bienvenue" in agent.log_in(SOPHIE, SOPHIE_PIN).text
+
+        redis_server.stop()
+        other = new_agent(app)
+        page = other.log_in(SOPHIE, SOPHIE_PIN)
+        assert page.status == 503
+        assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
+        assert "Bienvenue" not in page.text, "fail closed: no login without the lockout count"
+        for url in ["/", "/premiere-connexion", "/demande-numero", "/conditions-generales"]:
+            assert other.get(url).status == 200
+        assert agent.get("/espace-agent/").status == 200, "a logged-in agent keeps working"
+        assert app.test_client().get("/readyz").status_code == 503
+
+        redis_server.start()
+        assert "Bienvenue" in new_agent(app).log_in(SOPHIE, SOPHIE_PIN).text
+        assert app.test_client().get("/readyz").status_code == 200
+
+
+@pytest.fixture
+def app_without_database(make_app):
+    """The app pointed at a PostgreSQL address where nothing answers (a database down)."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://cgos@127.0.0.1:{free_port()}/cgos",
+                   SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    with app.app_context():
+        yield app
+
+
+def test_database_down_gives_french_503_pages(app_without_database, new_agent):
+    agent = new_agent(app_without_database)
+    page = agent.get("/")
+    assert page.status == 200, "the login page itself needs no database"
+    page = agent.log_in(SOPHIE, SOPHIE_PIN)
+    assert page.status == 503
+    assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
+    assert app_without_database.test_client().get("/readyz").get_json()["database"] == "unavailable"
+
+
+def test_database_down_during_a_questionnaire_leaves_no_payslip(app_without_database, new_agent):
+    agent = new_agent(app_without_database)
+    agent.get("/questionnaire-adresse-mail")
+    page = agent.post("/questionnaire-adresse-mail", {
+        **agent.page.form_data(), "numero": "22904518 R", "birth_date": "02/11/1979",
+        "new_email": "j@example.org", "new_email_confirmation": "j@example.org", "last_name": "Martin",
+        "first_name": "Jean", "commune": "22278", "establishment": "1", "payslip": (io.BytesIO(PDF), "b.pdf"),
+    })
+    assert page.status == 503
+    uploads = Path(app_without_database.config["UPLOAD_FOLDER"])
+    assert not uploads.exists() or not list(uploads.rglob("*.*"))
+
+
+def test_a_crash_mid_registration_leaves_no_half_row(app, agent, monkeypatch):
+    from test_number_request import NEW_NIR, registration_fields
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr("cgos.number_request.services.send_mail", crash)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    agent.get("/demande-numero")
+    agent.submit("/demande-numero", {"nir": NEW_NIR})
+    agent.get("/demande-numero/inscription")
+    page = agent.post("/demande-numero/inscription", {**agent.page.form_data(), **registration_fields()})
+    assert page.status == 500 and "Erreur technique" in page.text
+    assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
+    assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob("*.*"))
+
+
+def test_a_crash_while_confirming_creates_no_agent_and_the_link_still_works(app, agent, new_agent, monkeypatch):
+    from test_number_request import link_in, register
+
+    register(agent)
+    path = link_in(db.session.scalar(db.select(OutboundMail)))
+    real = __import__("cgos.number_request.services", fromlist=["send_mail"]).send_mail
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr("cgos.number_request.services.send_mail", crash)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert new_agent(app).get(path).status == 500
+    assert db.session.scalar(db.select(db.func.count(Agent.id))) == 5
+    monkeypatch.setattr("cgos.number_request.services.send_mail", real)
+    assert "Numéro C.G.O.S :" in new_agent(app).get(path).text
+
+
+def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
+    """First connection, registration and a back-office decision while SMTP is down."""
+    from test_number_request import link_in, register
+
+    smtp = SmtpServer()
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2)
+    with app.app_context():
+        marie = new_agent(app)
+        marie.get("/premiere-connexion")
+        marie.submit("/premiere-connexion", {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"})
+        page = marie.submit("/premiere-connexion/adresse-mail", {"email": "marie.dupont@example.org",
+                                                                  "email_confirmation": "marie.dupont@example.org"})
+        assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+
+        page = register(new_agent(app))
+        assert "sous 48 heures" in page.text
+
+        jean = new_agent(app)
+        jean.get("/questionnaire-adresse-mail")
+        from test_questionnaire import fields
+
+        assert jean.post("/questionnaire-adresse-mail", {**jean.page.form_data(), **fields()}).status == 200
+        request_id = db.session.scalar(db.select(MailChangeRequest.id))
+        staff = new_agent(app)
+        staff.get("/delegation")
+        staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+        staff.get(f"/delegation/demandes/{request_id}")
+        page = staff.submit(f"/delegation/demandes/{request_id}", {"decision": "accept"})
+        assert "La décision est enregistrée" in page.text
+
+        pending = db.session.scalars(db.select(OutboundMail).where(OutboundMail.sent_at.is_(None))).all()
+        assert {m.recipient for m in pending} == {
+            "marie.dupont@example.org", "anne.legoff@example.org", "delegation.bretagne@example.org",
+            "jean.martin@example.org",
+        }
+        smtp.start()
+        try:
+            runner = app.test_cli_runner()
+            assert "4 mail(s) envoyé(s), 0 en attente" in runner.invoke(args=["mail", "send-pending"]).output
+            assert "0 mail(s) envoyé(s), 0 en attente" in runner.invoke(args=["mail", "send-pending"]).output
+            assert len(smtp.inbox.messages) == 4
+            assert smtp.inbox.to("delegation.bretagne@example.org")[0].get_payload()[-1].get_filename() == "bulletin.pdf"
+            assert "Numéro C.G.O.S :" not in page.text
+            path = link_in(db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "anne.legoff@example.org")))
+            assert new_agent(app).get(path).status == 200
+        finally:
+            smtp.stop()
+
+
+def _form(html: str) -> tuple[dict, dict]:
+    """The login form's fields and the keypad's digit -> token."""
+    soup = BeautifulSoup(html, "html.parser")
+    form = soup.select_one("main form")
+    data = {i["name"]: i.get("value", "") for i in form.select("input[name]") if i.get("type") != "submit"}
+    keys = {b.get_text(strip=True): b["value"] for b in soup.select("button[name=key]")}
+    return data, keys
+
+
+def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_database, tmp_path, redis_server):
+    """20 simultaneous wrong PINs on one account across 3 workers: 5 checked, 15 locked out."""
+    server = Gunicorn(workers=3, folder=tmp_path, env={
+        "FLASK_PRODUCTION": "false", "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
+        "FLASK_RATELIMIT_STORAGE_URI": redis_server.url, "FLASK_SECRET_KEY": "test-secret-key",
+        "FLASK_PASSWORD_PEPPER": "test-pepper", "FLASK_SESSION_COOKIE_SECURE": "false",
+        "FLASK_BCRYPT_COST": "4",
+    })
+    server.start()
+    try:
+        prepared = []
+        for _ in range(20):
+            connection = HTTPConnection("127.0.0.1", server.port, timeout=30)
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            cookie = response.getheader("Set-Cookie").split(";")[0]
+            data, keys = _form(response.read().decode())
+            data.update(numero=SOPHIE, action="validate", pressed=" ".join(keys[d] for d in "111111"))
+            prepared.append((connection, cookie, urllib.parse.urlencode(data)))
+        barrier = threading.Barrier(20)
+        statuses = []
+
+        def attempt(connection, cookie, body):
+            barrier.wait()
+            connection.request("POST", "/", body=body, headers={
+                "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+
+        threads = [threading.Thread(target=attempt, args=item) for item in prepared]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [303] * 15 + [422] * 5
+        import redis
+
+        keys = redis.Redis(port=redis_server.port).keys("*login*29088361J*")
+        assert [int(redis.Redis(port=redis_server.port).get(k)) for k in keys] == [20]
+    finally:
+        server.stop()
+
+
+def test_gunicorn_refuses_an_unsafe_production_configuration(prepared_database, tmp_path):
+    server = Gunicorn(workers=2, folder=tmp_path, env={
+        "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
+        "FLASK_RATELIMIT_STORAGE_URI": "memory://", "FLASK_SECRET_KEY": "x" * 32,
+        "FLASK_PASSWORD_PEPPER": "y" * 32, "FLASK_MAIL_SERVER": "smtp.example.org",
+    })
+    try:
+        server.start()
+    except RuntimeError:
+        pass  # it may stop before even listening
+    assert server.process is None or server.process.wait(timeout=60) != 0, "gunicorn gave up"
+    log = server.log.read_text()
+    assert "Refusing to start in production" in log and "memory:// with 2 workers" in log
