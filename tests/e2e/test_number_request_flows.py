@@ -1,0 +1,436 @@
+"""« Demande de n°C.G.O.S » in a real browser, as an agent on a phone: JavaScript on and off, axe on every page."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+from stdnum.fr import nir as stdnum_nir
+
+pytestmark = pytest.mark.e2e
+
+NIR_LABEL = "Numéro de sécurité sociale"
+START_HEADING = "Vous n'avez pas encore de numéro C.G.O.S"
+REGISTRATION_HEADING = "Formulaire d'inscription"
+LOGIN_HEADING = "Accès à l'Espace Agent avec votre mot de passe"
+KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
+CHECK_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+MARIE = {"nir": "2 85 03 35 238 123 88", "numero": "35127846 S", "email": "marie.dupont@example.org"}
+JEAN_NIR = "1 79 11 22 056 042 50"
+WRONG_KEY = "La clé ne correspond pas au numéro de sécurité sociale"
+WRONG_SEX = "Le premier chiffre du numéro de sécurité sociale doit être 1 ou 2."
+WRONG_LENGTH = "Le numéro de sécurité sociale comporte 15 chiffres"
+
+# A woman born in March 1991, unknown to the C.G.O.S.
+NEW_NIR_BODY = "2910335238456"
+NEW_NIR = NEW_NIR_BODY + stdnum_nir.calc_check_digits(NEW_NIR_BODY)
+NEWCOMER = {
+    "last_name": "Le Goff",
+    "first_name": "Camille",
+    "birth_date": "21/03/1991",
+    "email": "camille.legoff@example.net",
+    "street": "2 rue Henri Le Guilloux",
+    "postal_code": "35000",
+    "city": "Rennes",
+    "commune": "Rennes",
+    "establishment": "Centre Hospitalier Universitaire de Rennes",
+    "entry_date": "01/09/2015",
+    "position": "Titulaire",
+    "year": "1991",
+    "month": "mars",
+}
+RENNES_INSEE = "35238"
+CIVILITY_MISMATCH = "La civilité ne correspond pas au numéro de sécurité sociale"
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+# --- What an agent sees and does ---------------------------------------------------
+
+
+def heading(page: Page, text):
+    """The page's main heading, by its text."""
+    return page.get_by_role("heading", level=1, name=text)
+
+
+def tab(page: Page, name: str):
+    """One of the three public tabs."""
+    return page.get_by_role("navigation").get_by_role("link", name=name, exact=True)
+
+
+def spaced(nir: str) -> str:
+    """A NIR as written on a carte Vitale: `2 91 03 35 238 456 43`."""
+    return " ".join((nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]))
+
+
+def open_number_request(page: Page, audit, from_tabs: bool = False) -> None:
+    """The « Demande de n°C.G.O.S » tab, opened from « Se connecter » or by its address."""
+    if from_tabs:
+        page.goto("/")
+        tab(page, "Demande de n°C.G.O.S").click()
+    else:
+        page.goto("/demande-numero")
+    expect(heading(page, START_HEADING)).to_be_visible()
+    expect(tab(page, "Demande de n°C.G.O.S")).to_have_attribute("aria-current", "page")
+    audit(page)
+
+
+def submit_nir(page: Page, nir: str) -> None:
+    """Type the NIR (spaces allowed) and « Continuer »."""
+    page.get_by_label(NIR_LABEL).fill(nir)
+    page.get_by_role("button", name="Continuer").click()
+
+
+def assert_field_error(page: Page, field, message: str) -> None:
+    """GOV.UK error pattern: the message beside the field (aria-describedby) and in the focused summary."""
+    expect(page).to_have_title(re.compile(r"^Erreur : "))
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text(message)
+    expect(page.locator(".error-summary:focus-within")).to_have_count(1)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(re.compile(re.escape(message)))
+    field_id = field.get_attribute("id")
+    expect(summary.get_by_role("link", name=re.compile(re.escape(message)))).to_have_attribute("href", f"#{field_id}")
+    expect(page.locator(f"#{field_id}-error")).to_be_visible()
+    expect(page.locator(f"#{field_id}-error")).to_contain_text(message)
+
+
+def mail_texts(message) -> str:
+    """Every text part of a mail (plain and HTML), decoded."""
+    return "\n".join(part.get_content() for part in message.walk() if part.get_content_maintype() == "text")
+
+
+def plain_text(message) -> str:
+    """The plain-text part every mail carries."""
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def wait_for_mail(mailbox, address: str, needle: str, timeout: float = 10):
+    """The newest mail to `address` whose text part contains `needle`, waiting for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = mailbox.wait_for(address, timeout=max(deadline - time.monotonic(), 0.1))
+        if needle in plain_text(message):
+            return message
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no mail to {address} containing {needle!r}; newest:\n{plain_text(message)}")
+        time.sleep(0.1)
+
+
+def assert_no_nir(text: str, nir: str) -> None:
+    """The NIR appears in no usual spelling."""
+    for spelling in (nir, spaced(nir)):
+        assert spelling not in text, f"the NIR {spelling} is in:\n{text}"
+
+
+def numero_line(text: str) -> str:
+    """The numéro on the line `Numéro C.G.O.S : 12345678 X`, its check letter verified."""
+    found = re.search(r"^Numéro C\.G\.O\.S : (\d{8}) ([A-Z])\s*$", text, re.MULTILINE)
+    assert found, f"no numéro line in:\n{text}"
+    digits, letter = found.groups()
+    assert letter == CHECK_LETTERS[int(digits) % 23], f"wrong check letter in {digits} {letter}"
+    return f"{digits} {letter}"
+
+
+def choose_establishment(page: Page, js: bool, audit) -> None:
+    """« Ville de votre établissement » then « Nom de votre établissement », both chosen from the lists offered.
+
+    With JavaScript the lists are swapped in as the agent types (no page load);
+    without, each « Rechercher » button re-renders the form with them.
+    """
+    communes = page.locator("#commune-results")
+    establishments = page.locator("#establishment-results")
+    if js:
+        page.evaluate("window.__e2eMarker = 'still here'")
+    page.get_by_label("Ville de votre établissement").fill(NEWCOMER["commune"][:4])
+    if not js:
+        page.get_by_role("button", name="Rechercher : Ville de votre établissement").click()
+        expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
+        audit(page)
+    commune = communes.get_by_role("radio", name=re.compile(rf"^{NEWCOMER['commune']} \("))
+    expect(commune).to_be_visible()
+    commune.check()
+    expect(commune).to_be_checked()
+    # The commune chosen, its establishments are offered.
+    expect(establishments.get_by_role("radio", name="Centre Hospitalier Guillaume Régnier")).to_be_visible()
+    page.get_by_label("Nom de votre établissement").fill("Universitaire")
+    if not js:
+        page.get_by_role("button", name="Rechercher : Nom de votre établissement").click()
+        expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
+        expect(commune).to_be_checked()
+        audit(page)
+    expect(establishments.get_by_role("radio")).to_have_count(1)
+    establishment = establishments.get_by_role("radio", name=NEWCOMER["establishment"], exact=True)
+    establishment.check()
+    expect(establishment).to_be_checked()
+    if js:
+        assert page.evaluate("window.__e2eMarker") == "still here", "choosing the establishment reloaded the page"
+
+
+def fill_registration(page: Page, js: bool, audit, civility: str) -> None:
+    """The registration form of the guide, up to the payslip (attached last: a no-JS search would drop it)."""
+    expect(page.get_by_label("Civilité").locator("option")).to_have_text(["Choisissez", "Madame", "Monsieur"])
+    page.get_by_label("Civilité").select_option(label=civility)
+    page.get_by_role("textbox", name="Nom", exact=True).fill(NEWCOMER["last_name"])
+    page.get_by_label("Prénom").fill(NEWCOMER["first_name"])
+    page.get_by_label("Date de naissance").fill(NEWCOMER["birth_date"])
+    page.get_by_label("Email personnel").fill(NEWCOMER["email"])
+    page.get_by_label("N° et voie").fill(NEWCOMER["street"])
+    expect(page.get_by_label("Appart., escalier")).to_be_visible()
+    expect(page.get_by_label("Bâtiment, entrée, résidence")).to_be_visible()
+    expect(page.get_by_label("Lieu-dit")).to_be_visible()
+    expect(page.get_by_label("Pays").locator("option:checked")).to_have_text("France")
+    page.get_by_label("Code postal").fill(NEWCOMER["postal_code"])
+    if js:
+        # The communes of the typed postal code are offered as the suggestions of « Ville ».
+        expect(page.locator("#city-options option[value='Rennes']")).to_have_count(1)
+    page.get_by_role("combobox", name="Ville", exact=True).fill(NEWCOMER["city"])
+    choose_establishment(page, js, audit)
+    page.get_by_label("Date d'entrée dans votre établissement").fill(NEWCOMER["entry_date"])
+    page.get_by_label("Votre position statutaire").select_option(label=NEWCOMER["position"])
+
+
+def attach_payslip(page: Page, payslip) -> None:
+    """« Joindre votre dernier bulletin de paie ou de pension »."""
+    page.get_by_label("Joindre votre dernier bulletin de paie ou de pension").set_input_files(payslip)
+
+
+def send_registration(page: Page) -> None:
+    """« Envoyer »."""
+    page.get_by_role("button", name="Envoyer", exact=True).click()
+
+
+@pytest.fixture
+def payslip(tmp_path):
+    """A tiny but real PDF, as a scanned payslip would be."""
+    path = tmp_path / "bulletin.pdf"
+    path.write_bytes(PDF)
+    return path
+
+
+def register_newcomer_over_http(page: Page, live_server: str) -> None:
+    """Setup only: the unknown NIR and the registration posted as the forms post them, not driving the page."""
+
+    def csrf_token(url: str) -> str:
+        """The CSRF token of the form at `url`."""
+        response = page.request.get(url)
+        assert response.ok, response.status
+        return re.search(r'name="csrf_token" value="([^"]+)"', response.text()).group(1)
+
+    response = page.request.post(
+        "/demande-numero", form={"csrf_token": csrf_token("/demande-numero"), "nir": spaced(NEW_NIR)}
+    )
+    assert response.url == f"{live_server}/demande-numero/inscription", response.text()[:2000]
+    token = csrf_token("/demande-numero/inscription")
+    choices = page.request.get(f"/recherche/etablissements?commune={RENNES_INSEE}").text()
+    establishment = re.search(
+        rf'value="(\d+)"[^>]*>\s*<label[^>]*>{re.escape(NEWCOMER["establishment"])}<', choices
+    ).group(1)
+    response = page.request.post(
+        "/demande-numero/inscription",
+        multipart={
+            "csrf_token": token, "civility": "Mme", "last_name": NEWCOMER["last_name"],
+            "first_name": NEWCOMER["first_name"], "birth_date": NEWCOMER["birth_date"], "email": NEWCOMER["email"],
+            "address_flat": "", "address_building": "", "address_street": NEWCOMER["street"],
+            "address_locality": "", "country": "FR", "postal_code": NEWCOMER["postal_code"],
+            "city": NEWCOMER["city"], "commune_query": NEWCOMER["commune"], "commune": RENNES_INSEE,
+            "establishment_query": "", "establishment": establishment, "entry_date": NEWCOMER["entry_date"],
+            "position": "titulaire",
+            "payslip": {"name": "bulletin.pdf", "mimeType": "application/pdf", "buffer": PDF},
+        },
+    )
+    assert response.url == f"{live_server}/demande-numero/inscription/envoyee", response.text()[:2000]
+
+
+def confirmation_link(mailbox) -> str:
+    """The one link of the confirmation mail, on a line of its own."""
+    message = wait_for_mail(mailbox, NEWCOMER["email"], "sous 48 heures")
+    links = re.findall(r"^(https?://\S+)\s*$", plain_text(message), re.MULTILINE)
+    assert len(links) == 1 and "/demande-numero/confirmer/" in links[0], links
+    assert_no_nir(mail_texts(message), NEW_NIR)
+    return links[0]
+
+
+def key(page: Page, digit: str):
+    """One key of the keypad, found by its digit."""
+    return page.get_by_role("group", name=KEYPAD_NAME).get_by_role("button", name=digit, exact=True)
+
+
+def log_in_on_keypad(page: Page, numero: str, pin: str) -> None:
+    """From « Se connecter »: numéro, PIN on the keypad (a page per key without JS), « Valider »."""
+    page.get_by_label("Entrez votre N° C.G.O.S (avec la lettre)").fill(numero)
+    status = page.get_by_role("group", name=KEYPAD_NAME).get_by_role("status")
+    for count, digit in enumerate(pin, start=1):
+        key(page, digit).click()
+        expect(status).to_have_text(re.compile(rf"^{count} chiffres? saisis? sur 6$"))
+    page.get_by_role("button", name="Valider", exact=True).click()
+
+
+# --- 1. NIR errors ---------------------------------------------------------------------
+
+INVALID_NIRS = [
+    # The right 13 digits with another key.
+    (spaced(NEW_NIR[:13] + f"{int(NEW_NIR[13:]) % 97 + 1:02d}"), WRONG_KEY),
+    # A well-formed number, right key, but 5 is neither a man nor a woman.
+    (spaced("5910335238456" + stdnum_nir.calc_check_digits("5910335238456")), WRONG_SEX),
+    ("2 91 03 35 238", WRONG_LENGTH),
+]
+
+
+def test_invalid_nirs_get_their_own_message(page, js, audit):
+    """Each invalid NIR: its own message beside the field and in the focused summary, « Erreur : » title."""
+    open_number_request(page, audit, from_tabs=True)
+    for nir, message in INVALID_NIRS:
+        submit_nir(page, nir)
+        assert_field_error(page, page.get_by_label(NIR_LABEL), message)
+        expect(page.get_by_role("alert").get_by_role("listitem")).to_have_count(1)
+        expect(heading(page, START_HEADING)).to_be_visible()
+        assert_no_nir(page.content(), nir.replace(" ", ""))
+        audit(page)
+
+
+# --- 2. Known NIR with a mail address -----------------------------------------------------
+
+
+def test_known_nir_gets_the_numero_by_mail(page, js, mailbox, audit):
+    """Marie's NIR: she confirms the masked address on file and receives her numéro, never her NIR."""
+    open_number_request(page, audit)
+    submit_nir(page, MARIE["nir"])
+
+    expect(page.get_by_text(
+        "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail "
+        "pour le recevoir par messagerie."
+    )).to_be_visible()
+    expect(page.get_by_text("mar*****@exa*****")).to_be_visible()
+    html = page.content()
+    assert MARIE["email"] not in html, "the full address on file is in the page"
+    assert_no_nir(html, MARIE["nir"].replace(" ", ""))
+    audit(page)
+
+    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(MARIE["email"])
+    page.get_by_label("Confirmation d'adresse mail").fill(MARIE["email"])
+    page.get_by_role("button", name="Confirmer").click()
+
+    expect(heading(page, "Votre numéro C.G.O.S vous a été envoyé")).to_be_visible()
+    audit(page)
+    message = wait_for_mail(mailbox, MARIE["email"], "Numéro C.G.O.S :")
+    text = plain_text(message)
+    assert "Or, votre Numéro existe déjà." in text
+    assert numero_line(text) == MARIE["numero"]
+    assert_no_nir(mail_texts(message), MARIE["nir"].replace(" ", ""))
+
+
+# --- 3. Known NIR without a mail address -----------------------------------------------------
+
+
+def test_known_nir_without_mail_points_to_the_delegation(page, js, mailbox, audit):
+    """Jean's NIR, no address on file: he is told to contact his regional delegation, with its phone."""
+    open_number_request(page, audit)
+    submit_nir(page, JEAN_NIR)
+
+    expect(page.get_by_text("vous rapprocher de votre délégation régionale")).to_be_visible()
+    expect(page.get_by_text("Délégation régionale Bretagne : 02 99 00 00 00")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Adresse mail", exact=True)).to_have_count(0)
+    assert_no_nir(page.content(), JEAN_NIR.replace(" ", ""))
+    audit(page)
+    assert mailbox.recipients() == []
+
+
+# --- 4. Registration, numéro, first login -------------------------------------------------------
+
+
+def test_registration_to_first_login(page, js, mailbox, payslip, audit):
+    """Unknown NIR: civility mismatch fixed, mail confirmed, numéro shown and mailed, 1ère connexion, charter."""
+    open_number_request(page, audit)
+    submit_nir(page, spaced(NEW_NIR))
+    expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Inscription au C.G.O.S"))
+    expect(page.get_by_text(f"({NEW_NIR[0]} •• •• •• ••• ••• {NEW_NIR[13:]})")).to_be_visible()
+    assert_no_nir(page.content(), NEW_NIR)
+    audit(page)
+
+    # A man's civility does not agree with a NIR starting with 2.
+    fill_registration(page, js, audit, "Monsieur")
+    attach_payslip(page, payslip)
+    send_registration(page)
+    civility = page.get_by_label("Civilité")
+    assert_field_error(page, civility, CIVILITY_MISMATCH)
+    expect(page.get_by_role("alert").get_by_role("listitem")).to_have_count(1)
+    expect(page.get_by_role("textbox", name="Nom", exact=True)).to_have_value(NEWCOMER["last_name"])
+    expect(page.get_by_label("Prénom")).to_have_value(NEWCOMER["first_name"])
+    expect(page.get_by_label("Date de naissance")).to_have_value(NEWCOMER["birth_date"])
+    expect(page.get_by_label("Email personnel")).to_have_value(NEWCOMER["email"])
+    expect(page.get_by_label("N° et voie")).to_have_value(NEWCOMER["street"])
+    expect(page.get_by_label("Code postal")).to_have_value(NEWCOMER["postal_code"])
+    expect(page.get_by_role("combobox", name="Ville", exact=True)).to_have_value(NEWCOMER["city"])
+    expect(page.get_by_role("radio", name=NEWCOMER["establishment"], exact=True)).to_be_checked()
+    expect(page.get_by_label("Date d'entrée dans votre établissement")).to_have_value(NEWCOMER["entry_date"])
+    expect(page.get_by_label("Votre position statutaire").locator("option:checked")).to_have_text(NEWCOMER["position"])
+    audit(page)
+
+    civility.select_option(label="Madame")
+    attach_payslip(page, payslip)
+    send_registration(page)
+    expect(page.get_by_text("Vous devez confirmer votre adresse de messagerie sous 48 heures")).to_be_visible()
+    expect(page.get_by_text(NEWCOMER["email"])).to_be_visible()
+    audit(page)
+
+    page.goto(confirmation_link(mailbox))
+    expect(heading(page, "Votre numéro C.G.O.S")).to_be_visible()
+    numero = numero_line(page.locator("main").inner_text())
+    audit(page)
+    mailed = wait_for_mail(mailbox, NEWCOMER["email"], "Numéro C.G.O.S :")
+    assert numero_line(plain_text(mailed)) == numero
+    assert_no_nir(mail_texts(mailed), NEW_NIR)
+
+    tab(page, "1ère connexion").click()
+    expect(heading(page, "Vous n'avez pas encore de mot de passe")).to_be_visible()
+    audit(page)
+    page.get_by_label("Numéro C.G.O.S").fill(numero)
+    page.get_by_label("Année de naissance").fill(NEWCOMER["year"])
+    page.get_by_label("Mois de naissance").select_option(label=NEWCOMER["month"])
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_text("cam*****@exa*****")).to_be_visible()
+    audit(page)
+    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(NEWCOMER["email"])
+    page.get_by_label("Confirmation d'adresse mail").fill(NEWCOMER["email"])
+    page.get_by_role("button", name="Confirmer").click()
+    expect(heading(page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
+    audit(page)
+
+    pin = re.search(
+        r"^Mot de passe provisoire : (\d{6})\s*$",
+        plain_text(wait_for_mail(mailbox, NEWCOMER["email"], "Mot de passe provisoire :")),
+        re.MULTILINE,
+    ).group(1)
+    tab(page, "Se connecter").click()
+    expect(heading(page, LOGIN_HEADING)).to_be_visible()
+    audit(page)
+    log_in_on_keypad(page, numero, pin)
+    expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
+    expect(page.get_by_role("button", name="Accepter")).to_be_visible()
+    audit(page)
+
+
+# --- 5. A confirmation link works once ------------------------------------------------------------
+
+
+def test_confirmation_link_works_only_once(page, js, live_server, mailbox, audit):
+    """The confirmation link opened twice: the numéro the first time, « déjà été utilisé » the second."""
+    register_newcomer_over_http(page, live_server)
+    link = confirmation_link(mailbox)
+
+    page.goto(link)
+    expect(heading(page, "Votre numéro C.G.O.S")).to_be_visible()
+    numero = numero_line(page.locator("main").inner_text())
+    audit(page)
+
+    response = page.goto(link)
+    assert response.status == 410
+    expect(heading(page, "Lien déjà utilisé")).to_be_visible()
+    expect(page.get_by_text("Ce lien a déjà été utilisé")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Numéro C\.G\.O\.S : \d{8}"))).to_have_count(0)
+    audit(page)
+    # The second visit created nothing: one numéro mail, the first one.
+    numero_mails = [m for m in mailbox.messages if "Numéro C.G.O.S :" in plain_text(m)]
+    assert [numero_line(plain_text(m)) for m in numero_mails] == [numero]
