@@ -55,10 +55,9 @@ def load_instance_secrets(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the module-level extensions (database, mail, limiter, CSRF) to this app."""
     from . import models  # noqa: F401  (registers the tables with the metadata)
-    from .extensions import compress, csrf, db, limiter, mail, migrate
+    from .extensions import compress, csrf, db, limiter, mail
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -102,14 +101,18 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Filters and globals the templates share (French dates, masked values)."""
-    from . import templating
+    """Filters and globals the templates share (French dates, masked values, static URLs)."""
+    from . import assets, templating
 
     templating.init_app(app)
+    assets.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
-    """The `flask --app app …` commands of the contract."""
+    """The `flask --app app …` commands of the contract, and Flask-Migrate's `flask db`."""
     from . import cli
 
     cli.init_app(app)
+    if not app.config.get("PRODUCTION"):
+        # Web workers never migrate: leaving Alembic out of them saves ~11 MB each.
+        cli.bind_migrations(app)

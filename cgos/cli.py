@@ -5,7 +5,6 @@ from datetime import date, timedelta
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from flask_migrate import upgrade
 
 from . import mail as mail_queue
 from . import reference_data
@@ -25,6 +24,16 @@ from .models import (
 )
 
 DEMO_STAFF = ("delegation.bretagne@example.org", "Demo-Delegation-2026", "bretagne")
+
+
+def bind_migrations(app: Flask) -> None:
+    """Flask-Migrate, for `flask db …` and `setup` (imported here: Alembic is heavy)."""
+    from flask_migrate import Migrate
+
+    from . import ROOT
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(ROOT / "migrations"))
 
 
 def _upsert(model, key: str, rows: list[dict]) -> int:
@@ -179,6 +188,10 @@ def load_demo_data() -> int:
 @click.option("--demo", is_flag=True, help="Charge aussi les agents et le personnel de démonstration.")
 def setup_command(demo: bool) -> None:
     """Create or upgrade the schema and load the reference (and demo) data."""
+    from flask import current_app
+    from flask_migrate import upgrade
+
+    bind_migrations(current_app)
     upgrade()
     counts = load_reference_data()
     if demo:

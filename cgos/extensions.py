@@ -4,7 +4,6 @@ from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from datetime import datetime, timezone
@@ -43,12 +42,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()
 compress = Compress()
-# No default limits: every limit is applied where it means something
-# (sensitive forms, failed logins), never to plain page views.
+# No default limits: each limit is counted where it means something (sensitive forms,
+# failed logins, see ratelimits.py), never on plain page views.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

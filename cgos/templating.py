@@ -5,8 +5,10 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date
-from flask import Flask
+from flask import Flask, current_app, has_request_context, request, url_for
+from markupsafe import Markup, escape
 from wtforms.form import BaseForm
+from wtforms.widgets import CheckboxInput, FileInput, Input, PasswordInput, RadioInput
 
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
@@ -90,6 +92,44 @@ def page_has_errors(form=None, errors=None) -> bool:
     return bool(collect_errors(form, errors))
 
 
+def input_tag(field, **attrs) -> Markup:
+    """A field's `<input>`, built directly: what WTForms' widget does, at a fraction of its cost.
+
+    The login page renders on every display of the keypad, so its few inputs matter.
+    Other widgets (select, textarea, file, checkbox) are left to WTForms.
+    """
+    widget = field.widget
+    if not isinstance(widget, Input) or isinstance(widget, (FileInput, CheckboxInput, RadioInput)):
+        return Markup(field(**attrs))
+    attributes = {"id": field.id, "name": field.name, "type": widget.input_type}
+    if field.flags.required:
+        attributes["required"] = True
+    if not (isinstance(widget, PasswordInput) and widget.hide_value):
+        attributes["value"] = field._value()
+    attributes.update(attrs)
+    parts = []
+    for name, value in attributes.items():
+        if value is True:
+            parts.append(name)
+        elif value is not False and value is not None:
+            parts.append(f'{name}="{escape(value)}"')
+    return Markup(f"<input {' '.join(parts)}>")
+
+
+def memoized_url_for(endpoint: str, **values) -> str:
+    """Flask's url_for for templates, remembered per process: a page builds a dozen links,
+    always the same ones, and building them showed in the login page's profile."""
+    if any(key.startswith("_") for key in values):
+        return url_for(endpoint, **values)
+    cache = current_app.extensions.setdefault("cgos_urls", {})
+    key = (request.script_root if has_request_context() else "", endpoint, tuple(sorted((k, str(v)) for k, v in values.items())))
+    if key not in cache:
+        if len(cache) > 10_000:  # links with ids (requests, tokens) must not grow it forever
+            cache.clear()
+        cache[key] = url_for(endpoint, **values)
+    return cache[key]
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -97,6 +137,8 @@ def init_app(app: Flask) -> None:
         collect_errors=collect_errors,
         page_has_errors=page_has_errors,
         is_htmx=is_htmx,
+        input_tag=input_tag,
+        url_for=memoized_url_for,
     )
     app.add_template_filter(format_numero, "numero")
     app.add_template_filter(format_phone, "phone")

@@ -12,17 +12,8 @@ from flask.testing import FlaskClient
 from cgos import create_app
 from cgos.extensions import db
 from tests_support import backends
+from tests_support.backends import BASE_CONFIG
 
-BASE_CONFIG = {
-    "TESTING": True,
-    "SECRET_KEY": "test-secret-key",
-    "PASSWORD_PEPPER": "test-pepper",
-    "BCRYPT_COST": 4,
-    "SESSION_COOKIE_SECURE": False,
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "MAIL_SERVER": None,
-    "SERVER_NAME": "localhost",
-}
 
 
 class IsolatedClient(FlaskClient):

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from cgos import create_app
 from cgos.extensions import db
 from cgos.models import Agent, MailChangeRequest, Registration
-from conftest import BASE_CONFIG
-from tests_support import backends
+from tests_support.backends import BASE_CONFIG
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("CGOS_FUZZ_EXAMPLES", "10000"))

@@ -95,8 +95,19 @@ def test_templates_have_no_inline_script_or_style(path):
     assert "<style" not in source
 
 
-def test_htmx_is_served_from_static(client):
-    response = client.get("/static/htmx.min.js")
-    assert response.status_code == 200 and b"htmx" in response.data[:200]
+def test_htmx_is_served_from_static_in_one_fingerprinted_bundle(client):
     html = client.get("/").get_data(as_text=True)
-    assert re.findall(r'<script src="([^"]+)"', html) == ["/static/htmx.min.js", "/static/app.js"]
+    [script] = re.findall(r'<script src="([^"]+)"', html)
+    assert re.fullmatch(r"/static/portal\.js\?v=[0-9a-f]{12}", script)
+    response = client.get(script, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert response.cache_control.max_age == 365 * 24 * 3600
+    assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)[0].startswith("/static/app.css?v=")
+
+
+def test_the_committed_bundle_is_up_to_date():
+    from cgos.assets import build_bundle
+
+    static = TEMPLATES.parent / "static"
+    assert (static / "portal.js").read_bytes() == build_bundle(static), "run scripts/build_assets.py"
+    assert b"htmx" in (static / "portal.js").read_bytes()[:200]

@@ -10,6 +10,18 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+# The configuration every test app starts from.
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "PASSWORD_PEPPER": "test-pepper",
+    "BCRYPT_COST": 4,
+    "SESSION_COOKIE_SECURE": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MAIL_SERVER": None,
+    "SERVER_NAME": "localhost",
+}
+
 DATABASE_URL = os.environ.get("CGOS_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CGOS_TEST_REDIS_URL")
 

@@ -1,0 +1,285 @@
+"""Load benchmark against a real gunicorn (production configuration, 2 workers, Redis):
+writes bench/RESULTS.md. Run it with `make bench`.
+
+Every figure is a ratio or a bound measured in the same run, so results from
+different machines can be compared: the login throughput is set against the
+bcrypt bound (cores / time of one hash at the configured cost), the login page
+against a bare endpoint served by the same gunicorn.
+"""
+
+import gzip
+import logging
+import http.client
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import bcrypt
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+WORKERS = 2
+BCRYPT_COST = 12
+SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
+PUBLIC_PAGES = ["/", "/premiere-connexion", "/demande-numero", "/mot-de-passe-oublie", "/questionnaire-adresse-mail"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    """Until something accepts connections on the port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(port)
+
+
+def environment(folder: Path, redis_port: int) -> dict:
+    """The production environment of the benchmarked portal."""
+    return {
+        **os.environ,
+        "FLASK_SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "FLASK_PASSWORD_PEPPER": "bench-pepper-" + "y" * 40,
+        "FLASK_BCRYPT_COST": str(BCRYPT_COST),
+        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "FLASK_RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
+        "FLASK_MAIL_SERVER": "127.0.0.1",
+        "FLASK_UPLOAD_FOLDER": str(folder / "uploads"),
+        # The benchmark logs in hundreds of times from one address.
+        "FLASK_ADDRESS_RATE_LIMIT": '"1000000 per hour"',
+        "FLASK_LOGIN_LOCKOUT_LIMIT": '"1000000 per hour"',
+    }
+
+
+def request(port: int, method: str, path: str, body: str | None = None, headers: dict | None = None):
+    """One HTTP request: (status, headers, body bytes)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, response.headers, data
+
+
+def bcrypt_seconds() -> float:
+    """Median time of one bcrypt hash at the configured cost, on this machine, now."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        bcrypt.hashpw(b"x" * 44, bcrypt.gensalt(rounds=BCRYPT_COST))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def prepared_login(port: int) -> tuple[str, str]:
+    """A login page's cookie and the form body that logs Sophie in with it."""
+    status, headers, html = request(port, "GET", "/")
+    cookie = headers["Set-Cookie"].split(";")[0]
+    text = html.decode()
+    fields = dict(re.findall(r'<input[^>]*name="(csrf_token|layout|mode)"[^>]*value="([^"]*)"', text))
+    keys = {digit: token for token, digit in re.findall(r'name="key" value="([^"]+)"[^>]*>(\d)</button>', text)}
+    fields.update(numero=SOPHIE, action="validate", pressed=" ".join(keys[d] for d in SOPHIE_PIN))
+    return cookie, urllib.parse.urlencode(fields)
+
+
+def login_throughput(port: int, count: int = 64, concurrency: int = 4) -> float:
+    """Successful logins per second, the forms prepared beforehand."""
+    forms = [prepared_login(port) for _ in range(count)]
+
+    def log_in(form):
+        cookie, body = form
+        status, _, _ = request(port, "POST", "/", body, {
+            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 303, status
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(log_in, forms))
+    return count / (time.perf_counter() - start)
+
+
+def wrk(port: int, path: str, connections: int = 50, seconds: int = 10) -> dict:
+    """wrk's throughput and latency percentiles for one URL."""
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "percentile.lua"),
+         f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    figures = dict(re.findall(r"^(\w+)=([\d.]+)$", output, re.M))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return {"rate": rate, **{key: float(value) for key, value in figures.items()}}
+
+
+def page_weight(port: int, path: str) -> tuple[int, int]:
+    """(gzipped bytes of the page, its CSS and JS; number of requests) on a first load."""
+    status, headers, body = request(port, "GET", path, headers={"Accept-Encoding": "gzip"})
+    html = gzip.decompress(body).decode() if headers.get("Content-Encoding") == "gzip" else body.decode()
+    assets = re.findall(r'<(?:link rel="stylesheet" href|script src)="([^"]+)"', html)
+    total = len(body)
+    for asset in assets:
+        _, asset_headers, asset_body = request(port, "GET", asset, headers={"Accept-Encoding": "gzip"})
+        total += len(asset_body)
+    return total, 1 + len(assets)
+
+
+def fragment_weight(port: int, path: str) -> int:
+    """Gzipped bytes of the fragment htmx swaps in for a tab."""
+    _, headers, body = request(port, "GET", path, headers={"Accept-Encoding": "gzip", "HX-Request": "true"})
+    return len(body)
+
+
+def autocomplete_p95(database: Path) -> tuple[float, float, int]:
+    """p95 server time (ms) of the establishment-city search and of a prefix search over all communes."""
+    os.environ["FLASK_SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    sys.path.insert(0, str(ROOT))
+    from cgos import create_app
+    from cgos.extensions import db
+    from cgos.models import Commune
+    from cgos.places.search import _prefix, communes_with_establishments
+    from cgos.reference_data import normalize_search_text
+
+    logging.getLogger("cgos").setLevel(logging.WARNING)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "SECRET_KEY": "x",
+                      "PASSWORD_PEPPER": "y"})
+    with app.app_context():
+        names = list(db.session.scalars(db.select(Commune.name)))
+        prefixes = sorted({normalize_search_text(name)[:n] for name in names[::35] for n in (2, 3, 5)})
+        client = app.test_client()
+        endpoint, everywhere = [], []
+        for prefix in prefixes:
+            start = time.perf_counter()
+            client.get("/recherche/communes", query_string={"commune_query": prefix})
+            endpoint.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            list(db.session.scalars(db.select(Commune).where(_prefix(Commune.search_name, prefix))
+                                    .order_by(Commune.search_name).limit(10)))
+            everywhere.append((time.perf_counter() - start) * 1000)
+        communes_with_establishments("ren")
+    quantile = lambda values: statistics.quantiles(values, n=20)[18]  # noqa: E731
+    return quantile(endpoint), quantile(everywhere), len(prefixes)
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    """Resident memory of each gunicorn worker."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return sizes
+
+
+def machine() -> str:
+    """What the figures were measured on."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    return (f"{os.cpu_count()} cores ({model.group(1).strip() if model else platform.machine()}), "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def verdict(ok: bool) -> str:
+    """Met or not."""
+    return "met" if ok else "**missed**"
+
+
+def main() -> None:
+    """Start Redis and gunicorn, measure, write the results."""
+    folder = Path(tempfile.mkdtemp(prefix="cgos-bench-"))
+    redis_port, port = free_port(), free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
+    env = environment(folder, redis_port)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "setup", "--demo"], cwd=ROOT, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"], cwd=ROOT,
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(WORKERS),
+             "GUNICORN_LOGLEVEL": "warning"},
+        stdout=subprocess.DEVNULL, stderr=(folder / "gunicorn.log").open("wb"),
+    )
+    try:
+        wait_for_port(port)
+        for _ in range(20):  # warm both workers
+            request(port, "GET", "/")
+        hash_seconds = bcrypt_seconds()
+        bound = os.cpu_count() / hash_seconds
+        logins = login_throughput(port)
+        # Interleaved pairs, the median ratio kept: the machine's other work moves single runs.
+        pairs = sorted(((wrk(port, "/", seconds=6), wrk(port, "/healthz", seconds=6)) for _ in range(3)),
+                       key=lambda pair: pair[0]["rate"] / pair[1]["rate"])
+        page, bare = pairs[1]
+        weights = {path: page_weight(port, path) for path in PUBLIC_PAGES}
+        fragments = {path: fragment_weight(port, path) for path in PUBLIC_PAGES}
+        rss = worker_rss_mb(gunicorn.pid)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait()
+        redis.terminate()
+        redis.wait()
+    search_p95, everywhere_p95, prefixes = autocomplete_p95(folder / "bench.sqlite3")
+    shutil.rmtree(folder, ignore_errors=True)
+
+    login_ratio = logins / bound
+    page_ratio = page["rate"] / bare["rate"]
+    heaviest = max(weights.items(), key=lambda item: item[1][0])
+    largest_fragment = max(fragments.items(), key=lambda item: item[1])
+    rows = [
+        ("Login POST throughput / bcrypt bound", f"{logins:.2f}/s ÷ {bound:.2f}/s = **{login_ratio:.0%}**",
+         "≥ 90 %", verdict(login_ratio >= 0.9)),
+        ("« Se connecter » GET / `/healthz` on the same gunicorn, 50 connections (median of 3 pairs)",
+         f"{page['rate']:.0f} ÷ {bare['rate']:.0f} req/s = **{page_ratio:.0%}**", "≥ 50 %", verdict(page_ratio >= 0.5)),
+        ("« Se connecter » GET p95 at 50 connections", f"**{page['p95_ms']:.1f} ms** (p50 {page['p50_ms']:.1f}, p99 {page['p99_ms']:.1f})",
+         "≤ 50 ms", verdict(page["p95_ms"] <= 50)),
+        ("City autocomplete p95 server time", f"**{search_p95:.2f} ms** ({prefixes} prefixes); all 34 969 communes: {everywhere_p95:.2f} ms",
+         "≤ 5 ms", verdict(search_p95 <= 5)),
+        ("Heaviest first load (HTML + CSS + JS, gzipped)",
+         f"**{heaviest[1][0] / 1024:.1f} KB** in {heaviest[1][1]} requests ({heaviest[0]})", "≤ 30 KB, ≤ 3 requests",
+         verdict(heaviest[1][0] <= 30 * 1024 and all(n <= 3 for _, n in weights.values()))),
+        ("Largest tab fragment (gzipped)", f"**{largest_fragment[1] / 1024:.2f} KB** ({largest_fragment[0]})", "≤ 3 KB",
+         verdict(largest_fragment[1] <= 3 * 1024)),
+        ("Worker resident memory after the run", f"**{max(rss):.0f} MB** (workers: {', '.join(f'{r:.0f}' for r in rss)})",
+         "≤ 80 MB", verdict(max(rss) <= 80)),
+    ]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}, {machine()}.",
+        f"gunicorn with `gunicorn.conf.py`, {WORKERS} workers, SQLite, Redis for the limiter, bcrypt cost {BCRYPT_COST} "
+        f"(one hash: {hash_seconds * 1000:.0f} ms here, so the bound is {os.cpu_count()} cores ÷ {hash_seconds:.3f} s = {bound:.2f} logins/s).",
+        "The load generator (wrk, and Python threads for logins) runs on the same machine and takes its share of the cores.",
+        "",
+        "| figure | measured | target | |",
+        "| --- | --- | --- | --- |",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        "First loads, gzipped bytes (HTML + CSS + JS) and requests:",
+        "",
+        *[f"- `{path}`: {size / 1024:.1f} KB, {count} requests; fragment {fragments[path] / 1024:.2f} KB"
+          for path, (size, count) in weights.items()],
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
