@@ -5,7 +5,7 @@ from datetime import date
 from wtforms import FileField, HiddenField, StringField
 
 from .identifiers import numero as numero_rules
-from .validators import Required, numero_cgos
+from .validators import Required, birth_date, numero_cgos
 
 
 class NumeroField(StringField):
@@ -36,6 +36,15 @@ def numero_field(description: str | None = None) -> StringField:
         "Numéro C.G.O.S",
         validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
         description=description,
+    )
+
+
+def birth_date_field() -> FrenchDateField:
+    """« Date de naissance », typed JJ/MM/AAAA."""
+    return FrenchDateField(
+        "Date de naissance",
+        validators=[Required("Saisissez votre date de naissance."), birth_date],
+        description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
     )
 
 

@@ -179,3 +179,12 @@ def test_numero_and_birth_date_must_match_an_agent(either):
 
 def test_iso_dates_are_understood_too(agent):
     assert send(agent, birth_date="1979-11-02").status == 200
+
+
+def test_a_six_mebibyte_payslip_is_refused_under_the_default_limit(agent, app):
+    """The contract's 5 MiB: a 6 MiB scan is refused beside its field, nothing stored."""
+    assert app.config["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
+    page = send(agent, payslip=(PDF + b"0" * (6 * 1024 * 1024 - len(PDF)), "scan.pdf"))
+    assert page.status == 422
+    assert page.field_error("payslip").startswith("Le fichier joint dépasse 5 Mo")
+    assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob("*.*"))

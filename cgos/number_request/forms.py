@@ -7,11 +7,11 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
-from ..form_fields import FrenchDateField, establishment_choice_fields, payslip_field
+from ..form_fields import FrenchDateField, birth_date_field, establishment_choice_fields, payslip_field
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
 from ..models import Position
-from ..validators import Required, birth_date, email_address, parse_french_date, person_name
+from ..validators import Required, email_address, parse_french_date, person_name
 
 POSITIONS = {
     Position.TITULAIRE: "Titulaire",
@@ -77,11 +77,7 @@ class RegistrationForm(FlaskForm):
     )
     last_name = StringField("Nom", validators=[Required("Saisissez votre nom."), person_name])
     first_name = StringField("Prénom", validators=[Required("Saisissez votre prénom."), person_name])
-    birth_date = FrenchDateField(
-        "Date de naissance",
-        validators=[Required("Saisissez votre date de naissance."), birth_date],
-        description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
-    )
+    birth_date = birth_date_field()
     email = EmailField(
         "Email personnel",
         validators=[Required("Saisissez votre adresse mail personnelle."), email_address],

@@ -3,19 +3,15 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 
-from ..form_fields import FrenchDateField, establishment_choice_fields, numero_field, payslip_field
-from ..validators import Required, birth_date, email_address, person_name, same_as
+from ..form_fields import birth_date_field, establishment_choice_fields, numero_field, payslip_field
+from ..validators import Required, email_address, person_name, same_as
 
 
 class QuestionnaireForm(FlaskForm):
     """N° C.G.O.S, date de naissance, nouvelle adresse, nom, prénom, établissement, bulletin."""
 
     numero = numero_field("8 chiffres suivis d'une lettre, par exemple 35127846 S.")
-    birth_date = FrenchDateField(
-        "Date de naissance",
-        validators=[Required("Saisissez votre date de naissance."), birth_date],
-        description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
-    )
+    birth_date = birth_date_field()
     new_email = EmailField(
         "Nouvelle adresse mail",
         validators=[Required("Saisissez votre nouvelle adresse mail."), email_address],
