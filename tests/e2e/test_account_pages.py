@@ -1,0 +1,65 @@
+"""The agent's space after the first login, and the pages no other flow visits: JavaScript on and off."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from test_login_flows import SOPHIE, assert_error_summary, heading, log_in, log_out
+
+pytestmark = pytest.mark.e2e
+
+
+def test_changing_the_pin_and_the_phones_from_home(page: Page, js: bool, audit):
+    page.goto("/")
+    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
+    audit(page)
+
+    page.get_by_role("link", name="Modifier mon mot de passe").click()
+    expect(heading(page, "Modifier mon mot de passe")).to_be_visible()
+    audit(page)
+    page.get_by_label("Mot de passe actuel").fill("000000")
+    page.get_by_label("Nouveau mot de passe").fill("590273")
+    page.get_by_label("Confirmation du mot de passe").fill("590273")
+    page.get_by_role("button", name="Valider").click()
+    assert_error_summary(page, "Le mot de passe actuel est incorrect.")
+    audit(page)
+    page.get_by_label("Mot de passe actuel").fill(SOPHIE["pin"])
+    page.get_by_label("Nouveau mot de passe").fill("590273")
+    page.get_by_label("Confirmation du mot de passe").fill("590273")
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_text("Votre mot de passe a été modifié.")).to_be_visible()
+
+    page.get_by_role("link", name="Modifier mes données personnelles").click()
+    expect(heading(page, "Données personnelles")).to_be_visible()
+    expect(page.get_by_label("Email personnel")).to_have_value("sophie.bernard@example.org")
+    audit(page)
+    page.get_by_label("Portable").fill("12")
+    page.get_by_role("button", name="Valider").click()
+    assert_error_summary(page, "Saisissez un numéro de téléphone valide")
+    audit(page)
+    page.get_by_label("Portable").fill("06 12 34 56 78")
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_text("Vos données personnelles sont enregistrées.")).to_be_visible()
+    page.get_by_role("link", name="Modifier mes données personnelles").click()
+    expect(page.get_by_label("Portable")).to_have_value("06 12 34 56 78")
+
+    log_out(page)
+    log_in(page, SOPHIE["numero"], "590273", js)
+    expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
+
+
+def test_the_printable_charter_and_the_error_pages(page: Page, audit):
+    page.goto("/conditions-generales")
+    expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
+    expect(page.get_by_role("heading", name="Charte d'utilisation de l'Espace Agent")).to_be_visible()
+    audit(page)
+    response = page.goto("/espace-agent/adresse-mail/lien-abime")
+    assert response.status == 404
+    expect(heading(page, "Lien invalide")).to_be_visible()
+    audit(page)
+    response = page.goto("/demande-numero/confirmer/lien-abime")
+    assert response.status == 404
+    expect(page).to_have_title(re.compile("Lien invalide"))
+    audit(page)
