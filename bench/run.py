@@ -120,7 +120,7 @@ def login_throughput(port: int, count: int = 64, concurrency: int = 4) -> float:
 def wrk(port: int, path: str, connections: int = 50, seconds: int = 10) -> dict:
     """wrk's throughput and latency percentiles for one URL."""
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "percentile.lua"),
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "percentile.lua"),
          f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout

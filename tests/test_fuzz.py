@@ -30,7 +30,7 @@ PLAUSIBLE = st.sampled_from([
     "FR", "BE", "Mme", "M.", "titulaire", "validate", "clear", "search_commune", "search_establishment",
     "accept", "reject", "clavier", "1", "99999999", "Ω≈ç√∫", "<script>alert(1)</script>", "' OR 1=1 --",
 ])
-ODD = st.sampled_from(["x" * 100_000, "\x00", "a\x00b", "\ud7ff" * 10, "é" * 5000, " " * 300, "\r\n" * 50])
+ODD = st.sampled_from(["x" * 20_000, "\x00", "a\x00b", "\ud7ff" * 10, "é" * 5000, " " * 300, "\r\n" * 50])
 VALUE = st.one_of(st.text(max_size=40), PLAUSIBLE, ODD, st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
 FILE = st.tuples(
     st.one_of(st.binary(max_size=2048), st.sampled_from([b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b""])),
@@ -70,13 +70,14 @@ def fuzz_app(prepared_database, tmp_path_factory):
     assert not uploads.exists() or not list(uploads.rglob("*.*")), "no payslip left without its request"
 
 
-def post_all(client, url, strategy):
+def post_all(client, url, strategy, multipart: bool = False):
     """Post every generated body; none may fail the server."""
+    content_type = "multipart/form-data" if multipart else "application/x-www-form-urlencoded"
 
     @FUZZ_SETTINGS
     @given(strategy)
     def run(data):
-        response = client.post(url, data=data, content_type="multipart/form-data")
+        response = client.post(url, data=data, content_type=content_type)
         assert response.status_code in ALLOWED, (response.status_code, data)
 
     run()
@@ -116,7 +117,7 @@ def test_mail_confirmation_forms(fuzz_app, steps):
 def test_questionnaire(fuzz_app):
     fields = ["numero", "birth_date", "new_email", "new_email_confirmation", "last_name", "first_name",
               "commune_query", "commune", "establishment_query", "establishment", "action"]
-    post_all(fuzz_app.test_client(), "/questionnaire-adresse-mail", form_data(fields, files=["payslip"]))
+    post_all(fuzz_app.test_client(), "/questionnaire-adresse-mail", form_data(fields, files=["payslip"]), multipart=True)
 
 
 def test_nir_form(fuzz_app):
@@ -135,7 +136,7 @@ def test_registration_form(fuzz_app):
               "address_street", "address_locality", "country", "postal_code", "city", "commune_query", "commune",
               "establishment_query", "establishment", "entry_date", "position", "action"]
     post_all(with_state(fuzz_app, number_request={"facts": facts}), "/demande-numero/inscription",
-             form_data(fields, files=["payslip"]))
+             form_data(fields, files=["payslip"]), multipart=True)
 
 
 def test_back_office_login(fuzz_app):
