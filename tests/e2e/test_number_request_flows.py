@@ -434,3 +434,31 @@ def test_confirmation_link_works_only_once(page, js, live_server, mailbox, audit
     # The second visit created nothing: one numéro mail, the first one.
     numero_mails = [m for m in mailbox.messages if "Numéro C.G.O.S :" in plain_text(m)]
     assert [numero_line(plain_text(m)) for m in numero_mails] == [numero]
+
+
+def test_the_delegation_verifies_or_rejects_the_registration(page, js, live_server, mailbox, audit):
+    """Staff see the confirmed registration (NIR masked, payslip), and a rejection disables the account."""
+    register_newcomer_over_http(page, live_server)
+    page.goto(confirmation_link(mailbox))
+    numero = numero_line(page.locator("main").inner_text())
+
+    page.goto("/delegation")
+    page.get_by_label("Adresse mail").fill("delegation.bretagne@example.org")
+    page.get_by_label("Mot de passe").fill("Demo-Delegation-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Inscriptions à vérifier (1)")).to_be_visible()
+    page.get_by_role("link", name=re.compile("LE GOFF")).first.click()
+    expect(heading(page, re.compile(r"Inscription n° \d+"))).to_be_visible()
+    expect(page.get_by_text(numero)).to_be_visible()
+    expect(page.get_by_text(re.compile(r"•• •• •• ••• •••"))).to_be_visible()
+    assert_no_nir(page.content(), NEW_NIR)
+    audit(page)
+
+    page.get_by_role("button", name="Inscription rejetée").click()
+    expect(page.get_by_role("alert")).to_contain_text("Indiquez le motif")
+    audit(page)
+    page.get_by_label("Motif").fill("Bulletin de paie illisible")
+    page.get_by_role("button", name="Inscription rejetée").click()
+    expect(page.get_by_text("La décision est enregistrée.")).to_be_visible()
+    message = wait_for_mail(mailbox, NEWCOMER["email"], "Bulletin de paie illisible")
+    assert "désactivé" in plain_text(message)
