@@ -1,6 +1,6 @@
 """The agent's space: first-login steps (charter, PIN, personal data) and home."""
 
-from flask import Blueprint, flash, g, render_template, request, session, url_for
+from flask import Blueprint, flash, g, request, url_for
 
 from .. import events, pins, ratelimits
 from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, flash, g, request, session, url_for
 from .. import events, keypad, ratelimits
 from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..extensions import db
-from ..htmx import full_redirect, render_form_errors, render_page, see_other
+from ..htmx import full_redirect, render_page, see_other
 from ..templating import french_time
 from ..account.services import find_agent
 from .authentication import Outcome, apply_success, check_login
