@@ -6,10 +6,9 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from babel.dates import format_date
 from flask import Flask, current_app, has_request_context, request, url_for
-from markupsafe import Markup, escape
-from wtforms.form import BaseForm
-from wtforms.widgets import CheckboxInput, FileInput, Input, PasswordInput, RadioInput
+from markupsafe import Markup
 
+from . import components
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
 
@@ -72,50 +71,6 @@ def format_phone(value: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
-def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
-    """The error summary's lines: (anchor of the field, message), general errors first."""
-    errors = dict(errors or {})
-    items = []
-    if "form" in errors:
-        items.append((None, errors.pop("form")))
-    if isinstance(form, BaseForm):
-        for name, field in form._fields.items():
-            message = errors.pop(name, None) or (field.errors[0] if field.errors else None)
-            if message and name != "csrf_token":
-                items.append((field.id, message))
-    items.extend((name, message) for name, message in errors.items())
-    return items
-
-
-def page_has_errors(form=None, errors=None) -> bool:
-    """True when the page shows an error (its title then starts with « Erreur : »)."""
-    return bool(collect_errors(form, errors))
-
-
-def input_tag(field, **attrs) -> Markup:
-    """A field's `<input>`, built directly: what WTForms' widget does, at a fraction of its cost.
-
-    The login page renders on every display of the keypad, so its few inputs matter.
-    Other widgets (select, textarea, file, checkbox) are left to WTForms.
-    """
-    widget = field.widget
-    if not isinstance(widget, Input) or isinstance(widget, (FileInput, CheckboxInput, RadioInput)):
-        return Markup(field(**attrs))
-    attributes = {"id": field.id, "name": field.name, "type": widget.input_type}
-    if field.flags.required:
-        attributes["required"] = True
-    if not (isinstance(widget, PasswordInput) and widget.hide_value):
-        attributes["value"] = field._value()
-    attributes.update(attrs)
-    parts = []
-    for name, value in attributes.items():
-        if value is True:
-            parts.append(name)
-        elif value is not False and value is not None:
-            parts.append(f'{name}="{escape(value)}"')
-    return Markup(f"<input {' '.join(parts)}>")
-
-
 def memoized_url_for(endpoint: str, **values) -> str:
     """Flask's url_for for templates, remembered per process: a page builds a dozen links,
     always the same ones, and building them showed in the login page's profile."""
@@ -130,14 +85,37 @@ def memoized_url_for(endpoint: str, **values) -> str:
     return cache[key]
 
 
+def deployment_partial(template: str, **values) -> Markup:
+    """A partial that depends on nothing but `values` and the deployment (links, asset URLs,
+    configuration), rendered once per process and then reused.
+
+    The chrome around every page (tabs, footer, fixed help text) was re-rendered at each
+    display and showed in the login page's profile. Such a partial sees only `values` and
+    the environment's globals: it must not read the request, the session or `g`.
+    """
+    app = current_app._get_current_object()
+    key = (request.script_root if has_request_context() else "", template, tuple(sorted(values.items())))
+    cache = app.extensions.setdefault("cgos_partials", {})
+    if key not in cache or app.jinja_env.auto_reload:
+        if len(cache) > 1_000:  # keys come from code, never from input: this is a safety net
+            cache.clear()
+        cache[key] = Markup(app.jinja_env.get_template(template).render(**values))
+    return cache[key]
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
-        collect_errors=collect_errors,
-        page_has_errors=page_has_errors,
+        collect_errors=components.collect_errors,
+        page_has_errors=components.page_has_errors,
+        error_summary=components.error_summary,
+        heading=components.heading,
+        field=components.field,
+        csrf=components.csrf,
+        input_tag=components.input_tag,
         is_htmx=is_htmx,
-        input_tag=input_tag,
+        deployment_partial=deployment_partial,
         url_for=memoized_url_for,
     )
     app.add_template_filter(format_numero, "numero")
