@@ -33,14 +33,19 @@ def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
 
 def page_has_errors(form=None, errors=None) -> bool:
     """True when the page shows an error (its title then starts with « Erreur : »)."""
-    return bool(collect_errors(form, errors))
+    if errors:
+        return bool(collect_errors(form, errors))
+    # The common case, asked three times a page: no message given, only the fields to look at.
+    return isinstance(form, BaseForm) and any(
+        field.errors for name, field in form._fields.items() if name != "csrf_token"
+    )
 
 
 def error_summary(form=None, errors=None) -> Markup:
     """« Il y a un problème »: every error, each linked to its field; focused when shown."""
-    items = collect_errors(form, errors)
-    if not items:
+    if not page_has_errors(form, errors):
         return Markup("")
+    items = collect_errors(form, errors)
     lines = "".join(
         f'\n      <li><a href="#{escape(anchor)}">{escape(message)}</a></li>' if anchor
         else f"\n      <li>{escape(message)}</li>"

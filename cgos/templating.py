@@ -74,15 +74,17 @@ def format_phone(value: str | None) -> str:
 def memoized_url_for(endpoint: str, **values) -> str:
     """Flask's url_for for templates, remembered per process: a page builds a dozen links,
     always the same ones, and building them showed in the login page's profile."""
-    if any(key.startswith("_") for key in values):
+    if values and any(key.startswith("_") for key in values):
         return url_for(endpoint, **values)
-    cache = current_app.extensions.setdefault("cgos_urls", {})
-    key = (request.script_root if has_request_context() else "", endpoint, tuple(sorted((k, str(v)) for k, v in values.items())))
-    if key not in cache:
+    root = request.script_root if has_request_context() else ""
+    key = (root, endpoint, *sorted((k, str(v)) for k, v in values.items())) if values else (root, endpoint)
+    cache = current_app.extensions["cgos_urls"]
+    url = cache.get(key)
+    if url is None:
         if len(cache) > 10_000:  # links with ids (requests, tokens) must not grow it forever
             cache.clear()
-        cache[key] = url_for(endpoint, **values)
-    return cache[key]
+        url = cache[key] = url_for(endpoint, **values)
+    return url
 
 
 def deployment_partial(template: str, **values) -> Markup:
@@ -94,17 +96,20 @@ def deployment_partial(template: str, **values) -> Markup:
     the environment's globals: it must not read the request, the session or `g`.
     """
     app = current_app._get_current_object()
-    key = (request.script_root if has_request_context() else "", template, tuple(sorted(values.items())))
-    cache = app.extensions.setdefault("cgos_partials", {})
-    if key not in cache or app.jinja_env.auto_reload:
+    key = (request.script_root if has_request_context() else "", template, *sorted(values.items()))
+    cache = app.extensions["cgos_partials"]
+    partial = cache.get(key)
+    if partial is None or app.jinja_env.auto_reload:
         if len(cache) > 1_000:  # keys come from code, never from input: this is a safety net
             cache.clear()
-        cache[key] = Markup(app.jinja_env.get_template(template).render(**values))
-    return cache[key]
+        partial = cache[key] = Markup(app.jinja_env.get_template(template).render(**values))
+    return partial
 
 
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
+    app.extensions["cgos_urls"] = {}
+    app.extensions["cgos_partials"] = {}
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
         collect_errors=components.collect_errors,
