@@ -2,21 +2,23 @@
 
 The browser never sends a digit: each key carries a token derived from a
 secret key and the layout id, so only the server can map it back, and a
-token issued for another layout maps to nothing. The order of the cells is
-drawn with `secrets` for every new layout.
+token issued for another layout maps to nothing. The order of the cells and
+the layout id are drawn from the operating system's random source (as
+`secrets` does) for every new layout.
 """
 
 import base64
 import hashlib
 import hmac
-import secrets
+import os
 from dataclasses import dataclass
 
 DIGITS = "0123456789"
 BLANK = "_"
 ROWS, COLUMNS = 3, 4
 PIN_LENGTH = 6
-_shuffler = secrets.SystemRandom()
+CELLS = DIGITS + BLANK * (ROWS * COLUMNS - len(DIGITS))
+ID_BYTES = 12
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,12 @@ class Layout:
 
     @classmethod
     def new(cls) -> "Layout":
-        """A fresh layout with a random id and a random order of the 12 cells."""
-        cells = list(DIGITS + BLANK * (ROWS * COLUMNS - len(DIGITS)))
-        _shuffler.shuffle(cells)
-        return cls(id=secrets.token_urlsafe(12), order="".join(cells))
+        """A fresh layout: a random id, and the 12 cells sorted by random 32-bit keys (a uniform
+        shuffle; two equal keys, about once in 65 million layouts, only favour one order) drawn with the id in a single `os.urandom`."""
+        noise = os.urandom(ID_BYTES + 4 * len(CELLS))
+        keys = [noise[ID_BYTES + 4 * i : ID_BYTES + 4 * i + 4] for i in range(len(CELLS))]
+        order = "".join(cell for _, cell in sorted(zip(keys, CELLS)))
+        return cls(id=base64.urlsafe_b64encode(noise[:ID_BYTES]).decode(), order=order)
 
     @classmethod
     def from_dict(cls, data: object) -> "Layout | None":
@@ -49,7 +53,7 @@ class Layout:
         layout_id, order = data.get("id"), data.get("order")
         if not isinstance(layout_id, str) or not isinstance(order, str):
             return None
-        if sorted(order) != sorted(DIGITS + BLANK * 2):
+        if sorted(order) != sorted(CELLS):
             return None
         return cls(id=layout_id, order=order)
 
@@ -58,31 +62,39 @@ class Layout:
         return {"id": self.id, "order": self.order}
 
 
+def tokens(secret_key: bytes, layout: Layout) -> dict[str, str]:
+    """The opaque token of each digit in one layout: 9 bytes each of an HMAC-SHA512 stream
+    keyed by the secret and bound to the layout id (two HMACs for ten tokens)."""
+    stream = b"".join(
+        hmac.new(secret_key, f"keypad:{layout.id}:{block}".encode(), hashlib.sha512).digest() for block in (0, 1)
+    )
+    return {digit: base64.urlsafe_b64encode(stream[9 * i : 9 * i + 9]).decode() for i, digit in enumerate(DIGITS)}
+
+
 def token_for(secret_key: bytes, layout: Layout, digit: str) -> str:
     """The opaque token of one digit in one layout."""
-    mac = hmac.new(secret_key, f"keypad:{layout.id}:{digit}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:9]).decode()
+    return tokens(secret_key, layout)[digit]
 
 
 def cells(secret_key: bytes, layout: Layout) -> list[Cell]:
     """The 12 cells in display order."""
-    return [
-        Cell(None, None) if char == BLANK else Cell(char, token_for(secret_key, layout, char))
-        for char in layout.order
-    ]
+    by_digit = tokens(secret_key, layout)
+    return [Cell(None, None) if char == BLANK else Cell(char, by_digit[char]) for char in layout.order]
 
 
-def digit_for(secret_key: bytes, layout: Layout, token: str) -> str | None:
+def digit_for(secret_key: bytes, layout: Layout, token: str, by_digit: dict[str, str] | None = None) -> str | None:
     """The digit a token stands for in this layout, or None for a foreign token."""
-    for digit in DIGITS:
-        if hmac.compare_digest(token_for(secret_key, layout, digit), token):
-            return digit
-    return None
+    found = None
+    for digit, candidate in (by_digit or tokens(secret_key, layout)).items():
+        if hmac.compare_digest(candidate, token):
+            found = digit
+    return found
 
 
-def decode(secret_key: bytes, layout: Layout, tokens: list[str]) -> str | None:
+def decode(secret_key: bytes, layout: Layout, typed: list[str]) -> str | None:
     """The digits typed, or None if any token does not belong to this layout."""
-    digits = [digit_for(secret_key, layout, token) for token in tokens]
+    by_digit = tokens(secret_key, layout)
+    digits = [digit_for(secret_key, layout, token, by_digit) for token in typed]
     if any(digit is None for digit in digits):
         return None
     return "".join(digits)
