@@ -38,8 +38,9 @@ class Layout:
 
     @classmethod
     def new(cls) -> "Layout":
-        """A fresh layout: a random id, and the 12 cells sorted by random 32-bit keys (a uniform
-        shuffle; two equal keys, about once in 65 million layouts, only favour one order) drawn with the id in a single `os.urandom`."""
+        """A fresh layout: a random id, and the 12 cells sorted by random 32-bit keys, all drawn
+        in one `os.urandom` (a uniform shuffle; two equal keys, about once in 65 million
+        layouts, merely keep two cells in their usual order)."""
         noise = os.urandom(ID_BYTES + 4 * len(CELLS))
         keys = [noise[ID_BYTES + 4 * i : ID_BYTES + 4 * i + 4] for i in range(len(CELLS))]
         order = "".join(cell for _, cell in sorted(zip(keys, CELLS)))
