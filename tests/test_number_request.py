@@ -156,6 +156,10 @@ def test_the_city_field_offers_the_communes_of_the_postal_code(client):
         ({"position": "chef"}, "position", "Choisissez votre position statutaire dans la liste."),
         ({"payslip": (b"GIF89a", "b.gif")}, "payslip", "Le fichier joint doit être un PDF"),
         ({"commune": None}, "commune_query", "Choisissez la ville de votre établissement"),
+        # Found by the fuzzer: an id beyond the database's integers was a 500.
+        ({"establishment": "9" * 30}, "establishment_query", "Choisissez votre établissement dans la liste"),
+        ({"establishment": "\u0663"}, "establishment_query", "Choisissez votre établissement dans la liste"),
+        ({"establishment": "-1"}, "establishment_query", "Choisissez votre établissement dans la liste"),
     ],
 )
 def test_registration_errors(either, app, overrides, field, message):

@@ -42,10 +42,12 @@ def establishments_in(commune_insee: str | None, query: str = "", limit: int = 5
 
 def establishment_in(commune_insee: str | None, establishment_id) -> Establishment | None:
     """The chosen establishment, if it is really in the chosen commune."""
-    try:
-        establishment = db.session.get(Establishment, int(establishment_id))
-    except (TypeError, ValueError):
+    # An id is what the radio buttons send: ASCII digits that fit PostgreSQL's integer. Anything
+    # else (« 1e9 », « ٣ », a 30-digit number that overflows the database's integers) is no choice.
+    if not (isinstance(establishment_id, str) and establishment_id.isascii() and establishment_id.isdigit()
+            and len(establishment_id) <= 9):
         return None
+    establishment = db.session.get(Establishment, int(establishment_id))
     if establishment is None or establishment.commune_insee != commune_insee:
         return None
     return establishment
