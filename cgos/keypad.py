@@ -83,19 +83,24 @@ def cells(secret_key: bytes, layout: Layout) -> list[Cell]:
     return [Cell(None, None) if char == BLANK else Cell(char, by_digit[char]) for char in layout.order]
 
 
-def digit_for(secret_key: bytes, layout: Layout, token: str, by_digit: dict[str, str] | None = None) -> str | None:
-    """The digit a token stands for in this layout, or None for a foreign token."""
+def _digit_of(by_digit: dict[str, str], token: str) -> str | None:
+    """The digit whose token this is, every candidate compared in constant time."""
     found = None
-    for digit, candidate in (by_digit or tokens(secret_key, layout)).items():
+    for digit, candidate in by_digit.items():
         if hmac.compare_digest(candidate, token):
             found = digit
     return found
 
 
+def digit_for(secret_key: bytes, layout: Layout, token: str) -> str | None:
+    """The digit a token stands for in this layout, or None for a foreign token."""
+    return _digit_of(tokens(secret_key, layout), token)
+
+
 def decode(secret_key: bytes, layout: Layout, typed: list[str]) -> str | None:
     """The digits typed, or None if any token does not belong to this layout."""
     by_digit = tokens(secret_key, layout)
-    digits = [digit_for(secret_key, layout, token, by_digit) for token in typed]
+    digits = [_digit_of(by_digit, token) for token in typed]
     if any(digit is None for digit in digits):
         return None
     return "".join(digits)

@@ -112,13 +112,11 @@ def init_app(app: Flask) -> None:
     app.extensions["cgos_partials"] = {}
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
-        collect_errors=components.collect_errors,
         page_has_errors=components.page_has_errors,
         error_summary=components.error_summary,
         heading=components.heading,
         field=components.field,
         csrf=components.csrf,
-        input_tag=components.input_tag,
         is_htmx=is_htmx,
         deployment_partial=deployment_partial,
         url_for=memoized_url_for,
