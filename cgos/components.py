@@ -1,4 +1,5 @@
-"""The form components every page uses: error summary, heading, labelled field, CSRF input.
+"""The form components every page uses (error summary, heading, labelled field, CSRF input)
+and the login keypad's keys.
 
 They were Jinja macros (templates/components/forms.html keeps the rarer ones). Each
 display of the login page called four of them, and a macro call, with the import that
@@ -125,3 +126,14 @@ def field(f, hint=None, required=True, error=None, **attrs) -> Markup:
         )
     parts.append(f"\n  {input_tag(f, **attrs)}\n</div>")
     return Markup("".join(parts))
+
+
+def keypad_keys(cells, focus: str | None = None) -> Markup:
+    """The keypad's 12 cells in display order: a button per digit (its value the token, never
+    the digit), the blanks hidden from screen readers; `focus` is the token of the key to focus."""
+    return Markup("".join(
+        '\n      <span class="key key--blank" aria-hidden="true"></span>' if cell.digit is None
+        else f'\n      <button type="submit" name="key" value="{escape(cell.token)}" class="key" data-keypad-key'
+        f'{" autofocus" if focus == cell.token else ""}>{escape(cell.digit)}</button>'
+        for cell in cells
+    ))

@@ -17,12 +17,21 @@ def is_htmx() -> bool:
     )
 
 
-def render_page(template: str, status: int = 200, **context) -> Response:
-    """Render a page template as a whole page or as the fragment htmx swaps in."""
-    layout = "layouts/fragment.html" if is_htmx() else "layouts/page.html"
-    response = make_response(render_template(template, layout=layout, **context), status)
+def page_layout() -> str:
+    """The layout a page template extends for this request: the whole page or the fragment."""
+    return "layouts/fragment.html" if is_htmx() else "layouts/page.html"
+
+
+def page_response(html: str, status: int = 200) -> Response:
+    """A page or fragment already rendered for this request (see page_layout)."""
+    response = make_response(html, status)
     response.vary.add("HX-Request")
     return response
+
+
+def render_page(template: str, status: int = 200, **context) -> Response:
+    """Render a page template as a whole page or as the fragment htmx swaps in."""
+    return page_response(render_template(template, layout=page_layout(), **context), status)
 
 
 def render_form_errors(template: str, **context) -> Response:

@@ -5,10 +5,13 @@ import threading
 from datetime import timedelta
 
 import pytest
+from flask import g
 
-from cgos import passwords, ratelimits
+from cgos import keypad, passwords, ratelimits
 from cgos.account.services import hash_secret, issue_provisional_password
 from cgos.extensions import db
+from cgos.login import routes
+from cgos.login.forms import LoginForm
 from cgos.models import Agent, AuthSession, PasswordState, SecurityEvent, utcnow
 
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
@@ -35,6 +38,30 @@ def test_login_page_as_full_page_and_fragment(client):
     assert "<html" not in fragment and "<title>" in fragment
     assert 'hx-swap-oob="true"' in fragment
     assert "Accès à l&#39;Espace Agent avec votre mot de passe" in fragment
+
+
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["page", "fragment"])
+def test_the_usual_display_is_exactly_the_rendered_page(app, monkeypatch, headers):
+    """A visitor's plain display is filled into a stencil: byte for byte what rendering gives."""
+    layout = keypad.Layout.new()
+    monkeypatch.setattr(keypad.Layout, "new", classmethod(lambda cls: layout))
+    displays = []
+    for show in (lambda: routes.show_form(LoginForm(formdata=None)), routes.show_blank_form, routes.show_blank_form):
+        with app.test_request_context("/", headers=headers):
+            app.preprocess_request()
+            g.csrf_token = "signed-csrf-token"
+            response = show()
+            displays.append((response.status_code, response.headers.get("Vary"), response.get_data(as_text=True)))
+    assert displays[0] == displays[1] == displays[2]
+    assert 'value="signed-csrf-token"' in displays[0][2] and layout.id in displays[0][2]
+
+
+def test_a_staff_member_on_the_login_page_still_sees_the_logout_button(app, agent, new_agent):
+    new_agent(app).get("/")  # a visitor's display comes first: the stencil is made from it
+    agent.get("/delegation")
+    agent.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    page = agent.get("/")
+    assert page.soup.find("header").find("button", string="Se déconnecter")
 
 
 def test_the_form_has_the_contract_names(either):

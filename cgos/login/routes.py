@@ -1,12 +1,15 @@
 """« Se connecter »: the numéro C.G.O.S and the server-shuffled keypad."""
 
-from flask import Blueprint, current_app, flash, g, request, session, url_for
+from flask import Blueprint, current_app, flash, g, get_flashed_messages, request, session, url_for
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from .. import events, keypad, ratelimits
 from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..extensions import db
-from ..htmx import full_redirect, render_page, see_other
-from ..templating import french_time
+from ..components import keypad_keys
+from ..htmx import full_redirect, page_layout, page_response, render_page, see_other
+from ..templating import Stencil, csrf_token_hole, french_time, hole, once_per_process
 from ..account.services import find_agent
 from .authentication import Outcome, apply_success, check_login
 from .forms import LoginForm
@@ -48,10 +51,16 @@ def current_layout() -> keypad.Layout | None:
 def show_form(form: LoginForm, *, status: int = 200, layout: keypad.Layout | None = None,
               tokens: list[str] | None = None, focus: str | None = None, errors: dict | None = None):
     """Render the login page with a keypad (a fresh one unless given) and the typed tokens."""
-    keyboard = form.mode.data == KEYBOARD_MODE or request.args.get("saisie") == KEYBOARD_MODE
     layout = layout or new_layout()
-    tokens = tokens or []
-    form.layout.data = layout.id
+    keys = keypad_keys(keypad.cells(_secret_key(), layout), focus)
+    return render_form(form, layout.id, keys, tokens or [], status=status, focus=focus, errors=errors)
+
+
+def render_form(form: LoginForm, layout_id: str, keys: Markup, tokens: list[str], *, status: int = 200,
+                focus: str | None = None, errors: dict | None = None):
+    """The login page around a keypad already drawn: its id and its keys' markup."""
+    keyboard = form.mode.data == KEYBOARD_MODE or request.args.get("saisie") == KEYBOARD_MODE
+    form.layout.data = layout_id
     form.pressed.data = " ".join(tokens)
     form.mode.data = KEYBOARD_MODE if keyboard else ""
     form.password.data = ""
@@ -60,7 +69,7 @@ def show_form(form: LoginForm, *, status: int = 200, layout: keypad.Layout | Non
         status=status,
         form=form,
         keyboard=keyboard,
-        cells=keypad.cells(_secret_key(), layout),
+        keys=keys,
         typed=len(tokens),
         pin_length=keypad.PIN_LENGTH,
         focus=focus,
@@ -68,11 +77,31 @@ def show_form(form: LoginForm, *, status: int = 200, layout: keypad.Layout | Non
     )
 
 
+def blank_form_stencil() -> Stencil:
+    """The login page as a visitor first sees it, with holes for the CSRF token and the keypad."""
+    with csrf_token_hole():
+        page = render_form(LoginForm(formdata=None), hole("layout"), hole("keys"), [])
+    return Stencil(page.get_data(as_text=True))
+
+
+def show_blank_form():
+    """The display most agents get (a visitor, nothing typed, no message, the on-screen keypad):
+    the page show_form would render, filled into its stencil. On the busiest page of opening
+    day, rendering the template cost more than the whole rest of the request."""
+    layout = new_layout()
+    stencil = once_per_process(("login blank form", page_layout()), blank_form_stencil)
+    keys = keypad_keys(keypad.cells(_secret_key(), layout))
+    return page_response(stencil.fill(csrf_token=generate_csrf(), layout=layout.id, keys=keys))
+
+
 @bp.get("/")
 def login():
     """« Se connecter »: the form, with a newly shuffled keypad."""
     if g.agent is not None:
         return see_other(url_for(pending_step(g.agent) or "account.home"))
+    # A staff member's logout button, a message or the keyboard field: not the stencil's page.
+    if g.staff is None and not get_flashed_messages() and request.args.get("saisie") != KEYBOARD_MODE:
+        return show_blank_form()
     return show_form(LoginForm(formdata=None))
 
 
