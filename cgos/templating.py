@@ -148,11 +148,12 @@ class Stencil:
     def __init__(self, markup: str):
         pieces = markup.split(HOLE)
         self.texts, self.holes = pieces[0::2], pieces[1::2]
+        self.names = frozenset(self.holes)
 
     def fill(self, **values: str) -> str:
         """The page with each hole's value, escaped as the template would have."""
-        if set(values) != set(self.holes):
-            raise KeyError(f"stencil holes {sorted(set(self.holes))}, values for {sorted(values)}")
+        if values.keys() != self.names:
+            raise KeyError(f"stencil holes {sorted(self.names)}, values for {sorted(values)}")
         parts = [self.texts[0]]
         for name, text in zip(self.holes, self.texts[1:]):
             parts += (escape(values[name]), text)
