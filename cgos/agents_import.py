@@ -7,7 +7,7 @@ from datetime import date
 from email_validator import EmailNotValidError, validate_email
 from stdnum.exceptions import ValidationError
 
-from .account.services import nir_digest
+from .credentials.hashing import nir_digest
 from .extensions import db
 from .identifiers import nir as nir_rules
 from .identifiers import numero as numero_rules

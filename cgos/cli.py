@@ -8,7 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import mail as mail_queue
 from . import reference_data
-from .account.services import hash_secret, nir_digest
+from .credentials.hashing import hash_secret, nir_digest
 from .extensions import db
 from .identifiers import numero as numero_rules
 from .models import (

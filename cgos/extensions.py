@@ -46,7 +46,7 @@ mail = Mail()
 csrf = CSRFProtect()
 compress = Compress()
 # No default limits: each limit is counted where it means something (sensitive forms,
-# failed logins, see ratelimits.py), never on plain page views.
+# failed logins, see credentials/limits.py), never on plain page views.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

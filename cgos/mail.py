@@ -11,7 +11,7 @@ import smtplib
 from datetime import timedelta
 
 import flask_mail
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, render_template, url_for
 from sqlalchemy import event, or_, update
 
 from .extensions import db
@@ -36,6 +36,14 @@ class _Connection(flask_mail.Connection):
         if self.mail.username and self.mail.password:
             host.login(self.mail.username, self.mail.password)
         return host
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail, on PUBLIC_BASE_URL when it is set."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def send_mail(recipient: str, subject: str, template: str, attachments=(), **context) -> OutboundMail:

@@ -5,9 +5,8 @@ from datetime import timedelta
 from flask import current_app
 
 from . import pins, uploads
-from .account.services import external_url
 from .extensions import db
-from .mail import send_mail
+from .mail import external_url, send_mail
 from .models import Agent, MailChangeRequest, Registration, RequestStatus, utcnow
 
 

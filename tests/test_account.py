@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cgos.account.services import hash_secret
+from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
 from cgos.models import Agent, OutboundMail, PasswordState, utcnow
 

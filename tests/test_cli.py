@@ -1,6 +1,6 @@
 """The `flask` commands: setup is idempotent, demo data as the contract says."""
 
-from cgos.account.services import nir_digest
+from cgos.credentials.hashing import nir_digest
 from cgos.extensions import db
 from cgos.models import Agent, Commune, Delegation, DelegationStaff, Establishment, PasswordState
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cgos.account.services import hash_secret
+from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
 from cgos.models import Delegation, MailAttachment, DelegationStaff, MailChangeRequest, OutboundMail, SecurityEvent, utcnow
 

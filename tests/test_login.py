@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from flask import g
 
-from cgos import keypad, passwords, ratelimits
-from cgos.account.services import hash_secret, issue_provisional_password
+from cgos import keypad, passwords
+from cgos.credentials import limits
+from cgos.credentials.hashing import hash_secret
+from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.login import routes
 from cgos.login.forms import LoginForm
@@ -404,7 +406,7 @@ def test_twenty_simultaneous_wrong_attempts_count_as_twenty(app, monkeypatch, ne
         thread.start()
     for thread in threads:
         thread.join()
-    assert ratelimits.attempts("LOGIN_LOCKOUT_LIMIT", "login", "29088361J") == 20
+    assert limits.LOGIN_LOCKOUT.attempts("29088361J") == 20
     assert len(checks) == 5, "only the five attempts within the limit reach bcrypt"
     assert sorted(statuses) == [303] * 15 + [422] * 5
 

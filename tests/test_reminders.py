@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from cgos.account.services import issue_provisional_password
+from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.models import Agent, OutboundMail, utcnow
 from cgos.templating import french_date

@@ -7,9 +7,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .. import events
 from ..extensions import db
-from ..mail import send_mail
+from ..mail import external_url, send_mail
 from ..models import Agent
-from .services import external_url
 
 LINK_LIFETIME = timedelta(hours=48)
 

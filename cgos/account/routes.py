@@ -2,15 +2,17 @@
 
 from flask import Blueprint, flash, g, request, url_for
 
-from .. import events, pins, ratelimits
+from .. import events, pins
 from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
-from ..login.authentication import Outcome, check_login
+from ..credentials import limits
+from ..credentials.checking import Outcome, check_login
+from ..credentials.hashing import verify_secret
+from ..credentials.issuing import set_personal_pin
 from ..models import utcnow
 from .email_change import confirm_email_change, request_email_change
 from .forms import ChangePinForm, CharterForm, NewPinForm, PersonalDataForm
-from .services import set_personal_pin
 
 bp = Blueprint("account", __name__, url_prefix="/espace-agent")
 
@@ -42,10 +44,7 @@ def pin_weakness(form: NewPinForm) -> None:
     reason = pins.weakness(form.new_pin.data, birth_date=g.agent.birth_date)
     if reason is None and g.agent.provisional_pin_hash:
         # Compared through the hash: the provisional PIN itself is not kept.
-        from .. import passwords
-        from .services import pepper
-
-        if passwords.verify_secret(form.new_pin.data, g.agent.provisional_pin_hash, pepper()):
+        if verify_secret(form.new_pin.data, g.agent.provisional_pin_hash):
             reason = pins.MESSAGE_PROVISIONAL
     if reason:
         form.new_pin.errors.append(reason)
@@ -82,7 +81,7 @@ def change_pin():
     form = ChangePinForm()
     if form.validate_on_submit():
         numero = g.agent.numero
-        if not ratelimits.hit("LOGIN_LOCKOUT_LIMIT", "login", numero):
+        if not limits.LOGIN_LOCKOUT.hit(numero):
             from ..login.routes import lock_out
 
             logout()
@@ -94,7 +93,7 @@ def change_pin():
         else:
             pin_weakness(form)
         if not form.current_pin.errors and not form.new_pin.errors:
-            ratelimits.clear("LOGIN_LOCKOUT_LIMIT", "login", numero)
+            limits.LOGIN_LOCKOUT.clear(numero)
             save_new_pin()
             flash("Votre mot de passe a été modifié.", "success")
             return full_redirect(url_for(".home"))

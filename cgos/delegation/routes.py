@@ -2,12 +2,12 @@
 
 from flask import Blueprint, abort, flash, g, request, send_file, url_for
 
-from .. import events, passwords, ratelimits, uploads
-from ..account.services import pepper
+from .. import events, uploads
+from ..credentials import limits
+from ..credentials.hashing import dummy_hash, verify_secret
 from ..auth import login_staff, logout, staff_required
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
-from ..login.authentication import dummy_hash
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus
 from ..templating import french_time
 from .forms import DecisionForm, StaffLoginForm
@@ -28,13 +28,10 @@ def login():
     if request.method == "GET":
         return render_page("delegation/login.html", form=form, errors={})
     email = (form.email.data or "").strip().lower()
-    address_ok = ratelimits.hit_address("staff_login")
-    account_ok = ratelimits.hit("LOGIN_LOCKOUT_LIMIT", "staff_login", email) if email else True
+    address_ok = limits.STAFF_LOGIN_ADDRESS.hit_here()
+    account_ok = limits.STAFF_LOCKOUT.hit(email) if email else True
     if not address_ok or not account_ok:
-        config_key, identifier = (("ADDRESS_RATE_LIMIT", ratelimits.client_address()) if not address_ok
-                                  else ("LOGIN_LOCKOUT_LIMIT", email))
-        scope = "staff_login"
-        retry = ratelimits.retry_at(config_key, scope, identifier)
+        retry = limits.STAFF_LOGIN_ADDRESS.retry_here() if not address_ok else limits.STAFF_LOCKOUT.retry_at(email)
         message = ("Après plusieurs tentatives erronées, la connexion est bloquée : réessayez à partir de "
                    f"{french_time(retry)}.")
         return render_page("delegation/login.html", status=429, form=form, errors={"form": message})
@@ -42,12 +39,12 @@ def login():
         return render_form_errors("delegation/login.html", form=form, errors={})
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
     hashed = staff.password_hash if staff else dummy_hash()
-    if not passwords.verify_secret(form.password.data, hashed, pepper()) or staff is None:
+    if not verify_secret(form.password.data, hashed) or staff is None:
         events.record(events.LOGIN_FAILURE, None, "staff")
         db.session.commit()
         return render_form_errors("delegation/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
-    ratelimits.clear("LOGIN_LOCKOUT_LIMIT", "staff_login", email)
-    ratelimits.refund("ADDRESS_RATE_LIMIT", "staff_login", ratelimits.client_address())
+    limits.STAFF_LOCKOUT.clear(email)
+    limits.STAFF_LOGIN_ADDRESS.refund_here()
     login_staff(staff)
     events.record(events.LOGIN_SUCCESS, None, f"staff {staff.id}")
     db.session.commit()

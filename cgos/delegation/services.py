@@ -1,8 +1,7 @@
 """Decisions of a delegation on the questionnaires it receives."""
 
 from .. import events
-from ..account.services import external_url
-from ..mail import send_mail
+from ..mail import external_url, send_mail
 from ..auth import revoke_sessions
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus, utcnow
 

@@ -1,6 +1,6 @@
 """Finding an agent from what they know: numéro, birth year and month."""
 
-from ..account.services import find_agent
+from ..credentials.accounts import find_agent
 from ..models import Agent
 
 

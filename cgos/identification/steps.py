@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from flask import request, session, url_for
 
-from .. import ratelimits
-from ..account.services import delegation_for, issue_provisional_password
+from ..credentials import limits
+from ..credentials.issuing import issue_provisional_password
+from ..delegations import delegation_for
 from ..extensions import db
 from ..htmx import render_page, see_other
 from ..models import Agent
-from ..templating import french_time
 from .forms import IdentityForm, MailConfirmationForm
 from .services import identify, same_address
 
@@ -26,10 +26,9 @@ NO_MATCH = (
 WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
 
 
-def too_many(scope: str, config_key: str, identifier: str) -> dict:
+def too_many(limit: limits.Limit, identifier: str) -> dict:
     """The error shown when a limit is reached: when to try again."""
-    retry = ratelimits.retry_at(config_key, scope, identifier)
-    return {"form": f"Trop de demandes ont été faites : réessayez à partir de {french_time(retry)}."}
+    return {"form": limits.too_many_message(limit, identifier)}
 
 
 @dataclass
@@ -43,6 +42,16 @@ class ProvisionalPasswordSteps:
     # A page that stops an agent at the first step (« Validation impossible »), or None.
     gate: object = None
     context: dict = field(default_factory=dict)
+
+    @property
+    def address_limit(self) -> limits.AddressLimit:
+        """Submissions of this tab's forms per client address."""
+        return limits.AddressLimit(self.name)
+
+    @property
+    def identification_limit(self) -> limits.Limit:
+        """Identification tries per numéro in this tab."""
+        return limits.Limit("IDENTIFICATION_RATE_LIMIT", self.name)
 
     def _page(self, template: str, status: int = 200, **context):
         """Render a step with this tab's context."""
@@ -58,15 +67,14 @@ class ProvisionalPasswordSteps:
         form = IdentityForm()
         if request.method == "GET":
             return self._page(self.identify_template, form=form, errors={})
-        address = ratelimits.client_address()
-        if not ratelimits.hit_address(self.name):
+        if not self.address_limit.hit_here():
             return self._page(self.identify_template, 429, form=form,
-                              errors=too_many(self.name, "ADDRESS_RATE_LIMIT", address))
+                              errors=too_many(self.address_limit, limits.client_address()))
         if not form.validate():
             return self._page(self.identify_template, 422, form=form, errors={})
-        if not ratelimits.hit("IDENTIFICATION_RATE_LIMIT", self.name, form.numero.data):
+        if not self.identification_limit.hit(form.numero.data):
             return self._page(self.identify_template, 429, form=form,
-                              errors=too_many(self.name, "IDENTIFICATION_RATE_LIMIT", form.numero.data))
+                              errors=too_many(self.identification_limit, form.numero.data))
         agent = identify(form.numero.data, form.birth_year.data, form.birth_month.data)
         if agent is None:
             return self._page(self.identify_template, 422, form=form, errors={"form": NO_MATCH})
@@ -88,14 +96,14 @@ class ProvisionalPasswordSteps:
         context = {"form": form, "errors": {}, "masked": agent.email if self.show_masked_address else None}
         if request.method == "GET":
             return self._page("identification/confirm_mail.html", **context)
-        if not ratelimits.hit_address(self.name):
-            context["errors"] = too_many(self.name, "ADDRESS_RATE_LIMIT", ratelimits.client_address())
+        if not self.address_limit.hit_here():
+            context["errors"] = too_many(self.address_limit, limits.client_address())
             return self._page("identification/confirm_mail.html", 429, **context)
         if not form.validate():
             return self._page("identification/confirm_mail.html", 422, **context)
         if not same_address(form.email.data, agent.email):
-            ratelimits.hit("MAIL_CONFIRMATION_LIMIT", "mail_confirmation", agent.numero)
-            if ratelimits.reached("MAIL_CONFIRMATION_LIMIT", "mail_confirmation", agent.numero):
+            limits.MAIL_CONFIRMATION.hit(agent.numero)
+            if limits.MAIL_CONFIRMATION.reached(agent.numero):
                 return self._page("identification/wrong_mail.html", 422)
             form.email.errors.append(WRONG_ADDRESS)
             return self._page("identification/confirm_mail.html", 422, **context)

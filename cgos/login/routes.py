@@ -4,14 +4,15 @@ from flask import Blueprint, current_app, flash, g, get_flashed_messages, reques
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from .. import events, keypad, ratelimits
+from .. import events, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..extensions import db
 from ..components import keypad_keys
 from ..htmx import full_redirect, page_layout, page_response, render_page, see_other
 from ..templating import Stencil, csrf_token_hole, french_time, hole, once_per_process
-from ..account.services import find_agent
-from .authentication import Outcome, apply_success, check_login
+from ..credentials import limits
+from ..credentials.accounts import find_agent
+from ..credentials.checking import Outcome, apply_success, check_login
 from .forms import LoginForm
 
 bp = Blueprint("login", __name__)
@@ -138,13 +139,13 @@ def typed_secret(form: LoginForm) -> str | None:
 
 
 def attempt_login(form: LoginForm):
-    """« Valider »: count the attempt first, then check it (see ratelimits)."""
-    address_ok = ratelimits.hit_address("login")
+    """« Valider »: count the attempt first, then check it (see credentials.limits)."""
+    address_ok = limits.LOGIN_ADDRESS.hit_here()
     form_ok = form.validate()
     numero = form.numero.data if form_ok else None
-    account_ok = ratelimits.hit("LOGIN_LOCKOUT_LIMIT", "login", numero) if numero else True
+    account_ok = limits.LOGIN_LOCKOUT.hit(numero) if numero else True
     if not address_ok:
-        retry = ratelimits.retry_at("ADDRESS_RATE_LIMIT", "login", ratelimits.client_address())
+        retry = limits.LOGIN_ADDRESS.retry_here()
         message = (
             "Trop de tentatives de connexion ont été faites depuis votre adresse : "
             f"réessayez à partir de {french_time(retry)}."
@@ -188,15 +189,14 @@ def attempt_login(form: LoginForm):
 def lock_out(numero: str):
     """Too many failures on this account: refuse, revoke its sessions, send to « Mot de passe oublié »."""
     agent = find_agent(numero)
-    limit = ratelimits._limit("LOGIN_LOCKOUT_LIMIT").amount
-    if ratelimits.attempts("LOGIN_LOCKOUT_LIMIT", "login", numero) == limit + 1:
+    if limits.LOGIN_LOCKOUT.attempts(numero) == limits.LOGIN_LOCKOUT.amount + 1:
         events.record(events.LOCKOUT, agent)
         if agent is not None:
             revoke_sessions(agent)
     else:
         events.record(events.LOGIN_FAILURE, agent, "locked")
     db.session.commit()
-    retry = ratelimits.retry_at("LOGIN_LOCKOUT_LIMIT", "login", numero)
+    retry = limits.LOGIN_LOCKOUT.retry_at(numero)
     flash(
         "Après plusieurs tentatives erronées, vous n'êtes plus autorisé à vous connecter pendant "
         f"un certain délai : vous pourrez réessayer à partir de {french_time(retry)}. "
@@ -208,8 +208,8 @@ def lock_out(numero: str):
 
 def log_in(agent, outcome: Outcome, numero: str):
     """A good secret: renew the session and go to the next first-login step or home."""
-    ratelimits.clear("LOGIN_LOCKOUT_LIMIT", "login", numero)
-    ratelimits.refund("ADDRESS_RATE_LIMIT", "login", ratelimits.client_address())
+    limits.LOGIN_LOCKOUT.clear(numero)
+    limits.LOGIN_ADDRESS.refund_here()
     apply_success(agent, outcome)
     events.record(events.LOGIN_SUCCESS, agent, outcome.value)
     login_agent(agent)

@@ -4,8 +4,10 @@ from datetime import date
 
 from flask import Blueprint, request, session, url_for
 
-from .. import ratelimits, uploads
-from ..account.services import delegation_for
+from .. import uploads
+from ..credentials import limits
+from ..credentials.accounts import find_agent_by_nir_digest
+from ..delegations import delegation_for
 from ..extensions import db
 from ..htmx import render_page, see_other
 from ..identification.forms import MailConfirmationForm
@@ -33,13 +35,13 @@ def start():
     form = NirForm()
     if request.method == "GET":
         return page("number_request/nir.html", form=form, errors={})
-    if not ratelimits.hit_address("nir_lookup"):
+    if not limits.NIR_LOOKUP_ADDRESS.hit_here():
         return page("number_request/nir.html", 429, form=form,
-                    errors=too_many("nir_lookup", "ADDRESS_RATE_LIMIT", ratelimits.client_address()))
+                    errors=too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address()))
     if not form.validate():
         return page("number_request/nir.html", 422, form=form, errors={})
     facts = services.nir_facts(form.nir.data)
-    agent = services.find_by_nir(facts["digest"])
+    agent = find_agent_by_nir_digest(facts["digest"])
     if agent is not None:
         session[STATE] = {"agent": agent.id}
         return see_other(url_for(".known"))
@@ -66,14 +68,14 @@ def known():
     context = {"form": form, "errors": {}, "masked": agent.email}
     if request.method == "GET":
         return page("number_request/known.html", **context)
-    if not ratelimits.hit_address("nir_lookup"):
-        context["errors"] = too_many("nir_lookup", "ADDRESS_RATE_LIMIT", ratelimits.client_address())
+    if not limits.NIR_LOOKUP_ADDRESS.hit_here():
+        context["errors"] = too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address())
         return page("number_request/known.html", 429, **context)
     if not form.validate():
         return page("number_request/known.html", 422, **context)
     if not same_address(form.email.data, agent.email):
-        ratelimits.hit("MAIL_CONFIRMATION_LIMIT", "mail_confirmation", agent.numero)
-        if ratelimits.reached("MAIL_CONFIRMATION_LIMIT", "mail_confirmation", agent.numero):
+        limits.MAIL_CONFIRMATION.hit(agent.numero)
+        if limits.MAIL_CONFIRMATION.reached(agent.numero):
             return page("number_request/no_mail.html", 422, delegation=delegation_for(agent), wrong=True)
         form.email.errors.append(WRONG_ADDRESS)
         return page("number_request/known.html", 422, **context)
@@ -121,8 +123,8 @@ def registration():
 
     if request.method == "GET" or request.form.get("action", "").startswith("search"):
         return show()
-    if not ratelimits.hit_address("registration"):
-        return show(429, too_many("registration", "ADDRESS_RATE_LIMIT", ratelimits.client_address()))
+    if not limits.REGISTRATION_ADDRESS.hit_here():
+        return show(429, too_many(limits.REGISTRATION_ADDRESS, limits.client_address()))
     form.validate()
     birth = form.birth_date.data if isinstance(form.birth_date.data, date) else None
     for name, message in services.identity_mismatches(facts, form.civility.data, birth).items():

@@ -5,11 +5,13 @@ import secrets
 from datetime import date, timedelta
 
 from .. import events, uploads
-from ..account.services import delegation_for, external_url, nir_digest
+from ..credentials.accounts import find_agent_by_nir_digest
+from ..credentials.hashing import nir_digest
+from ..delegations import delegation_for, delegation_of
 from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
-from ..mail import send_mail
+from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Delegation, Registration, utcnow
 from ..reference_data import normalize_search_text
 
@@ -26,11 +28,6 @@ def nir_facts(nir: str) -> dict:
         "digest": nir_digest(nir),
         "masked": nir_rules.mask(nir),
     }
-
-
-def find_by_nir(digest: str) -> Agent | None:
-    """The agent whose NIR has this digest."""
-    return db.session.scalar(db.select(Agent).where(Agent.nir_digest == digest))
 
 
 def identity_mismatches(facts: dict, civility: str | None, birth: date | None) -> dict[str, str]:
@@ -109,9 +106,7 @@ def register(values: dict, checked: uploads.CheckedFile) -> Registration:
     """Store the payslip and the registration, and queue the confirmation mail (one transaction)."""
     token = secrets.token_urlsafe(32)
     with uploads.stored(checked) as path:
-        delegation = db.session.scalar(
-            db.select(Delegation).where(Delegation.region_code == values["establishment"].commune.region_code)
-        )
+        delegation = delegation_of(values["establishment"])
         registration = Registration(
             **values, delegation=delegation, token_digest=_token_digest(token), payslip_path=path,
             payslip_filename=checked.filename, payslip_mimetype=checked.mimetype, payslip_size=len(checked.content),
@@ -138,7 +133,7 @@ def confirm(token: str) -> tuple[Registration | None, str]:
         return registration, "used"
     if utcnow() - registration.created_at > LINK_LIFETIME:
         return registration, "expired"
-    if find_by_nir(registration.nir_digest) is not None:
+    if find_agent_by_nir_digest(registration.nir_digest) is not None:
         registration.confirmed_at = utcnow()
         return registration, "exists"
     agent = Agent(

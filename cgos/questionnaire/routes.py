@@ -2,14 +2,15 @@
 
 from flask import Blueprint, request, session, url_for
 
-from .. import ratelimits, uploads
-from ..account.services import external_url, find_agent
+from .. import uploads
+from ..credentials import limits
+from ..credentials.accounts import find_agent
+from ..delegations import delegation_of
 from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
-from ..mail import send_mail
-from ..models import Delegation, MailChangeRequest
+from ..mail import external_url, send_mail
+from ..models import MailChangeRequest
 from ..places.search import communes_with_establishments, establishment_in, establishments_in
-from ..templating import french_time
 from .forms import QuestionnaireForm
 
 bp = Blueprint("questionnaire", __name__)
@@ -55,9 +56,9 @@ def form():
     form = QuestionnaireForm()
     if request.method == "GET" or request.form.get("action", "").startswith("search"):
         return show(form)
-    if not ratelimits.hit_address("questionnaire"):
-        retry = ratelimits.retry_at("ADDRESS_RATE_LIMIT", "questionnaire", ratelimits.client_address())
-        return show(form, 429, {"form": f"Trop de demandes ont été faites : réessayez à partir de {french_time(retry)}."})
+    if not limits.QUESTIONNAIRE_ADDRESS.hit_here():
+        message = limits.too_many_message(limits.QUESTIONNAIRE_ADDRESS, limits.client_address())
+        return show(form, 429, {"form": message})
     valid = form.validate()
     errors = {}
     commune = request.form.get("commune")
@@ -74,9 +75,7 @@ def form():
         errors["form"] = NO_AGENT
     if not valid or errors or form.commune_query.errors or form.establishment_query.errors or payslip_error:
         return show(form, 422, errors)
-    delegation = db.session.scalar(
-        db.select(Delegation).where(Delegation.region_code == establishment.commune.region_code)
-    )
+    delegation = delegation_of(establishment)
     if delegation is None:
         form.establishment_query.errors = ["Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."]
         return show(form, 422, errors)

@@ -7,11 +7,9 @@ time and gets the same answer when it fails.
 
 import enum
 
-from flask import current_app
-
 from .. import passwords, pins
-from ..account.services import main_hash, pepper
 from ..models import Agent, PasswordState, utcnow
+from .hashing import dummy_hash, main_hash, pepper
 
 
 class Outcome(enum.Enum):
@@ -23,15 +21,6 @@ class Outcome(enum.Enum):
     PROVISIONAL_EXPIRED = "provisional_expired"
     LEGACY = "legacy"
     DISABLED = "disabled"
-
-
-def dummy_hash() -> str:
-    """A hash of nothing in particular, at the configured cost (computed once per app)."""
-    cost = current_app.config["BCRYPT_COST"]
-    cache = current_app.extensions.setdefault("cgos_dummy_hashes", {})
-    if cost not in cache:
-        cache[cost] = passwords.hash_secret("dummy-secret", pepper(), cost)
-    return cache[cost]
 
 
 def check_login(agent: Agent | None, secret: str) -> Outcome:

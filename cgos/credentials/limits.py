@@ -1,0 +1,130 @@
+"""The limits that bound guessing, counted in Flask-Limiter's storage.
+
+Attempts are counted *before* the secret is checked (an atomic increment in
+the limiter storage), so simultaneous attempts cannot slip through between a
+check and a count. Each limit has a name here; its rate comes from the
+configuration key it names (`"5 per 15 minutes"`).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import abort, current_app, request
+from limits import parse
+
+from ..extensions import limiter
+from ..templating import french_time
+
+log = logging.getLogger(__name__)
+
+
+def fail_closed(function):
+    """When the limiter storage (Redis) is down, refuse with a 503 rather than skip the count."""
+
+    @wraps(function)
+    def wrapped(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # any storage failure: no attempt may go uncounted
+            log.error("rate-limit storage unavailable: %s", type(error).__name__)
+            abort(503)
+
+    return wrapped
+
+
+def client_address() -> str:
+    """The client address a limit applies to (ProxyFix sets it behind a proxy)."""
+    return request.remote_addr or "unknown"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit on attempts: its rate is the configuration key's, its counters are in `scope`."""
+
+    config_key: str
+    scope: str
+
+    @property
+    def rate(self):
+        """The parsed rate (`5 per 15 minutes`) of the current app."""
+        return parse(current_app.config[self.config_key])
+
+    @property
+    def amount(self) -> int:
+        """How many attempts a window allows."""
+        return self.rate.amount
+
+    @fail_closed
+    def hit(self, identifier: str) -> bool:
+        """Count one attempt; False when the limit is now exceeded."""
+        return limiter.limiter.hit(self.rate, self.scope, identifier)
+
+    @fail_closed
+    def refund(self, identifier: str) -> None:
+        """Take back one attempt that turned out to be a success."""
+        limiter.limiter.hit(self.rate, self.scope, identifier, cost=-1)
+
+    @fail_closed
+    def clear(self, identifier: str) -> None:
+        """Forget every attempt counted in the current window."""
+        limiter.limiter.clear(self.rate, self.scope, identifier)
+
+    @fail_closed
+    def attempts(self, identifier: str) -> int:
+        """How many attempts were counted in the current window, beyond the limit too."""
+        return int(limiter.storage.get(self.rate.key_for(self.scope, identifier)) or 0)
+
+    def reached(self, identifier: str) -> bool:
+        """True once as many attempts as the limit allows have been counted."""
+        return self.attempts(identifier) >= self.amount
+
+    @fail_closed
+    def retry_at(self, identifier: str) -> datetime:
+        """When the current window ends and attempts are allowed again."""
+        stats = limiter.limiter.get_window_stats(self.rate, self.scope, identifier)
+        return datetime.fromtimestamp(stats.reset_time, timezone.utc)
+
+
+class AddressLimit(Limit):
+    """A per-client-address limit on one sensitive form (`ADDRESS_RATE_LIMIT`)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__("ADDRESS_RATE_LIMIT", scope)
+
+    def hit_here(self) -> bool:
+        """Count one submission from this request's client address."""
+        return self.hit(client_address())
+
+    def refund_here(self) -> None:
+        """Give this request's client address its attempt back."""
+        self.refund(client_address())
+
+    def retry_here(self) -> datetime:
+        """When this request's client address may try again."""
+        return self.retry_at(client_address())
+
+
+# Failed logins per account (numéro C.G.O.S, canonical spelling) before lockout.
+LOGIN_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "login")
+# Failed logins per staff account (mail address, lower case).
+STAFF_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "staff_login")
+# Identification tries (birth year and month) per numéro C.G.O.S.
+IDENTIFICATION = Limit("IDENTIFICATION_RATE_LIMIT", "identification")
+# Wrong mail addresses retyped per numéro C.G.O.S.
+MAIL_CONFIRMATION = Limit("MAIL_CONFIRMATION_LIMIT", "mail_confirmation")
+
+# Per client address, one counter per sensitive form.
+LOGIN_ADDRESS = AddressLimit("login")
+STAFF_LOGIN_ADDRESS = AddressLimit("staff_login")
+FIRST_CONNECTION_ADDRESS = AddressLimit("first_connection")
+FORGOTTEN_PASSWORD_ADDRESS = AddressLimit("forgotten_password")
+QUESTIONNAIRE_ADDRESS = AddressLimit("questionnaire")
+NIR_LOOKUP_ADDRESS = AddressLimit("nir_lookup")
+REGISTRATION_ADDRESS = AddressLimit("registration")
+
+
+def too_many_message(limit: Limit, identifier: str) -> str:
+    """The French message when a limit is reached: when to try again."""
+    return f"Trop de demandes ont été faites : réessayez à partir de {french_time(limit.retry_at(identifier))}."
