@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -289,3 +289,17 @@ class SecurityEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class FlowState(db.Model):
+    """What a browser is in the middle of (a wizard's step, a keypad shown), kept on the server.
+
+    The session cookie is signed, not encrypted: it only holds a random handle;
+    what the handle stands for (an agent id, a NIR digest, a keypad order) stays here.
+    """
+
+    # SHA-256 of the handle held in the session: a database leak yields no handle.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
