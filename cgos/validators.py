@@ -1,11 +1,18 @@
 """Shared form validators, with French messages that say what to do."""
 
+import re
+from datetime import date, datetime
+
 from email_validator import EmailNotValidError, validate_email
 from stdnum.exceptions import ValidationError
 from wtforms.validators import StopValidation
 
 from .identifiers import french_message
 from .identifiers import numero as numero_rules
+from .templating import PARIS
+
+# Agents are at least this old: a younger birth date is a typing mistake.
+MINIMUM_AGE = 14
 
 MONTHS = [
     "janvier", "février", "mars", "avril", "mai", "juin",
@@ -61,9 +68,6 @@ def same_as(other_name: str, message: str):
 
 def parse_french_date(value: str):
     """`14/03/1985`, `14-03-1985` or `1985-03-14` as a date, else None."""
-    import re
-    from datetime import date
-
     value = (value or "").strip()
     match = re.fullmatch(r"(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})", value)
     if match:
@@ -79,23 +83,39 @@ def parse_french_date(value: str):
         return None
 
 
+def paris_today() -> date:
+    """Today's date in Paris, where the agents are."""
+    return datetime.now(PARIS).date()
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day `years` earlier; 29 February becomes the 28th in a year without it."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def birth_date_problem(born: date, today: date) -> str | None:
+    """Why a date of birth cannot be right on `today`, or None."""
+    if born.year < 1900 or born > years_before(today, MINIMUM_AGE):
+        return "Vérifiez votre date de naissance : elle ne semble pas correcte."
+    return None
+
+
 def birth_date(form, field) -> None:
     """A real date of birth, written JJ/MM/AAAA; keeps the date."""
-    from datetime import date
-
     parsed = parse_french_date(field.data)
     if parsed is None:
         raise StopValidation("Saisissez votre date de naissance au format JJ/MM/AAAA, par exemple 14/03/1985.")
-    today = date.today()
-    if not (1900 <= parsed.year and parsed <= today.replace(year=today.year - 14)):
-        raise StopValidation("Vérifiez votre date de naissance : elle ne semble pas correcte.")
+    problem = birth_date_problem(parsed, paris_today())
+    if problem:
+        raise StopValidation(problem)
     field.data = parsed
 
 
 def person_name(form, field) -> None:
     """A name of letters, spaces, hyphens and apostrophes."""
-    import re
-
     value = " ".join((field.data or "").split())
     if not re.fullmatch(r"[^\W\d_]+(?:[ '’\-][^\W\d_]+)*", value) or len(value) > 100:
         raise StopValidation(f"Le champ « {field.label.text} » ne peut contenir que des lettres, des espaces, des tirets et des apostrophes.")
