@@ -307,6 +307,28 @@ def test_a_questionnaire_decided_by_other_staff_cannot_be_decided_again_from_a_s
     assert mails_to(ATTACKER) == []
 
 
+def test_a_registration_verified_by_other_staff_cannot_be_rejected_from_a_stale_read(app, new_agent):
+    from test_number_request import register
+
+    from cgos.delegation.services import AlreadyDecided, decide_registration
+    from cgos.models import Registration
+
+    register(new_agent(app))
+    confirmation = open_mail(db.session.scalar(db.select(OutboundMail))).text_body
+    new_agent(app).get(re.search(r"^https?://localhost(/\S+)$", confirmation, re.M).group(1))
+    registration = db.session.scalar(db.select(Registration))
+    assert registration.agent is not None and registration.status == "pending"
+    staff = db.session.scalar(db.select(DelegationStaff))
+    with db.engine.begin() as other_staff:
+        other_staff.execute(text("UPDATE registration SET status = 'accepted' WHERE id = :id"), {"id": registration.id})
+    with app.test_request_context():
+        with pytest.raises(AlreadyDecided):
+            decide_registration(registration, staff, False, "Bulletin illisible")
+    db.session.rollback()
+    assert registration.agent.disabled_at is None, "the verified agent's account stays open"
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id)).where(OutboundMail.subject.like("%inscription"))) == 0
+
+
 # I6: staff in the audit trail
 
 
