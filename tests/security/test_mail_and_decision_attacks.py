@@ -197,6 +197,18 @@ def test_a_sealed_secret_cannot_be_opened_with_another_secret_key(make_app, new_
         db.engine.dispose()
 
 
+def test_a_mail_whose_secret_cannot_be_opened_is_not_sent_without_it(mail_app, smtp, new_agent):
+    smtp.stop()
+    forgotten_password(new_agent(mail_app), SOPHIE, "sophie.bernard@example.org")
+    mail_app.config["SECRET_KEY"] = "rotated-secret-key"
+    smtp.start()
+    result = mail_app.test_cli_runner().invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 1 and "0 mail(s) envoyé(s), 1 en attente" in result.output
+    assert smtp.inbox.messages == []
+    row = db.session.scalar(db.select(OutboundMail))
+    assert row.sent_at is None and row.last_error.startswith("SecretUnavailable")
+
+
 def test_sent_mails_are_emptied_after_the_retention_days(app, runner):
     old, recent = utcnow() - timedelta(days=31), utcnow() - timedelta(days=29)
     kept = OutboundMail(recipient="a@example.org", subject="Ancien", text_body="corps", html_body="<p>corps</p>",
