@@ -1,4 +1,4 @@
-"""Command line: `flask --app app setup`, `flask --app app mail send-pending`."""
+"""Command line: `flask --app app setup`, `flask --app app mail send-pending`, `mail purge`."""
 
 from datetime import date, timedelta
 
@@ -211,6 +211,12 @@ def send_pending_command() -> None:
     click.echo(f"{sent} mail(s) envoyé(s), {pending} en attente.")
     if pending:
         raise SystemExit(1)
+
+
+@mail_group.command("purge")
+def mail_purge_command() -> None:
+    """Empty the bodies of mails sent more than MAIL_RETENTION_DAYS ago (recipient, subject and times stay)."""
+    click.echo(f"{mail_queue.purge_sent(utcnow())} mail(s) vidé(s).")
 
 
 @mail_group.command("remind")

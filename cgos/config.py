@@ -53,6 +53,10 @@ def default_config(instance_path: str) -> dict:
         "PROVISIONAL_REMINDER_DAYS": [7, 21, 28],
         # Days a payslip is kept after the delegation's decision (`flask uploads purge`).
         "PAYSLIP_RETENTION_DAYS": 30,
+        # Days the body of a sent mail is kept (`flask mail purge`); recipient, subject and times stay.
+        "MAIL_RETENTION_DAYS": 30,
+        # Key material for the secrets a queued mail carries; SECRET_KEY is used when unset.
+        "MAIL_SECRET_KEY": None,
     }
 
 

@@ -5,7 +5,7 @@ import logging
 from flask import request
 
 from .extensions import db
-from .models import Agent, SecurityEvent
+from .models import Agent, DelegationStaff, SecurityEvent
 
 log = logging.getLogger("cgos.security")
 
@@ -19,10 +19,12 @@ EMAIL_CHANGE_REQUESTED = "email_change_requested"
 EMAIL_CHANGED = "email_changed"
 
 
-def record(kind: str, agent: Agent | None = None, detail: str | None = None) -> None:
-    """Add an audit row to the current transaction and log it (agent id only)."""
+def record(kind: str, agent: Agent | None = None, detail: str | None = None, staff: DelegationStaff | None = None) -> None:
+    """Add an audit row to the current transaction and log it (agent and staff ids only)."""
     address = request.remote_addr if request else None
     db.session.add(
-        SecurityEvent(kind=kind, agent_id=agent.id if agent else None, ip_address=address, detail=detail)
+        SecurityEvent(kind=kind, agent_id=agent.id if agent else None, staff_id=staff.id if staff else None,
+                      ip_address=address, detail=detail)
     )
-    log.info("%s agent=%s detail=%s", kind, agent.id if agent else "-", detail or "-")
+    log.info("%s agent=%s staff=%s detail=%s", kind, agent.id if agent else "-", staff.id if staff else "-",
+             detail or "-")

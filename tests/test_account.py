@@ -7,6 +7,7 @@ import pytest
 
 from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
+from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail, PasswordState, utcnow
 
 MARIE, PROVISIONAL = "35127846 S", "739154"
@@ -182,7 +183,7 @@ def test_a_new_mail_address_needs_its_link(agent, marie, new_agent, app, monkeyp
     mails = {m.recipient: m for m in db.session.scalars(db.select(OutboundMail))}
     assert set(mails) == {"marie.new@example.org", "marie.dupont@example.org"}
     assert "marie.new@example.org" not in mails["marie.dupont@example.org"].text_body
-    link = re.search(r"^(https?://\S+)$", mails["marie.new@example.org"].text_body, re.M).group(1)
+    link = re.search(r"^(https?://\S+)$", open_mail(mails["marie.new@example.org"]).text_body, re.M).group(1)
     path = link.split("localhost", 1)[1]
 
     visitor = new_agent(app)
@@ -199,7 +200,7 @@ def test_a_mail_change_link_expires_after_48_hours(agent, marie, monkeypatch):
     agent.get("/espace-agent/mes-donnees")
     agent.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org"})
     mail = db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "marie.new@example.org"))
-    path = re.search(r"^https?://localhost(\S+)$", mail.text_body, re.M).group(1)
+    path = re.search(r"^https?://localhost(\S+)$", open_mail(mail).text_body, re.M).group(1)
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 49 * 3600)
     page = agent.get(path)

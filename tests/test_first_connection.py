@@ -5,6 +5,7 @@ import re
 import pytest
 
 from cgos.extensions import db
+from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail
 
 MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
@@ -49,7 +50,7 @@ def test_the_right_address_sends_the_provisional_password(either):
     page = confirm(either, "marie.dupont@example.org")
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
     mail = db.session.scalar(db.select(OutboundMail))
-    assert re.search(r"^Mot de passe provisoire : \d{6}$", mail.text_body, re.M)
+    assert re.search(r"^Mot de passe provisoire : \d{6}$", open_mail(mail).text_body, re.M)
     assert "Merci de surveiller votre messagerie et de vérifier les messages indésirables (Spams)" in mail.text_body
 
 
@@ -125,6 +126,6 @@ def test_a_new_agent_can_log_in_with_the_mailed_password(agent, app, new_agent):
     identify(agent)
     confirm(agent, "marie.dupont@example.org")
     mail = db.session.scalar(db.select(OutboundMail))
-    pin = re.search(r"^Mot de passe provisoire : (\d{6})$", mail.text_body, re.M).group(1)
+    pin = re.search(r"^Mot de passe provisoire : (\d{6})$", open_mail(mail).text_body, re.M).group(1)
     page = new_agent(app).log_in("35127846 S", pin)
     assert page.soup.h1.get_text(strip=True) == "Conditions générales d'utilisation"

@@ -26,8 +26,8 @@ def request_email_change(agent: Agent, new_email: str) -> None:
         new_email,
         "Espace Agent C.G.O.S : confirmez votre nouvelle adresse mail",
         "email_change_confirm",
+        secrets={"link": external_url("account.confirm_email", token=token)},
         agent=agent,
-        link=external_url("account.confirm_email", token=token),
         hours=int(LINK_LIFETIME.total_seconds() // 3600),
     )
     if agent.email:

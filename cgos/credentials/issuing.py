@@ -34,8 +34,8 @@ def issue_provisional_password(agent: Agent) -> None:
         agent.email,
         "Espace Agent C.G.O.S : votre mot de passe provisoire",
         "provisional_password",
+        secrets={"pin": pin},
         agent=agent,
-        pin=pin,
         expires_at=pins.provisional_pin_expires_at(now),
         login_url=external_url("login.login"),
     )

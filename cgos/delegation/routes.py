@@ -40,13 +40,13 @@ def login():
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
     hashed = staff.password_hash if staff else dummy_hash()
     if not verify_secret(form.password.data, hashed) or staff is None:
-        events.record(events.LOGIN_FAILURE, None, "staff")
+        events.record(events.LOGIN_FAILURE, None, "staff", staff=staff)
         db.session.commit()
         return render_form_errors("delegation/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
     limits.STAFF_LOCKOUT.clear(email)
     limits.STAFF_LOGIN_ADDRESS.refund_here()
     login_staff(staff)
-    events.record(events.LOGIN_SUCCESS, None, f"staff {staff.id}")
+    events.record(events.LOGIN_SUCCESS, None, "staff", staff=staff)
     db.session.commit()
     return full_redirect(url_for(".requests"))
 

@@ -1,8 +1,11 @@
 """Decisions of a delegation on the questionnaires it receives."""
 
+from sqlalchemy import update
+
 from .. import events
-from ..mail import external_url, send_mail
 from ..auth import revoke_sessions
+from ..extensions import db
+from ..mail import external_url, send_mail
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus, utcnow
 
 
@@ -10,40 +13,69 @@ class AlreadyDecided(Exception):
     """A request gets one decision only."""
 
 
-def _record_decision(request, staff: DelegationStaff, accepted: bool, reason: str | None) -> None:
-    """Who decided what and when; a request gets one decision only."""
-    if request.status != RequestStatus.PENDING:
-        raise AlreadyDecided(request.id)
-    request.status = RequestStatus.ACCEPTED if accepted else RequestStatus.REJECTED
-    request.decided_at = utcnow()
-    request.decided_by = staff
-    request.decision_reason = reason
+def _record_decision(item: MailChangeRequest | Registration, staff: DelegationStaff, accepted: bool,
+                     reason: str | None) -> None:
+    """Who decided what and when, written only if the request is still pending in the database.
+
+    The check and the write are one conditional UPDATE: of two staff deciding at
+    once, the second finds no pending row and gets AlreadyDecided.
+    """
+    model = type(item)
+    result = db.session.execute(
+        update(model)
+        .where(model.id == item.id, model.status == RequestStatus.PENDING)
+        .values(
+            status=RequestStatus.ACCEPTED if accepted else RequestStatus.REJECTED,
+            decided_at=utcnow(),
+            decided_by_id=staff.id,
+            decision_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise AlreadyDecided(item.id)
+    db.session.refresh(item)
 
 
 def decide(request: MailChangeRequest, staff: DelegationStaff, accepted: bool, reason: str | None) -> None:
-    """Record the decision on a questionnaire, apply it, and mail the new address."""
+    """Record the decision on a questionnaire, apply it, and mail the new address (and the old one on acceptance).
+
+    The mails to the typed address greet the name typed in the questionnaire,
+    never the agent's name on file.
+    """
     _record_decision(request, staff, accepted, reason)
     agent = request.agent
     if accepted:
+        old_email = agent.email
         agent.email = request.new_email
         agent.pending_email = None
+        revoke_sessions(agent)
         send_mail(
             request.new_email,
             "Espace Agent C.G.O.S : votre adresse mail est mise à jour",
             "questionnaire_accepted",
-            agent=agent,
+            request=request,
             first_connection_url=external_url("first_connection.identify"),
         )
+        if old_email and old_email.lower() != request.new_email.lower():
+            send_mail(
+                old_email,
+                "Espace Agent C.G.O.S : votre adresse mail a été modifiée",
+                "questionnaire_accepted_old_address",
+                agent=agent,
+                new_email=request.new_email,
+                delegation=request.delegation,
+            )
     else:
         send_mail(
             request.new_email,
             "Espace Agent C.G.O.S : votre demande de changement d'adresse mail",
             "questionnaire_rejected",
-            agent=agent,
+            request=request,
             delegation=request.delegation,
             reason=reason,
         )
-    events.record("mail_change_" + request.status, agent, f"request {request.id} by staff {staff.id}")
+    events.record("mail_change_" + request.status, agent, f"request {request.id}", staff=staff)
 
 
 def decide_registration(registration: Registration, staff: DelegationStaff, verified: bool, reason: str | None) -> None:
@@ -61,4 +93,4 @@ def decide_registration(registration: Registration, staff: DelegationStaff, veri
             delegation=registration.delegation,
             reason=reason,
         )
-    events.record("registration_" + registration.status, agent, f"registration {registration.id} by staff {staff.id}")
+    events.record("registration_" + registration.status, agent, f"registration {registration.id}", staff=staff)

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app
 
 from ..extensions import db
 from ..htmx import render_page
+from ..mail import open_mail
 from ..models import OutboundMail
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
@@ -25,6 +26,6 @@ def mails():
 
 @bp.get("/mails/<int:mail_id>")
 def mail(mail_id: int):
-    """One stored mail, as text."""
+    """One stored mail, as text, with the secrets it still keeps sealed (a PIN, a link)."""
     row = db.session.get(OutboundMail, mail_id) or abort(404)
-    return render_page("dev/mail.html", mail=row)
+    return render_page("dev/mail.html", mail=row, text_body=open_mail(row).text_body)

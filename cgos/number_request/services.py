@@ -116,8 +116,8 @@ def register(values: dict, checked: uploads.CheckedFile) -> Registration:
             registration.email,
             "Espace Agent C.G.O.S : confirmez votre adresse mail",
             "registration_confirm",
+            secrets={"link": external_url("number_request.confirm", token=token)},
             registration=registration,
-            link=external_url("number_request.confirm", token=token),
             hours=int(LINK_LIFETIME.total_seconds() // 3600),
         )
         commit_or_roll_back()
