@@ -129,6 +129,9 @@ def test_a_request_matching_no_agent_cannot_be_accepted(new_agent, app):
     assert request.status == "pending"
     marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
     assert marie.email == "marie.dupont@example.org"
+    staff.post(f"/delegation/demandes/{request.id}", {**form, "decision": "reject", "reason": "Inconnu"})
+    db.session.refresh(request)
+    assert request.status == "rejected"
 
 
 def test_staff_see_the_declared_establishment_beside_the_one_on_file(new_agent, app):
