@@ -1,5 +1,7 @@
 """The mail-change questionnaire (guide 1.2.2 and 1.2.3), routed to the regional delegation."""
 
+from datetime import date
+
 from flask import Blueprint, request, session, url_for
 
 from .. import events, uploads
@@ -9,7 +11,7 @@ from ..delegations import delegation_of
 from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
 from ..mail import external_url, send_mail
-from ..models import Agent, Establishment, MailChangeRequest
+from ..models import Agent, Delegation, Establishment, MailChangeRequest
 from ..places.search import communes_with_establishments, establishment_in, establishments_in
 from .forms import QuestionnaireForm
 
@@ -80,7 +82,7 @@ def form():
     return see_other(url_for(".sent"))
 
 
-def matching_agent(numero: str, birth_date) -> Agent | None:
+def matching_agent(numero: str, birth_date: date) -> Agent | None:
     """The agent of this numéro and birth date; a mismatch is recorded as an identification failure."""
     agent = find_agent(numero)
     if agent is not None and agent.birth_date == birth_date:
@@ -89,7 +91,7 @@ def matching_agent(numero: str, birth_date) -> Agent | None:
     return None
 
 
-def routed_delegation(agent: Agent | None, declared: Establishment):
+def routed_delegation(agent: Agent | None, declared: Establishment) -> Delegation | None:
     """The delegation of the establishment on file when there is one, else of the declared one."""
     on_file = delegation_of(agent.establishment) if agent is not None else None
     return on_file or delegation_of(declared)
