@@ -33,11 +33,13 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LOCKOUT_LIMIT": "5 per 15 minutes",
         "ADDRESS_RATE_LIMIT": "100 per hour",
-        # Identification attempts (birth year and month) per numéro C.G.O.S.
+        # Identification attempts per numéro C.G.O.S, across both tabs and the questionnaire.
         "IDENTIFICATION_RATE_LIMIT": "10 per hour",
         "MAIL_SUPPRESS_SEND": False,
-        # Wrong mail addresses typed at the confirmation step before the questionnaire is offered.
+        # Wrong mail addresses typed at the confirmation step; past it every try is refused.
         "MAIL_CONFIRMATION_LIMIT": "3 per day",
+        # Look-ups of one NIR in « Demande de n°C.G.O.S ».
+        "NIR_RATE_LIMIT": "5 per day",
         "SESSION_COOKIE_SECURE": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

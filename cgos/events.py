@@ -17,6 +17,7 @@ PROVISIONAL_PASSWORD_ISSUED = "provisional_password_issued"
 LOGOUT = "logout"
 EMAIL_CHANGE_REQUESTED = "email_change_requested"
 EMAIL_CHANGED = "email_changed"
+IDENTIFICATION_FAILURE = "identification_failure"
 
 
 def record(kind: str, agent: Agent | None = None, detail: str | None = None, staff: DelegationStaff | None = None) -> None:

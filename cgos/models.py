@@ -209,7 +209,8 @@ class MailChangeRequest(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    # None when the numéro and birth date typed match no agent: staff can only refuse it.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
     delegation_id: Mapped[int] = mapped_column(ForeignKey("delegation.id"), index=True)
     numero: Mapped[str] = mapped_column(String(9))
     birth_date: Mapped[date]
@@ -229,7 +230,7 @@ class MailChangeRequest(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
-    agent: Mapped[Agent] = relationship()
+    agent: Mapped[Agent | None] = relationship()
     delegation: Mapped[Delegation] = relationship()
     commune: Mapped[Commune] = relationship()
     establishment: Mapped[Establishment] = relationship()

@@ -50,11 +50,11 @@ def age(value: datetime) -> str:
 
 
 def mask_email(address: str | None) -> str:
-    """`mar*****@exa*****`: enough to recognise one's address, never enough to read it."""
+    """`mar*****@e*****`: at most half the local part (3 characters at most) and the domain's first letter."""
     if not address or "@" not in address:
         return ""
     local, _, domain = address.partition("@")
-    return f"{local[:3]}*****@{domain[:3]}*****"
+    return f"{local[:min(3, len(local) // 2)]}*****@{domain[:1]}*****"
 
 
 def format_numero(value: str) -> str:

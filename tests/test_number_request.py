@@ -98,7 +98,7 @@ def test_nir_lookups_are_rate_limited(make_app, new_agent):
 def test_a_known_nir_mails_the_numero_to_the_address_on_file(either):
     page = nir_step(either, "2 85 03 35 238 123 88")
     assert "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail pour le recevoir par messagerie." in page.text
-    assert page.soup.select_one(".masked-address").get_text() == "mar*****@exa*****"
+    assert page.soup.select_one(".masked-address") is None
     assert "285033523812388" not in page.response.get_data(as_text=True)
     page = either.submit(URL + "/adresse-mail", {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"})
     assert page.soup.h1.get_text(strip=True) == "Votre numéro C.G.O.S vous a été envoyé"

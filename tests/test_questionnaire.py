@@ -171,10 +171,13 @@ def test_an_establishment_of_another_commune_is_refused(agent):
     assert page.field_error("establishment_query") == "Choisissez votre établissement dans la liste proposée."
 
 
-def test_numero_and_birth_date_must_match_an_agent(either):
+def test_a_numero_and_birth_date_matching_no_agent_are_sent_with_no_agent(either):
+    """Whether the pair matches is never said: the delegation sees it flagged."""
     page = send(either, birth_date="03/11/1979")
-    assert page.status == 422
-    assert "ne correspondent à aucun agent connu" in page.error_summary()[0]
+    assert page.status == 200
+    assert "ne correspondent à aucun agent" not in page.text
+    request = db.session.scalar(db.select(MailChangeRequest))
+    assert request.agent_id is None and request.delegation.code == "bretagne"
 
 
 def test_iso_dates_are_understood_too(agent):

@@ -112,6 +112,8 @@ LOGIN_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "login")
 STAFF_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "staff_login")
 # Identification tries (birth year and month) per numéro C.G.O.S.
 IDENTIFICATION = Limit("IDENTIFICATION_RATE_LIMIT", "identification")
+# Look-ups of one NIR in « Demande de n°C.G.O.S », keyed by its digest.
+NIR = Limit("NIR_RATE_LIMIT", "nir")
 # Wrong mail addresses retyped per numéro C.G.O.S.
 MAIL_CONFIRMATION = Limit("MAIL_CONFIRMATION_LIMIT", "mail_confirmation")
 

@@ -17,6 +17,10 @@ bp = Blueprint("delegation", __name__, url_prefix="/delegation")
 
 WRONG_CREDENTIALS = "L'adresse mail ou le mot de passe est incorrect."
 REASON_REQUIRED = "Indiquez le motif : il est envoyé à l'agent."
+NO_AGENT_CANNOT_BE_ACCEPTED = (
+    "Le numéro et la date de naissance ne correspondent à aucun agent : cette demande ne peut pas être "
+    "prise en compte. Refusez-la en indiquant le motif."
+)
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -97,10 +101,11 @@ def requests():
                        registrations=list(registrations))
 
 
-def decision_page(item, template: str, decide_item, positive: str, context_name: str, done: str):
+def decision_page(item, template: str, decide_item, positive: str, context_name: str, done: str,
+                  **extra):
     """Show a request with its decision form, or record the decision the form carries."""
     form = DecisionForm()
-    context = {context_name: item, "form": form}
+    context = {context_name: item, "form": form, **extra}
     if request.method == "GET":
         return render_page(template, **context)
     if not form.validate():
@@ -124,8 +129,14 @@ def decision_page(item, template: str, decide_item, positive: str, context_name:
 @staff_required
 def request_detail(request_id: int):
     """One questionnaire, every field, the payslip, and the two decisions."""
-    return decision_page(own_request(request_id), "delegation/request.html", decide, "accept", "request_",
-                         "La décision est enregistrée et l'agent en est informé par mail.")
+    item = own_request(request_id)
+    if item.agent is None and request.method == "POST" and request.form.get("decision") == "accept":
+        flash(NO_AGENT_CANNOT_BE_ACCEPTED, "info")
+        return see_other(request.path)
+    on_file = item.agent.establishment if item.agent is not None else None
+    return decision_page(item, "delegation/request.html", decide, "accept", "request_",
+                         "La décision est enregistrée et l'agent en est informé par mail.",
+                         establishment_on_file=on_file)
 
 
 def send_payslip(item):

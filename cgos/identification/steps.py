@@ -2,19 +2,23 @@
 
 « 1ère connexion » and « Mot de passe oublié ? » ask the same things and end
 the same way; what differs (who may go on, whether the address on file is
-shown masked) is given by each blueprint. The wizard's state is kept in the
-signed session, so it survives a reload and the back button.
+shown masked) is given by each blueprint. The wizard's state (who was
+identified) is kept on the server, so it survives a reload and the back button
+while the signed, readable session cookie holds only a handle.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import request, session, url_for
 
+from .. import events, flow_state
 from ..credentials import limits
 from ..credentials.issuing import issue_provisional_password
 from ..delegations import delegation_for
 from ..extensions import db
 from ..htmx import render_page, see_other
+from ..credentials.accounts import find_agent
 from ..models import Agent
 from .forms import IdentityForm, MailConfirmationForm
 from .services import identify, same_address
@@ -24,6 +28,7 @@ NO_MATCH = (
     "numéro C.G.O.S, votre année et votre mois de naissance."
 )
 WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
+WIZARD_LIFETIME = timedelta(hours=1)
 
 
 def too_many(limit: limits.Limit, identifier: str) -> dict:
@@ -31,11 +36,25 @@ def too_many(limit: limits.Limit, identifier: str) -> dict:
     return {"form": limits.too_many_message(limit, identifier)}
 
 
+def check_retyped_address(agent: Agent, typed: str) -> str:
+    """`"right"`, `"wrong"` or `"blocked"`: past MAIL_CONFIRMATION_LIMIT every try is blocked, the right one too.
+
+    The try is counted before the comparison (so simultaneous tries cannot slip
+    past the limit) and given back when the address is right: only wrong ones count.
+    """
+    if limits.MAIL_CONFIRMATION.reached(agent.numero) or not limits.MAIL_CONFIRMATION.hit(agent.numero):
+        return "blocked"
+    if same_address(typed, agent.email):
+        limits.MAIL_CONFIRMATION.refund(agent.numero)
+        return "right"
+    return "blocked" if limits.MAIL_CONFIRMATION.reached(agent.numero) else "wrong"
+
+
 @dataclass
 class ProvisionalPasswordSteps:
     """One tab's use of the shared steps."""
 
-    name: str  # the blueprint, also the rate-limit scope and the session key
+    name: str  # the blueprint, also the per-address limit's scope and the flow state's purpose
     tab: str
     identify_template: str
     show_masked_address: bool
@@ -50,8 +69,8 @@ class ProvisionalPasswordSteps:
 
     @property
     def identification_limit(self) -> limits.Limit:
-        """Identification tries per numéro in this tab."""
-        return limits.Limit("IDENTIFICATION_RATE_LIMIT", self.name)
+        """Identification tries per numéro, one count across both tabs and the questionnaire."""
+        return limits.IDENTIFICATION
 
     def _page(self, template: str, status: int = 200, **context):
         """Render a step with this tab's context."""
@@ -59,7 +78,7 @@ class ProvisionalPasswordSteps:
 
     def agent(self) -> Agent | None:
         """The agent identified at the first step in this browser."""
-        agent_id = session.get(self.name, {}).get("agent")
+        agent_id = (flow_state.load(self.name) or {}).get("agent")
         return db.session.get(Agent, agent_id) if isinstance(agent_id, int) else None
 
     def identity_step(self):
@@ -77,8 +96,10 @@ class ProvisionalPasswordSteps:
                               errors=too_many(self.identification_limit, form.numero.data))
         agent = identify(form.numero.data, form.birth_year.data, form.birth_month.data)
         if agent is None:
+            events.record(events.IDENTIFICATION_FAILURE, find_agent(form.numero.data), self.name)
+            db.session.commit()
             return self._page(self.identify_template, 422, form=form, errors={"form": NO_MATCH})
-        session[self.name] = {"agent": agent.id}
+        flow_state.save(self.name, {"agent": agent.id}, WIZARD_LIFETIME)
         return see_other(url_for(f"{self.name}.confirm_mail"))
 
     def mail_step(self):
@@ -101,15 +122,15 @@ class ProvisionalPasswordSteps:
             return self._page("identification/confirm_mail.html", 429, **context)
         if not form.validate():
             return self._page("identification/confirm_mail.html", 422, **context)
-        if not same_address(form.email.data, agent.email):
-            limits.MAIL_CONFIRMATION.hit(agent.numero)
-            if limits.MAIL_CONFIRMATION.reached(agent.numero):
-                return self._page("identification/wrong_mail.html", 422)
+        outcome = check_retyped_address(agent, form.email.data)
+        if outcome == "blocked":
+            return self._page("identification/wrong_mail.html", 422)
+        if outcome == "wrong":
             form.email.errors.append(WRONG_ADDRESS)
             return self._page("identification/confirm_mail.html", 422, **context)
         issue_provisional_password(agent)
+        flow_state.discard(self.name, commit=False)
         db.session.commit()
-        session.pop(self.name, None)
         session["provisional_sent"] = True
         return see_other(url_for(f"{self.name}.sent"))
 

@@ -1,18 +1,21 @@
-"""« Demande de n°C.G.O.S »: by NIR, recover a known numéro or register (guide part 3)."""
+"""« Demande de n°C.G.O.S »: by NIR, recover a known numéro or register (guide part 3).
 
-from datetime import date
+The wizard's state (the agent found, or the NIR's facts and digest) is kept on
+the server; the session cookie only holds a handle to it.
+"""
+
+from datetime import date, timedelta
 
 from flask import Blueprint, request, session, url_for
 
-from .. import uploads
+from .. import flow_state, uploads
 from ..credentials import limits
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..delegations import delegation_for
 from ..extensions import db
 from ..htmx import render_page, see_other
 from ..identification.forms import MailConfirmationForm
-from ..identification.services import same_address
-from ..identification.steps import WRONG_ADDRESS, too_many
+from ..identification.steps import WRONG_ADDRESS, check_retyped_address, too_many
 from ..models import Agent
 from ..places.search import communes_with_establishments, establishment_in, establishments_in
 from . import services
@@ -20,6 +23,7 @@ from .forms import NirForm, RegistrationForm
 
 bp = Blueprint("number_request", __name__, url_prefix="/demande-numero")
 STATE = "number_request"
+STATE_LIFETIME = timedelta(hours=1)
 TAB = "number_request"
 uploads.UPLOAD_ENDPOINTS.add("number_request.registration")
 
@@ -41,17 +45,19 @@ def start():
     if not form.validate():
         return page("number_request/nir.html", 422, form=form, errors={})
     facts = services.nir_facts(form.nir.data)
+    if not limits.NIR.hit(facts["digest"]):
+        return page("number_request/nir.html", 429, form=form, errors=too_many(limits.NIR, facts["digest"]))
     agent = find_agent_by_nir_digest(facts["digest"])
     if agent is not None:
-        session[STATE] = {"agent": agent.id}
+        flow_state.save(STATE, {"agent": agent.id}, STATE_LIFETIME)
         return see_other(url_for(".known"))
-    session[STATE] = {"facts": facts}
+    flow_state.save(STATE, {"facts": facts}, STATE_LIFETIME)
     return see_other(url_for(".registration"))
 
 
 def state() -> dict:
-    """What the NIR step found."""
-    value = session.get(STATE)
+    """What the NIR step found, kept on the server."""
+    value = flow_state.load(STATE)
     return value if isinstance(value, dict) else {}
 
 
@@ -65,7 +71,7 @@ def known():
     if not agent.email:
         return page("number_request/no_mail.html", delegation=delegation_for(agent))
     form = MailConfirmationForm()
-    context = {"form": form, "errors": {}, "masked": agent.email}
+    context = {"form": form, "errors": {}}
     if request.method == "GET":
         return page("number_request/known.html", **context)
     if not limits.NIR_LOOKUP_ADDRESS.hit_here():
@@ -73,15 +79,15 @@ def known():
         return page("number_request/known.html", 429, **context)
     if not form.validate():
         return page("number_request/known.html", 422, **context)
-    if not same_address(form.email.data, agent.email):
-        limits.MAIL_CONFIRMATION.hit(agent.numero)
-        if limits.MAIL_CONFIRMATION.reached(agent.numero):
-            return page("number_request/no_mail.html", 422, delegation=delegation_for(agent), wrong=True)
+    outcome = check_retyped_address(agent, form.email.data)
+    if outcome == "blocked":
+        return page("number_request/no_mail.html", 422, delegation=delegation_for(agent), wrong=True)
+    if outcome == "wrong":
         form.email.errors.append(WRONG_ADDRESS)
         return page("number_request/known.html", 422, **context)
     services.mail_known_numero(agent)
+    flow_state.discard(STATE, commit=False)
     db.session.commit()
-    session.pop(STATE, None)
     session["numero_sent"] = True
     return see_other(url_for(".sent"))
 
@@ -160,7 +166,7 @@ def registration():
         "entry_date": form.entry_date.data, "position": form.position.data,
     }
     registration = services.register(values, checked)
-    session.pop(STATE, None)
+    flow_state.discard(STATE)
     session["registration_sent"] = registration.email
     return see_other(url_for(".registration_sent"))
 

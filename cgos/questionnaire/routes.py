@@ -1,26 +1,25 @@
 """The mail-change questionnaire (guide 1.2.2 and 1.2.3), routed to the regional delegation."""
 
+from datetime import date
+
 from flask import Blueprint, request, session, url_for
 
-from .. import uploads
+from .. import events, uploads
 from ..credentials import limits
 from ..credentials.accounts import find_agent
 from ..delegations import delegation_of
 from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
 from ..mail import external_url, send_mail
-from ..models import MailChangeRequest
+from ..models import Agent, Delegation, Establishment, MailChangeRequest
 from ..places.search import communes_with_establishments, establishment_in, establishments_in
 from .forms import QuestionnaireForm
 
 bp = Blueprint("questionnaire", __name__)
 
-NO_AGENT = (
-    "Le numéro C.G.O.S et la date de naissance saisis ne correspondent à aucun agent connu du "
-    "C.G.O.S. Vérifiez-les."
-)
 CHOOSE_COMMUNE = "Choisissez la ville de votre établissement dans la liste proposée."
 CHOOSE_ESTABLISHMENT = "Choisissez votre établissement dans la liste proposée."
+NO_DELEGATION = "Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."
 TEMPLATE = "questionnaire/form.html"
 
 
@@ -59,29 +58,43 @@ def form():
     if not limits.QUESTIONNAIRE_ADDRESS.hit_here():
         message = limits.too_many_message(limits.QUESTIONNAIRE_ADDRESS, limits.client_address())
         return show(form, 429, {"form": message})
+    # The whole form is checked first; whether the numéro and birth date match is never said
+    # (the delegation sees it), so the answer is the same for a right and a wrong birth date.
     valid = form.validate()
-    errors = {}
     commune = request.form.get("commune")
     establishment = establishment_in(commune, request.form.get("establishment"))
     if not commune:
         form.commune_query.errors = [CHOOSE_COMMUNE]
     elif establishment is None:
         form.establishment_query.errors = [CHOOSE_ESTABLISHMENT]
+    elif delegation_of(establishment) is None:
+        form.establishment_query.errors = [NO_DELEGATION]
     checked, payslip_error = uploads.check_payslip(request.files.get("payslip"))
     if payslip_error:
         form.payslip.errors = [payslip_error]
-    agent = find_agent(form.numero.data) if valid else None
-    if valid and (agent is None or agent.birth_date != form.birth_date.data):
-        errors["form"] = NO_AGENT
-    if not valid or errors or form.commune_query.errors or form.establishment_query.errors or payslip_error:
-        return show(form, 422, errors)
-    delegation = delegation_of(establishment)
-    if delegation is None:
-        form.establishment_query.errors = ["Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."]
-        return show(form, 422, errors)
-    save_request(form, agent, establishment, delegation, checked)
+    if not valid or form.commune_query.errors or form.establishment_query.errors or payslip_error:
+        return show(form, 422)
+    if not limits.IDENTIFICATION.hit(form.numero.data):
+        return show(form, 429, {"form": limits.too_many_message(limits.IDENTIFICATION, form.numero.data)})
+    agent = matching_agent(form.numero.data, form.birth_date.data)
+    save_request(form, agent, establishment, routed_delegation(agent, establishment), checked)
     session["questionnaire_sent"] = True
     return see_other(url_for(".sent"))
+
+
+def matching_agent(numero: str, birth_date: date) -> Agent | None:
+    """The agent of this numéro and birth date; a mismatch is recorded as an identification failure."""
+    agent = find_agent(numero)
+    if agent is not None and agent.birth_date == birth_date:
+        return agent
+    events.record(events.IDENTIFICATION_FAILURE, agent, "questionnaire")
+    return None
+
+
+def routed_delegation(agent: Agent | None, declared: Establishment) -> Delegation | None:
+    """The delegation of the establishment on file when there is one, else of the declared one."""
+    on_file = delegation_of(agent.establishment) if agent is not None else None
+    return on_file or delegation_of(declared)
 
 
 def save_request(form, agent, establishment, delegation, checked) -> MailChangeRequest:
