@@ -1,6 +1,6 @@
 """Sealed mail secrets; the bodies of mails already sent are emptied (they held PINs and links in clear)
 
-Revision ID: a005
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a005'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
