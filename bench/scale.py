@@ -10,6 +10,7 @@ the login against the same measurement with the 5 demo agents only.
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from run import ROOT, RESULTS, SOPHIE, SOPHIE_PIN, environment, free_port, machi
 
 COUNT = int(os.environ.get("CGOS_SCALE_AGENTS", cgos_file.MAX_COUNT))
 SECTION = "## A million agents"
-PAGE_SAMPLES, POST_SAMPLES = 300, 15
+PAGE_SAMPLES, POST_SAMPLES = 300, 21
 # One agent in ten holds a provisional password issued yesterday: `mail remind` has them to look at, none due.
 PROVISIONAL_SHARE = 10
 
@@ -89,34 +90,40 @@ def bare_copy_seconds(url: str, path: Path) -> float:
     return seconds
 
 
-def login_latency() -> None:
-    """In a child: medians of the login page GET and of Sophie's login POST, printed as JSON."""
+def login_latency(few_url: str, many_url: str) -> None:
+    """In a child: medians of the login page GET and Sophie's login POST on both databases, as JSON.
+
+    The two apps take turns request by request, so the machine's other work weighs on both alike.
+    """
     from cgos import create_app
 
-    app = create_app()
-    page_times, post_times = [], []
+    apps = {"few": create_app({"SQLALCHEMY_DATABASE_URI": few_url}),
+            "many": create_app({"SQLALCHEMY_DATABASE_URI": many_url})}
+    times = {name: {"page": [], "post": []} for name in apps}
     for sample in range(PAGE_SAMPLES + POST_SAMPLES):
-        client = app.test_client()
-        start = time.perf_counter()
-        html = client.get("/").get_data(as_text=True)
-        page_times.append(time.perf_counter() - start)
-        if sample < PAGE_SAMPLES:
-            continue
-        fields = dict(re.findall(r'<input[^>]*name="(csrf_token|layout|mode)"[^>]*value="([^"]*)"', html))
-        keys = {digit: token for token, digit in re.findall(r'name="key" value="([^"]+)"[^>]*>(\d)</button>', html)}
-        fields.update(numero=SOPHIE, action="validate", pressed=" ".join(keys[d] for d in SOPHIE_PIN))
-        start = time.perf_counter()
-        response = client.post("/", data=fields)
-        post_times.append(time.perf_counter() - start)
-        assert response.status_code == 303, response.status_code
-    page_times = page_times[20:]  # the first requests warm the app
-    print(json.dumps({"page_ms": statistics.median(page_times) * 1000,
-                      "post_ms": statistics.median(post_times) * 1000}))
+        for name, app in apps.items():
+            client = app.test_client()
+            start = time.perf_counter()
+            html = client.get("/").get_data(as_text=True)
+            times[name]["page"].append(time.perf_counter() - start)
+            if sample < PAGE_SAMPLES:
+                continue
+            fields = dict(re.findall(r'<input[^>]*name="(csrf_token|layout|mode)"[^>]*value="([^"]*)"', html))
+            keys = {digit: token for token, digit in re.findall(r'name="key" value="([^"]+)"[^>]*>(\d)</button>', html)}
+            fields.update(numero=SOPHIE, action="validate", pressed=" ".join(keys[d] for d in SOPHIE_PIN))
+            start = time.perf_counter()
+            response = client.post("/", data=fields)
+            times[name]["post"].append(time.perf_counter() - start)
+            assert response.status_code == 303, response.status_code
+    print(json.dumps({name: {"page_ms": statistics.median(measures["page"][20:]) * 1000,  # 20 to warm up
+                             "post_ms": statistics.median(measures["post"]) * 1000}
+                      for name, measures in times.items()}))
 
 
-def latencies(env: dict) -> dict:
-    """Login page and login POST medians, measured in a child process."""
-    output = measured([sys.executable, __file__, "login-latency"], env).output
+def latencies(few_url: str, env: dict) -> dict:
+    """Login page and login POST medians with 5 agents and with the million, measured in a child process."""
+    output = measured([sys.executable, __file__, "login-latency", few_url, env["FLASK_SQLALCHEMY_DATABASE_URI"]],
+                      env).output
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -165,11 +172,13 @@ def section(figures: dict) -> str:
         SECTION,
         "",
         f"Measured by `make bench-scale` on {time.strftime('%Y-%m-%d')}, {machine()}, PostgreSQL "
-        f"{f['postgres']} (scripts/test-services.sh: fsync off) on the same machine, shared with other work.",
+        f"{f['postgres']} (scripts/test-services.sh: fsync off) on the same machine, shared with other work "
+        f"(load average up to {f['load']:.1f} on the 2 cores during the run).",
         f"The file: {spaced(f['count'])} generated valid rows (`bench/cgos_file.py`), {f['size_mb']:.0f} MB, "
         f"written in {f['generate_s']:.0f} s. Each command runs as a child process: wall time, peak resident "
-        "memory from the kernel. The login figures are in-process medians (Flask test client, bcrypt cost 12) "
-        f"of {PAGE_SAMPLES} page loads and {POST_SAMPLES} logins, with the 5 demo agents then with the file's.",
+        "memory and CPU time from the kernel. The login figures are in-process medians (Flask test client, bcrypt cost 12) "
+        f"of {PAGE_SAMPLES} page loads and {POST_SAMPLES} logins, on a database of the 5 demo agents and on the "
+        "million, the two taking turns request by request in one process.",
         "",
         "| figure | measured | target | |",
         "| --- | --- | --- | --- |",
@@ -197,8 +206,9 @@ def main() -> None:
     url = services["CGOS_TEST_DATABASE_URL"]
     admin = url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute("DROP DATABASE IF EXISTS cgos_scale")
-        connection.execute("CREATE DATABASE cgos_scale")
+        for name in ("cgos_few", "cgos_scale"):
+            connection.execute(f"DROP DATABASE IF EXISTS {name}")
+            connection.execute(f"CREATE DATABASE {name}")
         postgres = connection.execute("SHOW server_version").fetchone()[0]
     database = admin.rsplit("/", 1)[0] + "/cgos_scale"
     env = {
@@ -207,10 +217,11 @@ def main() -> None:
         "FLASK_RATELIMIT_STORAGE_URI": "memory://",
         "FLASK_SESSION_COOKIE_SECURE": "false",
     }
-    figures = {"count": COUNT, "postgres": postgres}
+    few = {**env, "FLASK_SQLALCHEMY_DATABASE_URI": url.rsplit("/", 1)[0] + "/cgos_few"}
+    figures = {"count": COUNT, "postgres": postgres, "load": os.getloadavg()[1]}
     try:
+        measured(flask("setup", "--demo"), few)
         measured(flask("setup", "--demo"), env)
-        figures["few"] = latencies(env)
         path = folder / "agents.csv"
         start = time.perf_counter()
         cgos_file.write(path, COUNT)
@@ -220,16 +231,18 @@ def main() -> None:
         for name in ("import", "reimport"):
             figures[name] = measured(flask("agents", "import", str(path)), env)
             print(figures[name].output.strip(), f"{figures[name].seconds:.0f} s", flush=True)
-        figures["many"] = latencies(env)
+        figures.update(latencies(few["FLASK_SQLALCHEMY_DATABASE_URI"], env))
         figures["provisional"] = give_provisional_passwords(database)
         figures["remind"] = measured(flask("mail", "remind"), env)
         figures["purge"] = measured(flask("uploads", "purge"), env)
     finally:
         stop_services(folder / "services", services)
+        shutil.rmtree(folder, ignore_errors=True)
+    figures["load"] = max(figures["load"], os.getloadavg()[2])
     text = section(figures)
     write_results(text)
     print(text)
 
 
 if __name__ == "__main__":
-    login_latency() if sys.argv[1:] == ["login-latency"] else main()
+    login_latency(*sys.argv[2:]) if sys.argv[1:2] == ["login-latency"] else main()

@@ -4,6 +4,8 @@ import csv
 import importlib.util
 from pathlib import Path
 
+import pytest
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import event
 
 from cgos import agents_import
@@ -189,3 +191,22 @@ def test_batches_cut_an_iterable_into_lists_of_at_most_the_size():
     assert list(agents_import.batches(iter(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(agents_import.batches(iter(range(6)), 3)) == [[0, 1, 2], [3, 4, 5]]
     assert list(agents_import.batches(iter([]), 3)) == []
+
+
+@pytest.mark.parametrize("email", [
+    "paul.leroy@example.org", "Paul.Leroy@EXAMPLE.ORG", "a+b@chu-rennes.fr", "o'neil@example.org",
+    "x@domaine-éèà.fr", "jean..dupont@example.org", ".jean@example.org", "jean.@example.org", "jean@",
+    "@example.org", "jean", "jean@@example.org", "jean@localhost", "jean@exa mple.org", "jean@-example.org",
+    "jean@example", "jean@123.456", "é@example.org", '"jean dupont"@example.org', "a" * 65 + "@example.org",
+    "jean@" + "a" * 250 + ".fr", "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".fr",
+])
+def test_the_quick_email_check_agrees_with_email_validator(email):
+    try:
+        expected = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        quick = agents_import.normalized_email(email)
+    except EmailNotValidError:
+        quick = None
+    assert quick == expected
