@@ -153,7 +153,7 @@ def _checked_rows(reader: csv.DictReader, establishments: dict[str, int], errors
 
 
 def _create_staging(connection) -> None:
-    """The temporary table the rows go through, gone with the transaction (or emptied)."""
+    """The temporary table the rows go through (PostgreSQL drops it at commit, SQLite at the end of the import)."""
     postgres = connection.dialect.name == "postgresql"
     connection.execute(text(f"DROP TABLE IF EXISTS {STAGING}"))
     connection.execute(text(
