@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ENV := FLASK_DEV_MAILBOX=true FLASK_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test test-fuzz test-postgres bench install install-test chromium services clean
+.PHONY: run test test-fuzz test-postgres bench bench-scale install install-test chromium services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test-postgres: install-test chromium services
 ## make bench: load benchmark against a real gunicorn, results in bench/RESULTS.md
 bench: install-test services
 	$(BIN)/python bench/run.py
+
+## make bench-scale: a million agents on PostgreSQL (import, login, mail remind, uploads purge; ~15 min)
+bench-scale: install-test services
+	$(BIN)/python bench/scale.py
 
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }

@@ -278,7 +278,9 @@ def main() -> None:
           for path, (size, count) in weights.items()],
         "",
     ]
-    RESULTS.write_text("\n".join(lines))
+    # The « A million agents » section is written by `make bench-scale` (bench/scale.py): kept as it is.
+    scale = RESULTS.read_text().partition("## A million agents")[1:] if RESULTS.exists() else ("", "")
+    RESULTS.write_text("\n".join(lines) + ("\n" + "".join(scale) if scale[0] else ""))
     print("\n".join(lines))
 
 

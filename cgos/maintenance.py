@@ -9,6 +9,8 @@ from .extensions import db
 from .mail import external_url, send_mail
 from .models import Agent, MailChangeRequest, Registration, RequestStatus, utcnow
 
+REMINDER_BATCH_SIZE = 1000
+
 
 def reminder_due(agent: Agent, now) -> int | None:
     """The reminder day to mail now for this agent's provisional password, if any."""
@@ -24,25 +26,38 @@ def reminder_due(agent: Agent, now) -> int | None:
 def send_reminders() -> int:
     """Mail every agent whose provisional password is still unused at a reminder day; how many."""
     now = utcnow()
-    agents = db.session.scalars(
-        db.select(Agent).where(Agent.provisional_pin_hash.is_not(None), Agent.email.is_not(None))
-    )
-    sent = 0
-    for agent in agents:
-        day = reminder_due(agent, now)
-        if day is None:
-            continue
-        agent.provisional_reminder_day = day
-        send_mail(
-            agent.email,
-            "Espace Agent C.G.O.S : personnalisez votre mot de passe provisoire",
-            "provisional_reminder",
-            agent=agent,
-            expires_at=pins.provisional_pin_expires_at(agent.provisional_issued_at),
-            login_url=external_url("login.login"),
+    first_day = min(current_app.config["PROVISIONAL_REMINDER_DAYS"])
+    # Only passwords old enough for a reminder and not expired, a batch at a time: memory stays
+    # flat however many agents hold a provisional password.
+    candidates = (
+        db.select(Agent)
+        .where(
+            Agent.provisional_pin_hash.is_not(None),
+            Agent.email.is_not(None),
+            Agent.provisional_issued_at <= now - timedelta(days=first_day),
+            Agent.provisional_issued_at > now - pins.PROVISIONAL_PIN_LIFETIME,
         )
-        sent += 1
-    db.session.commit()
+        .order_by(Agent.id)
+        .limit(REMINDER_BATCH_SIZE)
+    )
+    sent = last_id = 0
+    while agents := db.session.scalars(candidates.where(Agent.id > last_id)).all():
+        last_id = agents[-1].id
+        for agent in agents:
+            day = reminder_due(agent, now)
+            if day is None:
+                continue
+            agent.provisional_reminder_day = day
+            send_mail(
+                agent.email,
+                "Espace Agent C.G.O.S : personnalisez votre mot de passe provisoire",
+                "provisional_reminder",
+                agent=agent,
+                expires_at=pins.provisional_pin_expires_at(agent.provisional_issued_at),
+                login_url=external_url("login.login"),
+            )
+            sent += 1
+        db.session.commit()
     return sent
 
 

@@ -78,3 +78,14 @@ def test_a_new_provisional_password_starts_the_reminders_again(runner, marie, ap
         db.session.commit()
     age(marie, 7)
     assert len(remind(runner)) == 2
+
+
+def test_agents_are_reminded_a_batch_at_a_time_and_none_is_missed(app, runner, marie, monkeypatch):
+    from cgos import maintenance
+
+    monkeypatch.setattr(maintenance, "REMINDER_BATCH_SIZE", 1)
+    others = db.session.scalars(db.select(Agent).where(Agent.numero != "35127846S", Agent.email.is_not(None))).all()
+    for agent in [marie, *others]:
+        agent.provisional_pin_hash, agent.provisional_issued_at = "provisional-hash", utcnow() - timedelta(days=8)
+    db.session.commit()
+    assert sorted(mail.recipient for mail in remind(runner)) == sorted(a.email for a in [marie, *others])
