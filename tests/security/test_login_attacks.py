@@ -294,3 +294,50 @@ def test_a_storage_connection_error_still_refuses_with_a_503(app, agent, monkeyp
     monkeypatch.setattr(limiter.limiter, "hit", down)
     page = agent.log_in(SOPHIE, SOPHIE_PIN)
     assert page.status == 503 and "Bienvenue" not in page.text
+
+
+# What already held: keep it so
+
+
+@pytest.mark.parametrize("numero", [UNKNOWN, SOPHIE, "35127846 S", "22904518 R", "75236094 N", LUC])
+def test_no_account_state_can_be_told_apart_by_a_wrong_pin(either, numero, monkeypatch):
+    """Unknown numéro, personal PIN, never connected, no mail, expired provisional, legacy: one answer, one bcrypt."""
+    from cgos import passwords
+
+    computations = []
+    real = passwords.compute_with_salt_of
+    monkeypatch.setattr(passwords, "compute_with_salt_of", lambda *a: computations.append(1) or real(*a))
+    page = either.log_in(numero, "135790")
+    assert (page.status, page.error_summary()) == (422, [WRONG])
+    assert len(computations) == 1
+
+
+def test_a_spoofed_x_forwarded_for_does_not_reset_the_address_limit(make_app, new_agent):
+    app = make_app(ADDRESS_RATE_LIMIT="2 per hour")
+    with app.app_context():
+        statuses = []
+        for n in range(4):
+            driver = new_agent(app)
+            driver.client.environ_base = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{n}"}
+            statuses.append(type_on_keyboard(driver, UNKNOWN, "111111").status)
+        assert statuses == [422, 422, 429, 429]
+
+
+def test_the_daily_block_revokes_open_sessions(capped_app, new_agent):
+    sophie = new_agent(capped_app)
+    assert "Bienvenue" in sophie.log_in(SOPHIE, SOPHIE_PIN).text
+    for _ in range(4):
+        new_agent(capped_app).log_in(SOPHIE, "111111")
+    assert sophie.client.get("/espace-agent/").status_code == 303
+
+
+def test_guessing_the_current_pin_from_a_stolen_session_stops_at_the_daily_cap(capped_app, new_agent):
+    thief = new_agent(capped_app)
+    thief.log_in(SOPHIE, SOPHIE_PIN)
+    for _ in range(4):
+        thief.get("/espace-agent/mot-de-passe")
+        page = thief.submit("/espace-agent/mot-de-passe", {"current_pin": "111111", "new_pin": "530817",
+                                                          "confirmation": "530817"})
+    assert is_lockout_answer(page)
+    assert agent_named(SOPHIE).pin_blocked_at is not None
+    assert "Bienvenue" not in new_agent(capped_app).log_in(SOPHIE, SOPHIE_PIN).text
