@@ -136,7 +136,7 @@ class AddressLimit(Limit):
 # Failed logins per account (numéro C.G.O.S, canonical spelling) before lockout.
 LOGIN_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "login")
 # Failed logins per account in a day: past it, the personal PIN stays refused (see unlock_account).
-LOGIN_DAILY = Limit("LOGIN_DAILY_LIMIT", "login_daily")
+LOGIN_DAILY = Limit("LOGIN_DAILY_LIMIT", "daily_failures")
 # Failed logins across all accounts: past it, an alert (spraying one PIN over many numéros).
 LOGIN_ALERT = Limit("LOGIN_ALERT_LIMIT", "login_alert")
 # Failed logins per staff account (mail address, lower case).
