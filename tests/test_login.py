@@ -40,7 +40,7 @@ def test_login_page_as_full_page_and_fragment(client):
 
 
 def test_a_staff_member_on_the_login_page_still_sees_the_logout_button(app, agent, new_agent):
-    new_agent(app).get("/")  # a visitor's display comes first: the stencil is made from it
+    new_agent(app).get("/")  # a visitor's display comes first
     agent.get("/delegation")
     agent.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
     page = agent.get("/")

@@ -178,11 +178,15 @@ def attempt_login(form: LoginForm):
     if outcome is Outcome.PERSONAL or outcome is Outcome.PROVISIONAL:
         if agent.pin_blocked_at is None or lifts_block(agent, outcome):
             return log_in(agent, outcome, numero)
-    record_failure(agent, "blocked" if agent and agent.pin_blocked_at else outcome.value if agent else "unknown_numero")
+    blocked = agent is not None and agent.pin_blocked_at is not None
+    if agent is None:
+        record_failure(None, "unknown_numero")
+    else:
+        record_failure(agent, "blocked" if blocked else outcome.value)
     db.session.commit()
     if not daily_ok:
         return daily_lock_out()
-    if agent is not None and agent.pin_blocked_at is not None:
+    if blocked:
         return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
     if outcome is Outcome.LEGACY:
         flash(
