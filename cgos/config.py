@@ -32,6 +32,8 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LOCKOUT_LIMIT": "5 per 15 minutes",
+        "LOGIN_DAILY_LIMIT": "20 per day",
+        "LOGIN_ALERT_LIMIT": "1000 per hour",
         "ADDRESS_RATE_LIMIT": "100 per hour",
         # Identification attempts per numéro C.G.O.S, across both tabs and the questionnaire.
         "IDENTIFICATION_RATE_LIMIT": "10 per hour",

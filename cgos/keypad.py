@@ -48,7 +48,7 @@ class Layout:
 
     @classmethod
     def from_dict(cls, data: object) -> "Layout | None":
-        """Rebuild a layout kept in the session; None when missing or malformed."""
+        """Rebuild a layout kept on the server (flow_state); None when missing or malformed."""
         if not isinstance(data, dict):
             return None
         layout_id, order = data.get("id"), data.get("order")
@@ -59,7 +59,7 @@ class Layout:
         return cls(id=layout_id, order=order)
 
     def to_dict(self) -> dict:
-        """What the session keeps of the layout."""
+        """What the server keeps of the layout (never the session cookie: it is readable)."""
         return {"id": self.id, "order": self.order}
 
 

@@ -139,6 +139,12 @@ class Agent(db.Model):
     provisional_reminder_day: Mapped[int | None]
     # Set when a delegation rejects the registration that created the agent: no login.
     disabled_at: Mapped[datetime | None]
+    # When the daily cap of failed logins was passed: the personal (or legacy) password stays
+    # refused until a provisional PIN issued after this moment is used, or the delegation unlocks.
+    pin_blocked_at: Mapped[datetime | None]
+    # When the provisional PIN was used by an agent who had a personal PIN: single use, it logs
+    # in no more (its hash stays, so the new PIN can still be compared with it).
+    provisional_used_at: Mapped[datetime | None]
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,15 +1,14 @@
 """Template filters and globals (French dates and times, masked mail addresses), and the
-rendering helpers that make a page once per process: deployment partials, stencils."""
+rendering helpers that make a partial once per process."""
 
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date
-from flask import Flask, current_app, g, has_request_context, request, url_for
-from markupsafe import Markup, escape
+from flask import Flask, current_app, has_request_context, request, url_for
+from markupsafe import Markup
 
 from . import components
 from .htmx import is_htmx
@@ -116,48 +115,6 @@ def deployment_partial(template: str, **values) -> Markup:
         (template, *sorted(values.items())),
         lambda: Markup(current_app.jinja_env.get_template(template).render(**values)),
     )
-
-
-HOLE = "\x00"  # never in a template, and never in a stencil's markup but around a hole's name
-
-
-def hole(name: str) -> Markup:
-    """Where a stencil's value goes: passed to the template in place of the value."""
-    return Markup(f"{HOLE}{name}{HOLE}")
-
-
-@contextmanager
-def csrf_token_hole():
-    """While a stencil is rendered, the CSRF token (Flask-WTF keeps the request's in
-    `g.csrf_token`) is a hole; the request's own token comes back afterwards."""
-    saved = g.pop("csrf_token", None)
-    g.csrf_token = hole("csrf_token")
-    try:
-        yield
-    finally:
-        g.pop("csrf_token")
-        if saved is not None:
-            g.csrf_token = saved
-
-
-class Stencil:
-    """A page rendered once with `hole(name)` where each display differs, filled in at each
-    display: the same markup as rendering the template with the values, for a fraction of
-    the cost. Only for a page whose every other part is the same for all its visitors."""
-
-    def __init__(self, markup: str):
-        pieces = markup.split(HOLE)
-        self.texts, self.holes = pieces[0::2], pieces[1::2]
-        self.names = frozenset(self.holes)
-
-    def fill(self, **values: str) -> str:
-        """The page with each hole's value, escaped as the template would have."""
-        if values.keys() != self.names:
-            raise KeyError(f"stencil holes {sorted(self.names)}, values for {sorted(values)}")
-        parts = [self.texts[0]]
-        for name, text in zip(self.holes, self.texts[1:]):
-            parts += (escape(values[name]), text)
-        return "".join(parts)
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from itertools import product
 
 import pytest
 from hypothesis import given
@@ -84,16 +85,58 @@ def test_weakness_sequences(pin):
     assert pins.weakness(pin) == pins.MESSAGE_SEQUENCE
 
 
-@pytest.mark.parametrize("pin", ["135790", "123457", "124356", "121212", "827391", "013579"])
+@pytest.mark.parametrize("pin", ["135790", "123457", "124356", "482915", "827391", "013579"])
 def test_weakness_accepts_non_trivial(pin):
     """Non-trivial PINs are accepted."""
     assert pins.weakness(pin) is None
 
 
-def test_only_thirty_trivial_pins():
-    """Without personal data, exactly the 10 repeated and 20 sequential PINs are refused."""
-    refused = [p for p in (f"{n:06d}" for n in range(1_000_000)) if pins.weakness(p)]
-    assert len(refused) == 30
+def refused_structures() -> set[str]:
+    """Every PIN of a refused structure, built from the structures rather than checked."""
+    digits = "0123456789"
+    strokes = ["123", "456", "789", "147", "258", "369", "580", "159", "357"]
+    strokes += [stroke[::-1] for stroke in strokes]
+    built = {digit * 6 for digit in digits}
+    built |= {"".join(str((start + i * step) % 10) for i in range(6)) for start in range(10) for step in (1, 9)}
+    built |= {"".join(pair) * 3 for pair in product(digits, repeat=2)}
+    built |= {"".join(triple) * 2 for triple in product(digits, repeat=3)}
+    built |= {a * 2 + b * 2 + c * 2 for a, b, c in product(digits, repeat=3)}
+    built |= {a * 3 + b * 3 for a, b in product(digits, repeat=2)}
+    built |= {"".join(half) + "".join(half)[::-1] for half in product(digits, repeat=3)}
+    built |= {first + second for first in strokes for second in strokes}
+    return built
+
+
+def test_without_personal_data_exactly_the_listed_structures_are_refused():
+    """Repeated digits, sequences, repeated groups, mirrored halves and keypad strokes: nothing else."""
+    refused = {p for p in (f"{n:06d}" for n in range(1_000_000)) if pins.weakness(p)}
+    assert refused == refused_structures()
+
+
+@pytest.mark.parametrize(
+    ("pin", "reason"),
+    [
+        ("123123", pins.MESSAGE_REPEATED_GROUP),
+        ("121212", pins.MESSAGE_REPEATED_GROUP),
+        ("112233", pins.MESSAGE_REPEATED_GROUP),
+        ("111222", pins.MESSAGE_REPEATED_GROUP),
+        ("696969", pins.MESSAGE_REPEATED_GROUP),
+        ("101010", pins.MESSAGE_REPEATED_GROUP),
+        ("123321", pins.MESSAGE_MIRRORED),
+        ("159753", pins.MESSAGE_KEYPAD),
+        ("147258", pins.MESSAGE_KEYPAD),
+        ("258580", pins.MESSAGE_KEYPAD),
+    ],
+)
+def test_the_weak_pins_of_the_issue_are_refused_with_their_reason(pin, reason):
+    """The PINs the review found accepted, each with the reason the agent reads."""
+    assert pins.weakness(pin) == reason
+
+
+@given(pin_strings)
+def test_a_provisional_pin_is_never_of_a_refused_structure(_):
+    """The provisional PIN the agent receives is one they could have chosen."""
+    assert pins.weakness(pins.generate_provisional_pin()) is None
 
 
 def test_weakness_birth_date_examples():
@@ -101,12 +144,14 @@ def test_weakness_birth_date_examples():
     birth_date = datetime.date(1985, 3, 14)
     for pin in ["140385", "850314", "031485", "031985", "198503"]:
         assert pins.weakness(pin, birth_date=birth_date) == pins.MESSAGE_BIRTH_DATE
-    for pin in ["141985", "198514", "851403"]:  # forms nobody types: accepted
+    for pin in ["851403", "148503", "038514", "031485"]:  # the other orders of day, month and year
+        assert pins.weakness(pin, birth_date=birth_date) == pins.MESSAGE_BIRTH_DATE
+    for pin in ["141985", "198514"]:  # day and year without the month: accepted
         assert pins.weakness(pin, birth_date=birth_date) is None
     assert pins.weakness("140385") is None
 
 
-@given(st.dates(), st.sampled_from(["%d%m%y", "%y%m%d", "%m%d%y", "%m%Y", "%Y%m"]))
+@given(st.dates(), st.sampled_from(["%d%m%y", "%m%d%y", "%y%m%d", "%y%d%m", "%d%y%m", "%m%y%d", "%m%Y", "%Y%m"]))
 def test_weakness_birth_date_forms(birth_date, form):
     """Every supported form of any birth date is refused."""
     year = f"{birth_date.year:04d}"
@@ -152,6 +197,9 @@ def test_weakness_messages_are_french_sentences(pin, birth_date, provisional):
         pins.MESSAGE_PROVISIONAL,
         pins.MESSAGE_REPEATED,
         pins.MESSAGE_SEQUENCE,
+        pins.MESSAGE_REPEATED_GROUP,
+        pins.MESSAGE_MIRRORED,
+        pins.MESSAGE_KEYPAD,
         pins.MESSAGE_BIRTH_DATE,
     }
     assert reason is None or reason.endswith(".")

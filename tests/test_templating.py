@@ -1,12 +1,10 @@
-"""French dates, masked addresses, phone display, stencils."""
+"""French dates, masked addresses, phone display."""
 
 from datetime import date, datetime, timezone
 
 import pytest
 
-from markupsafe import Markup
-
-from cgos.templating import Stencil, format_phone, french_date, french_time, hole, mask_email
+from cgos.templating import format_phone, french_date, french_time, mask_email
 
 
 def test_dates_are_written_in_french():
@@ -41,15 +39,3 @@ def test_phones_are_shown_as_people_write_them():
     assert format_phone("+33612345678") == "06 12 34 56 78"
     assert format_phone("+3225551234").startswith("+32")
     assert format_phone(None) == ""
-
-
-def test_a_stencil_escapes_each_value_as_the_template_would():
-    stencil = Stencil(f'<p title="{hole("title")}">{hole("body")}</p><i>{hole("title")}</i>')
-    filled = stencil.fill(title='"<script>', body=Markup("<b>déjà sûr</b>"))
-    assert filled == '<p title="&#34;&lt;script&gt;"><b>déjà sûr</b></p><i>&#34;&lt;script&gt;</i>'
-
-
-@pytest.mark.parametrize("values", [{"title": "x"}, {"title": "x", "body": "y", "other": "z"}])
-def test_a_stencil_refuses_a_missing_or_unknown_value(values):
-    with pytest.raises(KeyError):
-        Stencil(f"{hole('title')}{hole('body')}").fill(**values)

@@ -81,10 +81,18 @@ def change_pin():
     form = ChangePinForm()
     if form.validate_on_submit():
         numero = g.agent.numero
-        if not limits.LOGIN_LOCKOUT.hit(numero):
-            from ..login.routes import lock_out
+        account_ok = limits.LOGIN_LOCKOUT.hit(numero)
+        daily_ok = limits.LOGIN_DAILY.hit(numero)
+        if not account_ok or not daily_ok:
+            from ..login.routes import block_pin, daily_lock_out, lock_out
 
+            agent = g.agent
             logout()
+            if account_ok:
+                if agent.pin_blocked_at is None:
+                    block_pin(agent)
+                db.session.commit()
+                return daily_lock_out()
             return lock_out(numero)
         if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
             events.record(events.LOGIN_FAILURE, g.agent, "change_pin")
@@ -94,6 +102,7 @@ def change_pin():
             pin_weakness(form)
         if not form.current_pin.errors and not form.new_pin.errors:
             limits.LOGIN_LOCKOUT.clear(numero)
+            limits.LOGIN_DAILY.refund(numero)
             save_new_pin()
             flash("Votre mot de passe a été modifié.", "success")
             return full_redirect(url_for(".home"))

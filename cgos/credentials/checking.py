@@ -29,7 +29,7 @@ def check_login(agent: Agent | None, secret: str) -> Outcome:
     computed = passwords.compute_with_salt_of(secret, pepper(), reference)
     if agent is None:
         return Outcome.FAILED
-    provisional = agent.provisional_pin_hash
+    provisional = agent.provisional_pin_hash if agent.provisional_used_at is None else None
     if provisional and provisional[:29] != reference[:29]:
         # Only for hashes written before salts were shared: a second computation.
         provisional_ok = passwords.verify_secret(secret, provisional, pepper())
@@ -42,18 +42,35 @@ def check_login(agent: Agent | None, secret: str) -> Outcome:
             return Outcome.PROVISIONAL_EXPIRED
         return Outcome.PROVISIONAL
     if agent.password_state == PasswordState.LEGACY:
-        return Outcome.LEGACY
+        # The notice about old passwords follows only the right one: any other secret
+        # gets the answer every failure gets, or legacy accounts would stand out.
+        return Outcome.LEGACY if passwords.same_hash(computed, agent.legacy_password_hash) else Outcome.FAILED
     if passwords.same_hash(computed, agent.pin_hash):
         return Outcome.PERSONAL
     return Outcome.FAILED
 
 
+def had_a_password(agent: Agent) -> bool:
+    """True for an agent who has a personal PIN, or chose one before (first connection done)."""
+    return agent.pin_hash is not None or agent.personal_data_confirmed_at is not None
+
+
 def apply_success(agent: Agent, outcome: Outcome) -> None:
-    """The first successful login with either secret discards the other one."""
+    """The first successful login with either secret discards the other one.
+
+    A provisional PIN sent to an agent who has or had a password of their own
+    (« Mot de passe oublié ») is single use: consumed by this login, and the agent
+    chooses a new PIN in this session. Its hash stays, marked used, so that the new
+    PIN can still be compared with it. At a first connection it works until the
+    agent has chosen a PIN.
+    """
     if outcome is Outcome.PROVISIONAL:
+        if had_a_password(agent):
+            agent.provisional_used_at = utcnow()
         agent.pin_hash = None
         agent.legacy_password_hash = None
         agent.password_state = PasswordState.PROVISIONAL
     elif outcome is Outcome.PERSONAL:
         agent.provisional_pin_hash = None
         agent.provisional_issued_at = None
+        agent.provisional_used_at = None

@@ -12,6 +12,7 @@ def set_personal_pin(agent: Agent, pin: str) -> None:
     agent.password_state = PasswordState.PERSONAL
     agent.provisional_pin_hash = None
     agent.provisional_issued_at = None
+    agent.provisional_used_at = None
     agent.legacy_password_hash = None
     events.record(events.PASSWORD_CHANGE, agent)
 
@@ -19,13 +20,15 @@ def set_personal_pin(agent: Agent, pin: str) -> None:
 def issue_provisional_password(agent: Agent) -> None:
     """Give the agent a new provisional PIN, valid 30 days, and queue the mail that carries it.
 
-    The current personal PIN keeps working until the provisional one is used.
+    The current personal PIN keeps working until the provisional one is used; the
+    previous provisional PIN, if any, stops working.
     """
     pin = pins.generate_provisional_pin()
     now = utcnow()
     existing = agent.pin_hash or agent.legacy_password_hash
     agent.provisional_pin_hash = hash_secret(pin, salt_of=existing)
     agent.provisional_issued_at = now
+    agent.provisional_used_at = None
     agent.provisional_reminder_day = None
     if agent.password_state == PasswordState.NONE:
         agent.password_state = PasswordState.PROVISIONAL

@@ -6,18 +6,32 @@ check and a count. Each limit has a name here; its rate comes from the
 configuration key it names (`"5 per 15 minutes"`).
 """
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import wraps
 
+import redis
 from flask import abort, current_app, request
 from limits import parse
+from limits.errors import StorageError
 
 from ..extensions import limiter
+from ..models import Agent
 from ..templating import french_time
 
 log = logging.getLogger(__name__)
+
+
+# What the storage raises when it cannot be reached; anything else is a bug and shows as one.
+STORAGE_UNAVAILABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    StorageError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def fail_closed(function):
@@ -27,7 +41,7 @@ def fail_closed(function):
     def wrapped(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except Exception as error:  # any storage failure: no attempt may go uncounted
+        except STORAGE_UNAVAILABLE as error:  # no attempt may go uncounted
             log.error("rate-limit storage unavailable: %s", type(error).__name__)
             abort(503)
 
@@ -35,8 +49,21 @@ def fail_closed(function):
 
 
 def client_address() -> str:
-    """The client address a limit applies to (ProxyFix sets it behind a proxy)."""
-    return request.remote_addr or "unknown"
+    """The client a per-address limit counts: an IPv4 address, or an IPv6 client's /64.
+
+    One IPv6 subscriber gets a whole /64 and can rotate its last 64 bits at
+    will, so counting each address would give it an unlimited budget. ProxyFix
+    sets `remote_addr` behind a proxy.
+    """
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return request.remote_addr or "unknown"
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)
@@ -108,6 +135,10 @@ class AddressLimit(Limit):
 
 # Failed logins per account (numéro C.G.O.S, canonical spelling) before lockout.
 LOGIN_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "login")
+# Failed logins per account in a day: past it, the personal PIN stays refused (see unlock_account).
+LOGIN_DAILY = Limit("LOGIN_DAILY_LIMIT", "daily_failures")
+# Failed logins across all accounts: past it, an alert (spraying one PIN over many numéros).
+LOGIN_ALERT = Limit("LOGIN_ALERT_LIMIT", "login_alert")
 # Failed logins per staff account (mail address, lower case).
 STAFF_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "staff_login")
 # Identification tries (birth year and month) per numéro C.G.O.S.
@@ -130,3 +161,14 @@ REGISTRATION_ADDRESS = AddressLimit("registration")
 def too_many_message(limit: Limit, identifier: str) -> str:
     """The French message when a limit is reached: when to try again."""
     return f"Trop de demandes ont été faites : réessayez à partir de {french_time(limit.retry_at(identifier))}."
+
+
+def unlock_account(agent: Agent) -> None:
+    """Lift a daily block and forget the account's failed logins (« Débloquer le compte »).
+
+    The caller commits. Also what a successful login with a provisional PIN
+    issued after the block does.
+    """
+    agent.pin_blocked_at = None
+    LOGIN_LOCKOUT.clear(agent.numero)
+    LOGIN_DAILY.clear(agent.numero)

@@ -1,23 +1,30 @@
 """« Se connecter »: the numéro C.G.O.S and the server-shuffled keypad."""
 
-from flask import Blueprint, current_app, flash, g, get_flashed_messages, request, session, url_for
-from flask_wtf.csrf import generate_csrf
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, g, request, url_for
 from markupsafe import Markup
 
-from .. import events, keypad
+from .. import events, flow_state, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..extensions import db
 from ..components import keypad_keys
-from ..htmx import full_redirect, page_layout, page_response, render_page, see_other
-from ..templating import Stencil, csrf_token_hole, french_time, hole, once_per_process
+from ..htmx import full_redirect, render_page, see_other
+from ..models import Agent, utcnow
+from ..templating import french_time
 from ..credentials import limits
 from ..credentials.accounts import find_agent
 from ..credentials.checking import Outcome, apply_success, check_login
 from .forms import LoginForm
+from .mail import send_lockout_notice
 
 bp = Blueprint("login", __name__)
+log = logging.getLogger("cgos.security")
 
 KEYBOARD_MODE = "clavier"
+# A keypad is kept on the server for as long as a session may stay idle.
+KEYPAD_LIFETIME = timedelta(minutes=20)
 WRONG_CREDENTIALS = (
     "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
 )
@@ -30,6 +37,12 @@ PROVISIONAL_EXPIRED = (
     "Votre mot de passe provisoire a expiré : il n'était valable que 30 jours. "
     "Demandez un nouveau mot de passe provisoire avec le lien « Mot de passe oublié ? »."
 )
+DAILY_LOCKOUT = (
+    "Après de trop nombreuses tentatives erronées, votre mot de passe n'est plus accepté. "
+    "Pour vous connecter, demandez ci-dessous un nouveau mot de passe provisoire."
+)
+# Every login-wide counter (LOGIN_ALERT) counts under this one identifier.
+ALL_ACCOUNTS = "all"
 
 
 def _secret_key() -> bytes:
@@ -38,15 +51,20 @@ def _secret_key() -> bytes:
 
 
 def new_layout() -> keypad.Layout:
-    """Shuffle a new keypad and remember it for this browser."""
+    """Shuffle a new keypad and keep it on the server; the session holds only its handle."""
     layout = keypad.Layout.new()
-    session["keypad"] = layout.to_dict()
+    flow_state.save("keypad", layout.to_dict(), KEYPAD_LIFETIME)
     return layout
 
 
 def current_layout() -> keypad.Layout | None:
-    """The keypad this browser was last shown."""
-    return keypad.Layout.from_dict(session.get("keypad"))
+    """The keypad this browser was last shown (a key press without JavaScript reads it)."""
+    return keypad.Layout.from_dict(flow_state.load("keypad"))
+
+
+def taken_layout() -> keypad.Layout | None:
+    """The keypad this browser was last shown, consumed: « Valider » uses a keypad once."""
+    return keypad.Layout.from_dict(flow_state.take("keypad"))
 
 
 def show_form(form: LoginForm, *, status: int = 200, layout: keypad.Layout | None = None,
@@ -78,31 +96,11 @@ def render_form(form: LoginForm, layout_id: str, keys: Markup, tokens: list[str]
     )
 
 
-def blank_form_stencil() -> Stencil:
-    """The login page as a visitor first sees it, with holes for the CSRF token and the keypad."""
-    with csrf_token_hole():
-        page = render_form(LoginForm(formdata=None), hole("layout"), hole("keys"), [])
-    return Stencil(page.get_data(as_text=True))
-
-
-def show_blank_form():
-    """The display most agents get (a visitor, nothing typed, no message, the on-screen keypad):
-    the page show_form would render, filled into its stencil. On the busiest page of opening
-    day, rendering the template cost more than the whole rest of the request."""
-    layout = new_layout()
-    stencil = once_per_process(("login blank form", page_layout()), blank_form_stencil)
-    keys = keypad_keys(keypad.cells(_secret_key(), layout))
-    return page_response(stencil.fill(csrf_token=generate_csrf(), layout=layout.id, keys=keys))
-
-
 @bp.get("/")
 def login():
     """« Se connecter »: the form, with a newly shuffled keypad."""
     if g.agent is not None:
         return see_other(url_for(pending_step(g.agent) or "account.home"))
-    # A staff member's logout button, a message or the keyboard field: not the stencil's page.
-    if g.staff is None and not get_flashed_messages() and request.args.get("saisie") != KEYBOARD_MODE:
-        return show_blank_form()
     return show_form(LoginForm(formdata=None))
 
 
@@ -128,22 +126,30 @@ def press_key(form: LoginForm, token: str):
     return show_form(form, layout=layout, tokens=tokens, focus=token)
 
 
-def typed_secret(form: LoginForm) -> str | None:
-    """The secret typed on the keypad or in the password field; None for a foreign keypad."""
+def typed_secret(form: LoginForm, layout: keypad.Layout | None) -> str | None:
+    """The secret typed on the keypad or in the password field; None for a foreign or used keypad."""
     if form.mode.data == KEYBOARD_MODE:
         return form.password.data or ""
-    layout = current_layout()
     if layout is None or form.layout.data != layout.id:
         return None
     return keypad.decode(_secret_key(), layout, keypad.split_tokens(form.pressed.data))
 
 
 def attempt_login(form: LoginForm):
-    """« Valider »: count the attempt first, then check it (see credentials.limits)."""
+    """« Valider »: count the attempt first, then check it (see credentials.limits).
+
+    Past the daily cap (LOGIN_DAILY), the account is blocked (`Agent.pin_blocked_at`)
+    and the answer is the same for every numéro, known or not, right PIN or not.
+    Once the day is over, a blocked account answers « incorrect » whatever the PIN,
+    as an unknown numéro does: only a provisional PIN issued after the block (or the
+    delegation's unlock) lets the agent in again.
+    """
+    layout = taken_layout()
     address_ok = limits.LOGIN_ADDRESS.hit_here()
     form_ok = form.validate()
     numero = form.numero.data if form_ok else None
     account_ok = limits.LOGIN_LOCKOUT.hit(numero) if numero else True
+    daily_ok = limits.LOGIN_DAILY.hit(numero) if numero else True
     if not address_ok:
         retry = limits.LOGIN_ADDRESS.retry_here()
         message = (
@@ -155,7 +161,7 @@ def attempt_login(form: LoginForm):
         return lock_out(numero)
 
     errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
-    secret = typed_secret(form)
+    secret = typed_secret(form, layout)
     if secret is None:
         errors["keypad"] = STALE_KEYPAD
     elif form.mode.data != KEYBOARD_MODE and len(secret) != keypad.PIN_LENGTH:
@@ -166,11 +172,22 @@ def attempt_login(form: LoginForm):
         return show_form(form, status=422, errors=errors)
 
     agent = find_agent(numero)
+    if not daily_ok and agent is not None and agent.pin_blocked_at is None:
+        block_pin(agent)
     outcome = check_login(agent, secret)
     if outcome is Outcome.PERSONAL or outcome is Outcome.PROVISIONAL:
-        return log_in(agent, outcome, numero)
-    events.record(events.LOGIN_FAILURE, agent, outcome.value if agent else "unknown_numero")
+        if agent.pin_blocked_at is None or lifts_block(agent, outcome):
+            return log_in(agent, outcome, numero)
+    blocked = agent is not None and agent.pin_blocked_at is not None
+    if agent is None:
+        record_failure(None, "unknown_numero")
+    else:
+        record_failure(agent, "blocked" if blocked else outcome.value)
     db.session.commit()
+    if not daily_ok:
+        return daily_lock_out()
+    if blocked:
+        return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
     if outcome is Outcome.LEGACY:
         flash(
             "Votre mot de passe composé de chiffres, de lettres et de caractères spéciaux n'est plus "
@@ -186,17 +203,50 @@ def attempt_login(form: LoginForm):
     return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
 
 
+def lifts_block(agent: Agent, outcome: Outcome) -> bool:
+    """True for a provisional PIN issued after the block began: the way out of a daily block.
+
+    Comparing the issue time with `pin_blocked_at` keeps a provisional PIN that
+    was already pending (perhaps requested by whoever was guessing) from opening
+    a blocked account.
+    """
+    return outcome is Outcome.PROVISIONAL and agent.provisional_issued_at > agent.pin_blocked_at
+
+
+def block_pin(agent: Agent) -> None:
+    """The daily cap is passed: refuse the agent's PIN until a new provisional one, tell the agent."""
+    agent.pin_blocked_at = utcnow()
+    events.record(events.PIN_BLOCKED, agent)
+    revoke_sessions(agent)
+    send_lockout_notice(agent, None)
+
+
+def record_failure(agent: Agent | None, detail: str) -> None:
+    """Record a failed login, and raise one alert per window when failures pass LOGIN_ALERT."""
+    events.record(events.LOGIN_FAILURE, agent, detail)
+    if not limits.LOGIN_ALERT.hit(ALL_ACCOUNTS) and limits.LOGIN_ALERT.attempts(ALL_ACCOUNTS) == limits.LOGIN_ALERT.amount + 1:
+        log.warning("failed logins across all accounts passed %s", current_app.config["LOGIN_ALERT_LIMIT"])
+        events.record(events.LOGIN_ALERT, None, current_app.config["LOGIN_ALERT_LIMIT"])
+
+
+def daily_lock_out():
+    """Past the daily cap: the same answer for every numéro, send to « Mot de passe oublié »."""
+    flash(DAILY_LOCKOUT, "lockout")
+    return see_other(url_for("forgotten_password.identify"))
+
+
 def lock_out(numero: str):
     """Too many failures on this account: refuse, revoke its sessions, send to « Mot de passe oublié »."""
     agent = find_agent(numero)
+    retry = limits.LOGIN_LOCKOUT.retry_at(numero)
     if limits.LOGIN_LOCKOUT.attempts(numero) == limits.LOGIN_LOCKOUT.amount + 1:
         events.record(events.LOCKOUT, agent)
         if agent is not None:
             revoke_sessions(agent)
+            send_lockout_notice(agent, retry)
     else:
-        events.record(events.LOGIN_FAILURE, agent, "locked")
+        record_failure(agent, "locked")
     db.session.commit()
-    retry = limits.LOGIN_LOCKOUT.retry_at(numero)
     flash(
         "Après plusieurs tentatives erronées, vous n'êtes plus autorisé à vous connecter pendant "
         f"un certain délai : vous pourrez réessayer à partir de {french_time(retry)}. "
@@ -208,7 +258,11 @@ def lock_out(numero: str):
 
 def log_in(agent, outcome: Outcome, numero: str):
     """A good secret: renew the session and go to the next first-login step or home."""
-    limits.LOGIN_LOCKOUT.clear(numero)
+    if agent.pin_blocked_at is not None:
+        limits.unlock_account(agent)
+    else:
+        limits.LOGIN_LOCKOUT.clear(numero)
+        limits.LOGIN_DAILY.refund(numero)
     limits.LOGIN_ADDRESS.refund_here()
     apply_success(agent, outcome)
     events.record(events.LOGIN_SUCCESS, agent, outcome.value)
