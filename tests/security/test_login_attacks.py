@@ -12,6 +12,7 @@ import redis
 from cgos.credentials import limits
 from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db, limiter
+from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail, SecurityEvent
 
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
@@ -38,7 +39,7 @@ def mails_to(address: str) -> list[OutboundMail]:
 
 def provisional_pin_mailed_to(address: str) -> str:
     """The PIN of the last provisional-password mail sent to this address."""
-    body = mails_to(address)[-1].text_body
+    body = open_mail(mails_to(address)[-1]).text_body
     return re.search(r"^Mot de passe provisoire : (\d{6})$", body, re.M).group(1)
 
 
