@@ -353,3 +353,14 @@ def test_a_verified_registration_gets_its_provisional_password(agent, app, new_a
     page = person.submit("/premiere-connexion/adresse-mail", {"email": "anne.legoff@example.org",
                                                               "email_confirmation": "anne.legoff@example.org"})
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+
+
+# I8: the session cookie has no `__Host-` prefix.
+
+def test_a_secure_session_cookie_cannot_be_set_for_a_parent_domain_or_over_http(make_app):
+    response = make_app(SESSION_COOKIE_SECURE=True).test_client().get("/", base_url=PUBLIC)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-cgos_session=") and "Secure" in cookie and "Path=/" in cookie
+    assert "Domain" not in cookie
+    plain = make_app(SESSION_COOKIE_SECURE=False).test_client().get("/").headers["Set-Cookie"]
+    assert plain.startswith("cgos_session=")
