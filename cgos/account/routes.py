@@ -122,11 +122,8 @@ def save_personal_data(form: PersonalDataForm) -> bool:
 
 
 def check_current_pin(form: EditPersonalDataForm):
-    """The current password, before a mail change from home (ASVS 3.7.1); counted like a login.
-
-    Returns the lockout response when the account is locked, else None (with an error beside
-    the field when the password is missing or wrong).
-    """
+    """Check the current password before a mail change from home (ASVS 3.7.1): the lockout page, or None."""
+    # A wrong password counts like a failed login; its message goes beside the field.
     if not form.current_pin.data:
         form.current_pin.errors.append("Saisissez votre mot de passe actuel.")
         return None
