@@ -408,6 +408,7 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     page.get_by_role("link", name=re.compile("LE GOFF")).first.click()
     page.get_by_role("button", name="Inscription vérifiée").click()
     expect(page.get_by_text("La décision est enregistrée.")).to_be_visible()
+    page.get_by_role("button", name="Se déconnecter").click()
 
     page.goto("/premiere-connexion")
     identify_newcomer(page, numero)
