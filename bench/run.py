@@ -65,6 +65,9 @@ def environment(folder: Path, redis_port: int) -> dict:
         "FLASK_RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
         "FLASK_MAIL_SERVER": "127.0.0.1",
         "FLASK_UPLOAD_FOLDER": str(folder / "uploads"),
+        # Production requires a public https address; the benchmark itself calls 127.0.0.1.
+        "FLASK_PUBLIC_BASE_URL": "https://espace-agent.cgos.info",
+        "FLASK_TRUSTED_HOSTS": '["127.0.0.1"]',
         # The benchmark logs in hundreds of times from one address.
         "FLASK_ADDRESS_RATE_LIMIT": '"1000000 per hour"',
         "FLASK_LOGIN_LOCKOUT_LIMIT": '"1000000 per hour"',

@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     load_instance_secrets(app)
     production.check(app)
+    name_session_cookie(app)
     if app.config.get("PROXY_FIX_X_FOR"):
         # Behind a reverse proxy: the client address (for rate limits) comes from X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -50,6 +51,13 @@ def load_instance_secrets(app: Flask) -> None:
     for key, filename in (("SECRET_KEY", "secret_key"), ("PASSWORD_PEPPER", "pepper")):
         if not app.config.get(key):
             app.config[key] = instance_secret(app.instance_path, filename)
+
+
+def name_session_cookie(app: Flask) -> None:
+    """A Secure session cookie gets the `__Host-` prefix: browsers then keep it to this host, over https."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    if app.config.get("SESSION_COOKIE_SECURE") and not name.startswith("__Host-"):
+        app.config["SESSION_COOKIE_NAME"] = f"__Host-{name}"
 
 
 def register_extensions(app: Flask) -> None:

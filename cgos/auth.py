@@ -1,4 +1,4 @@
-"""Logged-in sessions kept on the server: renewed at login, revocable, idle after 20 minutes."""
+"""Logged-in sessions kept on the server: renewed at login, revocable, idle after 20 minutes, over after 12 hours."""
 
 import hashlib
 import secrets
@@ -87,16 +87,31 @@ def load_logged_in_agent() -> None:
         session.pop(SESSION_KEY, None)
         return
     if now - auth_session.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
-        auth_session.revoked_at = now
-        db.session.commit()
-        session.clear()
-        flash("Votre session a expiré après une période d'inactivité : connectez-vous de nouveau.", "info")
+        _expire(auth_session, now, "Votre session a expiré après une période d'inactivité : connectez-vous de nouveau.")
+        return
+    if now - auth_session.created_at > absolute_lifetime():
+        # ASVS 3.3.2: even an active session ends; a stolen cookie is not good forever.
+        _expire(auth_session, now, "Votre session a expiré : par sécurité, connectez-vous de nouveau.")
         return
     if now - auth_session.last_seen_at > LAST_SEEN_RESOLUTION:
         auth_session.last_seen_at = now
         db.session.commit()
     g.agent = auth_session.agent
     g.staff = auth_session.staff
+
+
+def absolute_lifetime() -> timedelta:
+    """SESSION_ABSOLUTE_LIFETIME, given as a timedelta or (from the environment) in seconds."""
+    lifetime = current_app.config["SESSION_ABSOLUTE_LIFETIME"]
+    return lifetime if isinstance(lifetime, timedelta) else timedelta(seconds=int(lifetime))
+
+
+def _expire(auth_session: AuthSession, now, notice: str) -> None:
+    """Revoke a session that is over and tell the person why on the login page."""
+    auth_session.revoked_at = now
+    db.session.commit()
+    session.clear()
+    flash(notice, "info")
 
 
 def pending_step(agent: Agent) -> str | None:

@@ -191,6 +191,9 @@ def setup_command(demo: bool) -> None:
     from flask import current_app
     from flask_migrate import upgrade
 
+    if demo and current_app.config.get("PRODUCTION"):
+        # The demo staff password is public (README): never on a production database.
+        raise click.UsageError("--demo est refusé sur une configuration de production (FLASK_PRODUCTION).")
     bind_migrations(current_app)
     upgrade()
     counts = load_reference_data()
@@ -232,10 +235,11 @@ uploads_group = AppGroup("uploads", help="Bulletins de paie reçus.")
 
 @uploads_group.command("purge")
 def purge_command() -> None:
-    """Delete payslips kept longer than PAYSLIP_RETENTION_DAYS after the decision."""
-    from .maintenance import purge_payslips
+    """Delete decided payslips past PAYSLIP_RETENTION_DAYS, unconfirmed registrations and expired flow states."""
+    from .maintenance import purge
 
-    click.echo(f"{purge_payslips()} bulletin(s) supprimé(s).")
+    for what, count in purge().items():
+        click.echo(f"{count} {what}.")
 
 
 staff_group = AppGroup("staff", help="Personnel des délégations.")

@@ -47,6 +47,8 @@ def default_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "cgos_session",
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=20),
+        # However active, a logged-in session ends this long after the login (ASVS 3.3.2).
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=20),
         "UPLOAD_FOLDER": str(instance / "uploads"),
         "MAX_CONTENT_LENGTH": 5 * MIB,

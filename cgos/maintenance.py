@@ -1,13 +1,18 @@
-"""Scheduled work: provisional-password reminders and the payslip purge."""
+"""Scheduled work: provisional-password reminders, the payslip purge and expired data."""
 
 from datetime import timedelta
 
 from flask import current_app
 
-from . import pins, uploads
+from . import flow_state, pins, uploads
 from .extensions import db
 from .mail import external_url, send_mail
 from .models import Agent, MailChangeRequest, Registration, RequestStatus, utcnow
+from .number_request.services import LINK_LIFETIME as REGISTRATION_LINK_LIFETIME
+
+# An unconfirmed registration is deleted a day after its link expired: a link followed just
+# in time, in a request still running, is never pulled from under it.
+UNCONFIRMED_MARGIN = timedelta(hours=24)
 
 REMINDER_BATCH_SIZE = 1000
 
@@ -80,3 +85,33 @@ def purge_payslips() -> int:
             purged += 1
     db.session.commit()
     return purged
+
+
+def purge_unconfirmed_registrations(now) -> int:
+    """Delete registrations whose link expired unfollowed, with their payslips; how many."""
+    limit = now - REGISTRATION_LINK_LIFETIME - UNCONFIRMED_MARGIN
+    registrations = db.session.scalars(
+        db.select(Registration).where(
+            Registration.status == RequestStatus.PENDING,
+            Registration.confirmed_at.is_(None),
+            Registration.created_at < limit,
+        )
+    ).all()
+    for registration in registrations:
+        db.session.delete(registration)
+    db.session.commit()
+    # Files go once their rows are gone: a failed commit leaves no row without its file.
+    for registration in registrations:
+        if registration.payslip_path:
+            uploads.delete(registration.payslip_path)
+    return len(registrations)
+
+
+def purge() -> dict[str, int]:
+    """Everything `uploads purge` removes: decided payslips, unconfirmed registrations, expired flow states."""
+    now = utcnow()
+    return {
+        "bulletin(s) supprimé(s)": purge_payslips(),
+        "inscription(s) non confirmée(s) supprimée(s)": purge_unconfirmed_registrations(now),
+        "état(s) de parcours expiré(s) supprimé(s)": flow_state.purge_expired(now),
+    }

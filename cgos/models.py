@@ -135,6 +135,9 @@ class Agent(db.Model):
     personal_data_confirmed_at: Mapped[datetime | None]
     # A new address typed by the agent, in force once its confirmation link is followed.
     pending_email: Mapped[str | None] = mapped_column(String(254))
+    # SHA-256 of the random token of that confirmation link, and when the link stops working.
+    email_change_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    email_change_expires_at: Mapped[datetime | None]
     # The last reminder day (7, 21, 28…) mailed for the current provisional password.
     provisional_reminder_day: Mapped[int | None]
     # Set when a delegation rejects the registration that created the agent: no login.

@@ -1,7 +1,9 @@
 """Payslips: checked by their content, stored outside `static/` under a generated name."""
 
 import os
+import re
 import secrets
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,10 @@ SIGNATURES = (
 # Markup that has no business in a payslip: a file carrying it could be served as a page.
 SUSPICIOUS_MARKERS = (b"<html", b"<script", b"<svg", b"<!doctype html")
 PAYSLIP_DIR = "payslips"
+# The name staff see and mails carry: letters, digits and ` .()-` only, bounded.
+UNSAFE_NAME_CHARACTERS = re.compile(r"[^\w .()-]")
+NAME_LENGTH = 60
+FALLBACK_NAME = "bulletin"
 
 # Views that receive a payslip. Their requests may be a little over MAX_CONTENT_LENGTH, so
 # that a payslip slightly too large is refused beside its field with the rest of the form
@@ -62,9 +68,18 @@ def check_payslip(upload: FileStorage | None) -> tuple[CheckedFile | None, str |
         return None, WRONG_TYPE
     for magic, mimetype, extension in SIGNATURES:
         if content.startswith(magic):
-            name = Path(upload.filename).stem[:60] or "bulletin"
-            return CheckedFile(content, mimetype, extension, f"{name}{extension}"), None
+            return CheckedFile(content, mimetype, extension, display_name(upload.filename, extension)), None
     return None, WRONG_TYPE
+
+
+def display_name(sent: str, extension: str) -> str:
+    """The name a payslip sent as `sent` is shown and mailed under: clean, bounded, its checked type's extension."""
+    # It ends up in mail headers and in Content-Disposition: a CR/LF would start a new header.
+    name = unicodedata.normalize("NFKC", sent)
+    name = "".join(character for character in name if unicodedata.category(character)[0] != "C")
+    stem = Path(name.replace("\\", "/")).stem
+    stem = UNSAFE_NAME_CHARACTERS.sub("", stem).strip(" .")[:NAME_LENGTH].strip(" .")
+    return f"{stem or FALLBACK_NAME}{extension}"
 
 
 def store(checked: CheckedFile) -> str:

@@ -1,7 +1,7 @@
 """First login with a provisional password (charter, new PIN, personal data) and the agent's home."""
 
 import re
-import time
+from datetime import timedelta
 
 import pytest
 
@@ -198,11 +198,11 @@ def test_a_new_mail_address_needs_its_link(agent, marie, new_agent, app, monkeyp
 def test_a_mail_change_link_expires_after_48_hours(agent, marie, monkeypatch):
     complete_first_login(agent)
     agent.get("/espace-agent/mes-donnees")
-    agent.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org"})
+    agent.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org", "current_pin": "284617"})
     mail = db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "marie.new@example.org"))
     path = re.search(r"^https?://localhost(\S+)$", open_mail(mail).text_body, re.M).group(1)
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 49 * 3600)
+    later = utcnow() + timedelta(hours=48, minutes=1)
+    monkeypatch.setattr("cgos.account.email_change.utcnow", lambda: later)
     page = agent.get(path)
     assert page.status == 410 and "48 heures" in page.text
     db.session.refresh(marie)
@@ -225,3 +225,28 @@ def test_home_shows_who_the_agent_is(either, marie):
 def test_pages_of_the_space_need_a_login(agent):
     response = agent.client.get("/espace-agent/", follow_redirects=True)
     assert "Connectez-vous pour accéder à votre Espace Agent." in response.get_data(as_text=True)
+
+
+def test_changing_the_mail_from_home_asks_for_the_current_password(either, marie):
+    complete_first_login(either)
+    page = either.get("/espace-agent/mes-donnees")
+    current = page.soup.find(id="current_pin")
+    assert page.soup.find("label", attrs={"for": "current_pin"}).get_text(strip=True) == "Mot de passe actuel"
+    assert (current["type"], current["inputmode"], current["autocomplete"]) == ("password", "numeric", "current-password")
+    page = either.submit("/espace-agent/mes-donnees", {"phone_mobile": "06 12 34 56 78"})
+    assert "Vos données personnelles sont enregistrées." in page.text
+    either.get("/espace-agent/mes-donnees")
+    page = either.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org"}, follow=False)
+    assert page.status == 422 and page.title.startswith("Erreur : ")
+    assert page.error_summary() == ["Saisissez votre mot de passe actuel."]
+    page = either.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org", "current_pin": "284617"})
+    assert "Un lien de confirmation a été envoyé à marie.new@example.org" in page.text
+    db.session.refresh(marie)
+    assert marie.pending_email == "marie.new@example.org" and marie.email == "marie.dupont@example.org"
+
+
+def test_the_first_login_step_does_not_ask_for_the_password_just_typed(agent, marie):
+    agent.log_in(MARIE, PROVISIONAL)
+    agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    page = agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
+    assert page.soup.find(id="email") is not None and page.soup.find(id="current_pin") is None

@@ -230,10 +230,16 @@ def test_an_unknown_link_is_refused(agent):
 
 
 def test_the_whole_journey_to_a_first_login(agent, app, new_agent):
-    """A new agent registers, confirms the mail, gets a provisional password and logs in."""
+    """A new agent registers, confirms the mail, is accepted, gets a provisional password and logs in."""
     register(agent)
     page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
     numero = re.search(r"Numéro C.G.O.S : (\d{8} [A-Z])", page.text).group(1)
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    staff.get("/delegation")
+    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    staff.get(f"/delegation/inscriptions/{registration.id}")
+    staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     person = new_agent(app)
     person.get("/premiere-connexion")
     person.submit("/premiere-connexion", {"numero": numero, "birth_year": "1991", "birth_month": "3"})

@@ -12,6 +12,7 @@ SAFE = {
     "PRODUCTION": True, "WORKERS": 3, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
     "SECRET_KEY": "s" * 64, "PASSWORD_PEPPER": "p" * 64, "DEV_MAILBOX": False,
     "SESSION_COOKIE_SECURE": True, "MAIL_SERVER": "smtp.example.org",
+    "PUBLIC_BASE_URL": "https://espace-agent.cgos.info",
 }
 
 
@@ -33,6 +34,13 @@ def test_a_safe_production_configuration_starts(tmp_path):
 def test_each_dangerous_setting_stops_the_start_up(tmp_path, change, words):
     with pytest.raises(UnsafeConfiguration, match=words):
         create_app({**SAFE, **change, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+
+
+def test_production_answers_only_the_public_host(tmp_path):
+    app = create_app({**SAFE, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+    assert app.config["TRUSTED_HOSTS"] == ["espace-agent.cgos.info"]
+    assert app.test_client().get("/healthz", base_url="https://espace-agent.cgos.info").status_code == 200
+    assert app.test_client().get("/healthz", base_url="http://127.0.0.1:8000").status_code == 400
 
 
 def test_memory_storage_is_fine_with_one_worker():

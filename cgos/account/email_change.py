@@ -1,27 +1,29 @@
 """A new mail address takes effect only once the link sent to it is followed."""
 
+import hashlib
+import secrets
 from datetime import timedelta
-
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .. import events
 from ..extensions import db
 from ..mail import external_url, send_mail
-from ..models import Agent
+from ..models import Agent, utcnow
 
 LINK_LIFETIME = timedelta(hours=48)
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    """Signs the links: the token names the agent, the new and the current address."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-change")
+def _token_digest(token: str) -> str:
+    """What is stored of a link's token: a database leak yields no working link."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def request_email_change(agent: Agent, new_email: str) -> None:
     """Keep the new address pending, mail it a link and tell the old address."""
+    # An opaque random token: the link names neither the agent nor any address.
+    token = secrets.token_urlsafe(32)
     agent.pending_email = new_email
-    token = _serializer().dumps({"agent": agent.id, "email": new_email, "current": agent.email})
+    agent.email_change_token_digest = _token_digest(token)
+    agent.email_change_expires_at = utcnow() + LINK_LIFETIME
     send_mail(
         new_email,
         "Espace Agent C.G.O.S : confirmez votre nouvelle adresse mail",
@@ -43,18 +45,15 @@ def request_email_change(agent: Agent, new_email: str) -> None:
 
 def confirm_email_change(token: str) -> tuple[Agent | None, str]:
     """Apply the change a link asks for: (agent, outcome) with outcome done/expired/invalid/used."""
-    try:
-        data = _serializer().loads(token, max_age=int(LINK_LIFETIME.total_seconds()))
-    except SignatureExpired:
-        return None, "expired"
-    except BadSignature:
-        return None, "invalid"
-    agent = db.session.get(Agent, data.get("agent"))
+    agent = db.session.scalar(db.select(Agent).where(Agent.email_change_token_digest == _token_digest(token)))
     if agent is None:
         return None, "invalid"
-    if agent.pending_email != data.get("email") or agent.email != data.get("current"):
+    if agent.pending_email is None:
         return agent, "used"
+    if utcnow() >= agent.email_change_expires_at:
+        return None, "expired"
     agent.email = agent.pending_email
     agent.pending_email = None
+    # The digest stays, so that the same link followed again is told it was used.
     events.record(events.EMAIL_CHANGED, agent)
     return agent, "done"

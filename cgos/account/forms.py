@@ -67,3 +67,12 @@ class PersonalDataForm(FlaskForm):
     phone_mobile = TelField("Portable", validators=[phone_number])
     phone_home = TelField("Personnel", validators=[phone_number])
     phone_work = TelField("Professionnel", validators=[phone_number])
+
+
+class EditPersonalDataForm(PersonalDataForm):
+    """The same, from home: a new mail address needs the current password (checked by the view)."""
+
+    current_pin = PasswordField(
+        "Mot de passe actuel",
+        description="Nécessaire seulement pour changer d'adresse mail : votre mot de passe à 6 chiffres.",
+    )

@@ -12,7 +12,7 @@ from ..credentials.hashing import verify_secret
 from ..credentials.issuing import set_personal_pin
 from ..models import utcnow
 from .email_change import confirm_email_change, request_email_change
-from .forms import ChangePinForm, CharterForm, NewPinForm, PersonalDataForm
+from .forms import ChangePinForm, CharterForm, EditPersonalDataForm, NewPinForm, PersonalDataForm
 
 bp = Blueprint("account", __name__, url_prefix="/espace-agent")
 
@@ -111,6 +111,11 @@ def change_pin():
     return render_page("account/new_pin.html", form=form, first_login=False)
 
 
+def email_changes(form: PersonalDataForm) -> bool:
+    """Whether the form asks for another mail address than the one on file."""
+    return (g.agent.email or "").lower() != form.email.data.lower()
+
+
 def save_personal_data(form: PersonalDataForm) -> bool:
     """Store phones now; a new mail address waits for its confirmation link. True if one was sent."""
     agent = g.agent
@@ -118,11 +123,32 @@ def save_personal_data(form: PersonalDataForm) -> bool:
     agent.phone_home = form.phone_home.data
     agent.phone_work = form.phone_work.data
     agent.personal_data_confirmed_at = utcnow()
-    changed = (agent.email or "").lower() != form.email.data.lower()
+    changed = email_changes(form)
     if changed:
         request_email_change(agent, form.email.data)
     db.session.commit()
     return changed
+
+
+def check_current_pin(form: EditPersonalDataForm):
+    """Check the current password before a mail change from home (ASVS 3.7.1): the lockout page, or None."""
+    # A wrong password counts like a failed login; its message goes beside the field.
+    if not form.current_pin.data:
+        form.current_pin.errors.append("Saisissez votre mot de passe actuel.")
+        return None
+    numero = g.agent.numero
+    if not limits.LOGIN_LOCKOUT.hit(numero):
+        from ..login.routes import lock_out
+
+        logout()
+        return lock_out(numero)
+    if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
+        events.record(events.LOGIN_FAILURE, g.agent, "email_change")
+        db.session.commit()
+        form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
+        return None
+    limits.LOGIN_LOCKOUT.clear(numero)
+    return None
 
 
 @bp.route("/donnees-personnelles", methods=["GET", "POST"])
@@ -142,7 +168,8 @@ def edit_personal_data():
 def _personal_data_form(first_login: bool):
     """Show or save the personal data form."""
     agent = g.agent
-    form = PersonalDataForm(
+    form_class = PersonalDataForm if first_login else EditPersonalDataForm
+    form = form_class(
         data=None if request.method == "POST" else {
             "email": agent.pending_email or agent.email,
             "phone_mobile": agent.phone_mobile,
@@ -150,7 +177,13 @@ def _personal_data_form(first_login: bool):
             "phone_work": agent.phone_work,
         }
     )
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and not first_login and email_changes(form):
+        # The first-login step follows a login just made; from home, the session may be someone else's.
+        if (locked := check_current_pin(form)) is not None:
+            return locked
+        valid = not form.current_pin.errors
+    if valid:
         if save_personal_data(form):
             flash(
                 f"Un lien de confirmation a été envoyé à {form.email.data} : votre nouvelle adresse "

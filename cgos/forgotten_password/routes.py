@@ -6,6 +6,7 @@ replaced (« je demande un nouveau mot de passe à 6 chiffres »).
 
 from flask import Blueprint, request
 
+from ..first_connection.routes import registration_being_checked
 from ..identification.steps import ProvisionalPasswordSteps
 
 bp = Blueprint("forgotten_password", __name__, url_prefix="/mot-de-passe-oublie")
@@ -20,10 +21,16 @@ class ForgottenPasswordSteps(ProvisionalPasswordSteps):
         return super()._page(template, status, **context)
 
 
+def not_checked_yet(agent):
+    """No provisional password before the delegation accepted the registration that created the agent."""
+    return registration_being_checked(agent, "login")
+
+
 steps = ForgottenPasswordSteps(
     name="forgotten_password",
     tab="login",
     identify_template="forgotten_password/identify.html",
     show_masked_address=False,
+    gate=not_checked_yet,
 )
 steps.register(bp)

@@ -339,8 +339,17 @@ def test_known_nir_without_mail_points_to_the_delegation(page, js, mailbox, audi
 # --- 4. Registration, numéro, first login -------------------------------------------------------
 
 
+def identify_newcomer(page, numero: str) -> None:
+    """« 1ère connexion », first step, as the newcomer."""
+    page.get_by_label("Numéro C.G.O.S").fill(numero)
+    page.get_by_label("Année de naissance").fill(NEWCOMER["year"])
+    page.get_by_label("Mois de naissance").select_option(label=NEWCOMER["month"])
+    page.get_by_role("button", name="Continuer").click()
+
+
 def test_registration_to_first_login(page, js, mailbox, payslip, audit):
-    """Unknown NIR: civility mismatch fixed, mail confirmed, numéro shown and mailed, 1ère connexion, charter."""
+    """Unknown NIR: civility mismatch fixed, mail confirmed, numéro shown and mailed, checked by the delegation,
+    1ère connexion, charter."""
     open_number_request(page, audit)
     submit_nir(page, spaced(NEW_NIR))
     expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
@@ -383,13 +392,26 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     assert numero_line(plain_text(mailed)) == numero
     assert_no_nir(mail_texts(mailed), NEW_NIR)
 
+    # Before the delegation has checked the registration, no provisional password.
     tab(page, "1ère connexion").click()
     expect(heading(page, "Vous n'avez pas encore de mot de passe")).to_be_visible()
     audit(page)
-    page.get_by_label("Numéro C.G.O.S").fill(numero)
-    page.get_by_label("Année de naissance").fill(NEWCOMER["year"])
-    page.get_by_label("Mois de naissance").select_option(label=NEWCOMER["month"])
-    page.get_by_role("button", name="Continuer").click()
+    identify_newcomer(page, numero)
+    expect(heading(page, "Demande d'inscription en cours de vérification")).to_be_visible()
+    expect(page.get_by_text("Votre demande d'inscription est en cours de vérification par votre délégation régionale")).to_be_visible()
+    audit(page)
+
+    page.goto("/delegation")
+    page.get_by_label("Adresse mail").fill("delegation.bretagne@example.org")
+    page.get_by_label("Mot de passe").fill("Demo-Delegation-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("link", name=re.compile("LE GOFF")).first.click()
+    page.get_by_role("button", name="Inscription vérifiée").click()
+    expect(page.get_by_text("La décision est enregistrée.")).to_be_visible()
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    page.goto("/premiere-connexion")
+    identify_newcomer(page, numero)
     expect(page.get_by_text("cam*****@e*****")).to_be_visible()
     audit(page)
     page.get_by_role("textbox", name="Adresse mail", exact=True).fill(NEWCOMER["email"])
