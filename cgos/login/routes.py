@@ -10,7 +10,7 @@ from ..extensions import db
 from ..components import keypad_keys
 from ..htmx import full_redirect, page_layout, page_response, render_page, see_other
 from ..templating import Stencil, csrf_token_hole, french_time, hole, once_per_process
-from ..credentials import limits
+from ..credentials import bcrypt_slots, limits
 from ..credentials.accounts import find_agent
 from ..credentials.checking import Outcome, apply_success, check_login
 from .forms import LoginForm
@@ -107,6 +107,7 @@ def login():
 
 
 @bp.post("/")
+@bcrypt_slots.refuse_when_busy
 def submit():
     """A key press, « Corriger » or « Valider »: all go through the same form."""
     form = LoginForm()
