@@ -162,15 +162,17 @@ def paced_probe(port: int, path: str, seconds: float, rate: float = PROBE_RATE) 
 
 
 def login_storm(port: int, stop: threading.Event, successes: list, refusals: list) -> None:
-    """One agent logging in again and again: the login page, then « Valider » with the right PIN."""
+    """One agent logging in again and again, as fast as the server answers: a real login each time
+    (bcrypt, security event, new session), its form prepared once and sent again."""
+    cookie, body = prepared_login(port)
     while not stop.is_set():
-        cookie, body = prepared_login(port)
         status, _, _ = request(port, "POST", "/", body, {
             "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
         if status == 303:
             successes.append(time.perf_counter())
         elif status == 503:
             refusals.append(time.perf_counter())
+            stop.wait(1)  # an agent told « réessayez dans une minute » does not retry at once
         else:
             raise AssertionError(status)
 

@@ -91,11 +91,13 @@ def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app,
             while bcrypt_slots.slots(app).queued < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert bcrypt_slots.slots(app).queued == 2, "the login waits for the slot"
+            assert bcrypt_slots.slots(app).logins == 1
             for path in ["/", "/premiere-connexion", "/delegation"]:
                 assert app.test_client().get(path).status_code == 200
             assert statuses == []
         login.join(timeout=10)
         assert statuses == [303]
+        assert bcrypt_slots.slots(app).logins == 0
 
 
 def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_app, monkeypatch):
@@ -134,6 +136,12 @@ def test_the_line_is_measured_in_seconds_of_work_per_slot():
     assert 0.02 <= slots.seconds < 1
     slots.queued = 6
     assert slots.queue_seconds() == pytest.approx(3 * slots.seconds)
+    with slots.admitted(), slots.admitted():
+        assert slots.queue_seconds() == pytest.approx(3 * slots.seconds)
+    slots.queued = 0
+    with slots.admitted(), slots.admitted():
+        assert slots.queue_seconds() == pytest.approx(slots.seconds)
+    assert slots.logins == 0
 
 
 def test_the_default_concurrency_is_each_workers_share_of_the_cores(make_app, monkeypatch):

@@ -39,7 +39,8 @@ class Slots:
         self.concurrency = concurrency
         self._semaphore = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
-        self.queued = 0  # waiting for a slot or computing
+        self.queued = 0  # computations waiting for a slot or computing
+        self.logins = 0  # login requests admitted by refuse_when_busy and not answered yet
         self.seconds = 0.0  # running estimate of one computation, 0 until one has run
 
     @contextmanager
@@ -59,9 +60,21 @@ class Slots:
             with self._lock:
                 self.queued -= 1
 
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Count a login request from its admission to its answer, its bcrypt still to come."""
+        with self._lock:
+            self.logins += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.logins -= 1
+
     def queue_seconds(self) -> float:
-        """Seconds of work ahead of a computation that would join the line now."""
-        return self.queued * self.seconds / self.concurrency
+        """Seconds of work ahead of a computation that would join the line now: the logins
+        admitted count from the start, so that a burst cannot slip in before reaching bcrypt."""
+        return max(self.queued, self.logins) * self.seconds / self.concurrency
 
 
 _creation = threading.Lock()
@@ -98,11 +111,14 @@ def refuse_when_busy(view):
 
     @functools.wraps(view)
     def gated(*args, **kwargs):
-        if request.method == "POST":
-            waiting = slots(current_app._get_current_object()).queue_seconds()
-            if waiting > current_app.config["LOGIN_QUEUE_SECONDS"]:
-                log.warning("login refused: %.1f s of bcrypt work already queued", waiting)
-                raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
-        return view(*args, **kwargs)
+        if request.method != "POST":
+            return view(*args, **kwargs)
+        line = slots(current_app._get_current_object())
+        waiting = line.queue_seconds()
+        if waiting > current_app.config["LOGIN_QUEUE_SECONDS"]:
+            log.warning("login refused: %.1f s of bcrypt work already queued", waiting)
+            raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
+        with line.admitted():
+            return view(*args, **kwargs)
 
     return gated
