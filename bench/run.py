@@ -30,6 +30,7 @@ import bcrypt
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 WORKERS = 2
+THREADS = os.environ.get("GUNICORN_THREADS")  # unset: gunicorn.conf.py's default
 BCRYPT_COST = 12
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
 PAIRS = 5  # interleaved page / bare runs; the median ratio is kept
@@ -303,7 +304,7 @@ def main() -> None:
         env = environment(folder, services)
         subprocess.run([sys.executable, "-m", "flask", "--app", "app", "setup", "--demo"], cwd=ROOT, env=env,
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        gunicorn = start_gunicorn(folder, env, port)
+        gunicorn = start_gunicorn(folder, env, port, THREADS)
         try:
             hash_seconds = bcrypt_seconds()
             bound = os.cpu_count() / hash_seconds
@@ -325,12 +326,23 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     login_ratio = logins / bound
+    storm_ratio = mixed["logins"] / bound
+    threads = THREADS or re.search(r'"GUNICORN_THREADS", (\d+)', (ROOT / "gunicorn.conf.py").read_text()).group(1)
+    alone, storm = mixed["alone"], mixed["storm"]
     page_ratio = page["rate"] / bare["rate"]
     heaviest = max(weights.items(), key=lambda item: item[1][0])
     largest_fragment = max(fragments.items(), key=lambda item: item[1])
     rows = [
         ("Login POST throughput / bcrypt bound", f"{logins:.2f}/s ÷ {bound:.2f}/s = **{login_ratio:.0%}**",
          "≥ 90 %", verdict(login_ratio >= 0.9)),
+        (f"« Se connecter » GET p95 at {PROBE_RATE} req/s during a login storm ({mixed['clients']} agents "
+         "logging in without pause)",
+         f"**{storm['p95_ms']:.1f} ms** (p50 {storm['p50_ms']:.1f}, p99 {storm['p99_ms']:.1f}); alone: "
+         f"p95 {alone['p95_ms']:.1f} (p50 {alone['p50_ms']:.1f}, p99 {alone['p99_ms']:.1f})",
+         "≤ 25 ms", verdict(storm["p95_ms"] <= 25)),
+        ("Logins during that storm / bcrypt bound",
+         f"{mixed['logins']:.2f}/s ÷ {bound:.2f}/s = **{storm_ratio:.0%}** ({mixed['refused']} refused with a 503)",
+         "≥ 90 %", verdict(storm_ratio >= 0.9)),
         (f"« Se connecter » GET / `/healthz` on the same gunicorn, 50 connections (median of {PAIRS} pairs)",
          f"{page['rate']:.0f} ÷ {bare['rate']:.0f} req/s = **{page_ratio:.0%}**", "≥ 50 %", verdict(page_ratio >= 0.5)),
         ("« Se connecter » GET p95 at 50 connections", f"**{page['p95_ms']:.1f} ms** (p50 {page['p50_ms']:.1f}, p99 {page['p99_ms']:.1f})",
@@ -349,9 +361,16 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}, {machine()}.",
-        f"gunicorn with `gunicorn.conf.py`, {WORKERS} workers, SQLite, Redis for the limiter, bcrypt cost {BCRYPT_COST} "
+        f"gunicorn with `gunicorn.conf.py`, {WORKERS} threaded workers ({threads} threads each), PostgreSQL, Redis for the limiter, "
+        f"bcrypt cost {BCRYPT_COST} "
         f"(one hash: {hash_seconds * 1000:.0f} ms here, so the bound is {os.cpu_count()} cores ÷ {hash_seconds:.3f} s = {bound:.2f} logins/s).",
         "The load generator (wrk, and Python threads for logins) runs on the same machine and takes its share of the cores.",
+        f"Login storm: {mixed['clients']} Python threads each send a prepared login form again and again (each one a real "
+        "login: bcrypt, security event, new session) and wait a second after a 503; meanwhile a paced probe "
+        f"requests the login page {PROBE_RATE} times a second, each latency counted from the moment its request "
+        "was due, first with nothing else running (alone), then during the storm. "
+        "Only bcrypt bounds the logins; the page under the storm is bounded by the CPU share it gets beside "
+        "two hashing threads (one bcrypt slot per worker).",
         "",
         "| figure | measured | target | |",
         "| --- | --- | --- | --- |",
