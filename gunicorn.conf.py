@@ -10,8 +10,16 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-worker_class = "sync"
-# bcrypt holds a worker for a quarter of a second: a login never needs more than this.
+# Threads, so that pages are served while other threads wait for bcrypt (which releases the GIL):
+# cgos/credentials/bcrypt_slots.py lets only each worker's share of the cores hash at once, the
+# other logins wait in line, and a login is refused with a 503 beyond LOGIN_QUEUE_SECONDS of line.
+# The threads must outnumber that line (3 s ÷ 0.25 s per hash = 12 logins) with room for pages.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 32))
+# A login thread waiting for bcrypt keeps its database connection (the agent was looked up
+# first): each worker's pool holds one per thread, opened only when needed.
+os.environ.setdefault("FLASK_SQLALCHEMY_ENGINE_OPTIONS",
+                      f'{{"pool_pre_ping": true, "pool_size": {threads}, "max_overflow": 0}}')
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5

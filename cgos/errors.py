@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .credentials.bcrypt_slots import LoginQueueFull
 from .extensions import db
 from .htmx import render_page
 
@@ -37,6 +38,8 @@ MESSAGES = {
     ),
 }
 
+TOO_MANY_LOGINS = ("Trop de connexions", "Trop de connexions en ce moment : réessayez dans une minute.")
+
 
 def render_error(status: int):
     """The French page for an HTTP status."""
@@ -47,6 +50,13 @@ def render_error(status: int):
 def handle_http_error(error: HTTPException):
     """Any HTTP error raised by a view, Flask or an extension."""
     return render_error(error.code or 500)
+
+
+def handle_login_queue_full(error: LoginQueueFull):
+    """Logins are queuing for longer than LOGIN_QUEUE_SECONDS: come back in a minute."""
+    response = render_page("errors/error.html", status=503, error_title=TOO_MANY_LOGINS[0], message=TOO_MANY_LOGINS[1])
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def handle_csrf_error(error: CSRFError):
@@ -73,6 +83,7 @@ def handle_unexpected_error(error: Exception):
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(LoginQueueFull, handle_login_queue_full)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -11,11 +11,19 @@ import hmac
 
 import bcrypt
 
+from .credentials.bcrypt_slots import computation
+
 
 def _peppered(secret: str, pepper: str) -> bytes:
     """HMAC-SHA256 of the secret, base64 so bcrypt sees no NUL byte and stays under 72 bytes."""
     digest = hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest)
+
+
+def _bcrypt(material: bytes, salt: bytes) -> str:
+    """One bcrypt computation, in one of the process's slots (see credentials.bcrypt_slots)."""
+    with computation():
+        return bcrypt.hashpw(material, salt).decode()
 
 
 def hash_secret(secret: str, pepper: str, cost: int, *, salt_of: str | None = None) -> str:
@@ -25,12 +33,12 @@ def hash_secret(secret: str, pepper: str, cost: int, *, salt_of: str | None = No
     login check both with one bcrypt computation, so every login costs the same.
     """
     salt = salt_of.encode()[:29] if salt_of else bcrypt.gensalt(rounds=cost)
-    return bcrypt.hashpw(_peppered(secret, pepper), salt).decode()
+    return _bcrypt(_peppered(secret, pepper), salt)
 
 
 def compute_with_salt_of(secret: str, pepper: str, reference_hash: str) -> str:
     """Hash a typed secret with the salt and cost of a stored hash (one bcrypt run)."""
-    return bcrypt.hashpw(_peppered(secret, pepper), reference_hash.encode()[:29]).decode()
+    return _bcrypt(_peppered(secret, pepper), reference_hash.encode()[:29])
 
 
 def verify_secret(secret: str, hashed: str, pepper: str) -> bool:

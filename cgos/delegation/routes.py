@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, flash, g, request, send_file, url_for
 
 from .. import events, uploads
-from ..credentials import limits
+from ..credentials import bcrypt_slots, limits
 from ..credentials.hashing import dummy_hash, verify_secret
 from ..auth import login_staff, logout, staff_required
 from ..extensions import db
@@ -24,6 +24,7 @@ NO_AGENT_CANNOT_BE_ACCEPTED = (
 
 
 @bp.route("", methods=["GET", "POST"])
+@bcrypt_slots.refuse_when_busy
 def login():
     """Staff login: mail address and password, with the agents' lockout rules."""
     if g.staff is not None:

@@ -13,7 +13,7 @@ from ..components import keypad_keys
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
 from ..templating import french_time
-from ..credentials import limits
+from ..credentials import bcrypt_slots, limits
 from ..credentials.accounts import find_agent
 from ..credentials.checking import Outcome, apply_success, check_login
 from .forms import LoginForm
@@ -105,6 +105,7 @@ def login():
 
 
 @bp.post("/")
+@bcrypt_slots.refuse_when_busy
 def submit():
     """A key press, « Corriger » or « Valider »: all go through the same form."""
     form = LoginForm()

@@ -1,0 +1,151 @@
+"""Opening day: pages never wait behind bcrypt, and logins beyond a few seconds of line are refused."""
+
+import threading
+import time
+from contextlib import contextmanager
+
+import bcrypt
+import pytest
+
+from cgos.credentials import bcrypt_slots, limits
+from cgos.credentials.hashing import hash_secret
+
+SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
+STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
+TOO_MANY = "Trop de connexions en ce moment : réessayez dans une minute."
+
+
+@contextmanager
+def slots_held(app, count: int = 1):
+    """`count` bcrypt slots of the app taken by other threads until the block ends."""
+    taken, release = threading.Barrier(count + 1), threading.Event()
+
+    def hold() -> None:
+        """Take a slot as a bcrypt computation would, and keep it."""
+        with app.app_context(), bcrypt_slots.computation():
+            taken.wait()
+            release.wait()
+
+    threads = [threading.Thread(target=hold) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    taken.wait(timeout=10)
+    try:
+        yield
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+
+
+@pytest.fixture
+def busy_app(make_app):
+    """One bcrypt slot, and logins refused as soon as any work is queued; one hash already timed."""
+    app = make_app(BCRYPT_CONCURRENCY=1, LOGIN_QUEUE_SECONDS=0)
+    with app.app_context():
+        hash_secret("000000")
+        yield app
+
+
+def test_a_login_behind_a_full_bcrypt_line_gets_a_french_503_with_retry_after(busy_app, new_agent):
+    driver = new_agent(busy_app)
+    driver.get("/")
+    with slots_held(busy_app):
+        page = driver.log_in(SOPHIE, SOPHIE_PIN, follow=False)
+    assert page.status == 503
+    assert page.response.headers["Retry-After"] == "60"
+    assert page.soup.h1.get_text(strip=True) == "Trop de connexions"
+    assert TOO_MANY in page.main.get_text(" ", strip=True)
+    assert page.title.startswith("Trop de connexions")
+
+
+def test_a_refused_login_counts_in_no_limit(busy_app, new_agent):
+    driver = new_agent(busy_app)
+    with slots_held(busy_app):
+        for _ in range(3):
+            assert driver.log_in(SOPHIE, "111111", follow=False).status == 503
+    assert limits.LOGIN_LOCKOUT.attempts("29088361J") == 0
+    assert "Bienvenue" in driver.log_in(SOPHIE, SOPHIE_PIN).text
+
+
+def test_the_staff_login_is_refused_the_same_way_before_its_lockout_counts(busy_app, new_agent):
+    driver = new_agent(busy_app)
+    driver.get("/delegation")
+    with slots_held(busy_app):
+        page = driver.submit("/delegation", {**STAFF, "password": "wrong"}, follow=False)
+    assert page.status == 503
+    assert page.response.headers["Retry-After"] == "60"
+    assert limits.STAFF_LOCKOUT.attempts(STAFF["email"]) == 0
+
+
+def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app, new_agent):
+    app = make_app(BCRYPT_CONCURRENCY=1)
+    with app.app_context():
+        driver = new_agent(app)
+        driver.get("/")
+        statuses = []
+        with slots_held(app):
+            login = threading.Thread(target=lambda: statuses.append(driver.log_in(SOPHIE, SOPHIE_PIN, follow=False).status))
+            login.start()
+            deadline = time.monotonic() + 10
+            while bcrypt_slots.slots(app).queued < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert bcrypt_slots.slots(app).queued == 2, "the login waits for the slot"
+            assert bcrypt_slots.slots(app).logins == 1
+            for path in ["/", "/premiere-connexion", "/delegation"]:
+                assert app.test_client().get(path).status_code == 200
+            assert statuses == []
+        login.join(timeout=10)
+        assert statuses == [303]
+        assert bcrypt_slots.slots(app).logins == 0
+
+
+def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_app, monkeypatch):
+    app = make_app(BCRYPT_CONCURRENCY=2)
+    running, most = [], []
+    real = bcrypt.hashpw
+
+    def slow_hashpw(material, salt):
+        """bcrypt, taking long enough for the threads to overlap, recording how many run."""
+        running.append(1)
+        most.append(len(running))
+        time.sleep(0.05)
+        running.pop()
+        return real(material, salt)
+
+    monkeypatch.setattr(bcrypt, "hashpw", slow_hashpw)
+
+    def compute() -> None:
+        """One hash inside the app."""
+        with app.app_context():
+            hash_secret("123456")
+
+    threads = [threading.Thread(target=compute) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(most) == 2
+
+
+def test_the_line_is_measured_in_seconds_of_work_per_slot():
+    slots = bcrypt_slots.Slots(2)
+    assert slots.queue_seconds() == 0
+    with slots.held():
+        time.sleep(0.02)
+    assert 0.02 <= slots.seconds < 1
+    slots.queued = 6
+    assert slots.queue_seconds() == pytest.approx(3 * slots.seconds)
+    with slots.admitted(), slots.admitted():
+        assert slots.queue_seconds() == pytest.approx(3 * slots.seconds)
+    slots.queued = 0
+    with slots.admitted(), slots.admitted():
+        assert slots.queue_seconds() == pytest.approx(slots.seconds)
+    assert slots.logins == 0
+
+
+def test_the_default_concurrency_is_each_workers_share_of_the_cores(make_app, monkeypatch):
+    monkeypatch.setattr(bcrypt_slots.os, "cpu_count", lambda: 8)
+    assert bcrypt_slots.concurrency(make_app(WORKERS=2)) == 4
+    assert bcrypt_slots.concurrency(make_app(WORKERS=16)) == 1
+    assert bcrypt_slots.concurrency(make_app(WORKERS=2, BCRYPT_CONCURRENCY=3)) == 3
