@@ -15,6 +15,7 @@ import pytest
 
 from cgos import create_app
 from cgos.extensions import db
+from cgos.mail import open_mail
 from cgos.models import (Agent, AuthSession, Establishment, FlowState, MailChangeRequest, OutboundMail, Registration,
                          utcnow)
 from cgos.production import UnsafeConfiguration
@@ -39,7 +40,7 @@ def last_mail() -> OutboundMail:
 
 def link_path(mail: OutboundMail) -> str:
     """The path of the link on a line of its own."""
-    return re.search(r"^https?://[^/\s]+(/\S+)$", mail.text_body, re.M).group(1)
+    return re.search(r"^https?://[^/\s]+(/\S+)$", open_mail(mail).text_body, re.M).group(1)
 
 
 def staff_login(person):
@@ -169,7 +170,7 @@ def test_a_forged_host_is_refused_in_production_and_cannot_poison_a_mail_link(pr
     person.post(f"{PUBLIC}/mot-de-passe-oublie/adresse-mail", {
         **person.page.form_data(), "email": "sophie.bernard@example.org",
         "email_confirmation": "sophie.bernard@example.org"})
-    links = re.findall(r"^https?://\S+$", last_mail().text_body, re.M)
+    links = re.findall(r"^https?://\S+$", open_mail(last_mail()).text_body, re.M)
     assert links and all(link.startswith(PUBLIC + "/") for link in links)
 
 
