@@ -3,9 +3,10 @@
 from datetime import date
 
 from wtforms import FileField, HiddenField, StringField
+from wtforms.validators import DataRequired
 
 from .identifiers import numero as numero_rules
-from .validators import Required, birth_date, numero_cgos
+from .validators import birth_date, numero_cgos
 
 
 class NumeroField(StringField):
@@ -34,7 +35,7 @@ def numero_field(description: str | None = None) -> StringField:
     """« Numéro C.G.O.S », required and checked (letter included)."""
     return NumeroField(
         "Numéro C.G.O.S",
-        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
+        validators=[DataRequired("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
         description=description,
     )
 
@@ -43,7 +44,7 @@ def birth_date_field() -> FrenchDateField:
     """« Date de naissance », typed JJ/MM/AAAA."""
     return FrenchDateField(
         "Date de naissance",
-        validators=[Required("Saisissez votre date de naissance."), birth_date],
+        validators=[DataRequired("Saisissez votre date de naissance."), birth_date],
         description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
     )
 
