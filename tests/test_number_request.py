@@ -155,6 +155,10 @@ def test_the_city_field_offers_the_communes_of_the_postal_code(client):
         ({"entry_date": (date.today() + timedelta(days=3)).strftime("%d/%m/%Y")}, "entry_date", "ne peut pas être dans le futur"),
         ({"entry_date": "01/09/2005"}, "entry_date", "doit être postérieure à vos 18 ans"),
         ({"position": "chef"}, "position", "Choisissez votre position statutaire dans la liste."),
+        ({"position": ""}, "position", "Choisissez votre position statutaire."),
+        ({"civility": "Mlle"}, "civility", "Choisissez votre civilité dans la liste."),
+        ({"civility": " "}, "civility", "Choisissez votre civilité."),
+        ({"country": "XX"}, "country", "Choisissez votre pays dans la liste."),
         ({"payslip": (b"GIF89a", "b.gif")}, "payslip", "Le fichier joint doit être un PDF"),
         ({"commune": None}, "commune_query", "Choisissez la ville de votre établissement"),
         # Found by the fuzzer: an id beyond the database's integers was a 500.

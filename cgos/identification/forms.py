@@ -35,13 +35,8 @@ class IdentityForm(FlaskForm):
         choices=[SelectChoice("", "Choisissez un mois")]
         + [SelectChoice(str(i), name) for i, name in enumerate(MONTHS, start=1)],
         validators=[DataRequired("Choisissez votre mois de naissance.")],
-        validate_choice=False,
+        invalid_choice_message="Choisissez votre mois de naissance dans la liste.",
     )
-
-    def validate_birth_month(self, field) -> None:
-        """One of the twelve months."""
-        if field.data not in {str(i) for i in range(1, 13)}:
-            raise StopValidation("Choisissez votre mois de naissance dans la liste.")
 
 
 class MailConfirmationForm(FlaskForm):

@@ -73,7 +73,7 @@ class RegistrationForm(FlaskForm):
         "Civilité",
         choices=[SelectChoice("", "Choisissez"), SelectChoice("Mme", "Madame"), SelectChoice("M.", "Monsieur")],
         validators=[DataRequired("Choisissez votre civilité.")],
-        validate_choice=False,
+        invalid_choice_message="Choisissez votre civilité dans la liste.",
     )
     last_name = StringField("Nom", validators=[DataRequired("Saisissez votre nom."), person_name])
     first_name = StringField("Prénom", validators=[DataRequired("Saisissez votre prénom."), person_name])
@@ -87,7 +87,12 @@ class RegistrationForm(FlaskForm):
     address_building = StringField("Bâtiment, entrée, résidence", validators=[optional_text])
     address_street = StringField("N° et voie", validators=[optional_text])
     address_locality = StringField("Lieu-dit", validators=[optional_text])
-    country = SelectField("Pays", default="FR", validators=[DataRequired("Choisissez votre pays.")], validate_choice=False)
+    country = SelectField(
+        "Pays",
+        default="FR",
+        validators=[DataRequired("Choisissez votre pays.")],
+        invalid_choice_message="Choisissez votre pays dans la liste.",
+    )
     postal_code = StringField("Code postal", validators=[DataRequired("Saisissez votre code postal.")])
     city = StringField("Ville", validators=[DataRequired("Saisissez votre ville.")])
     commune_query, commune, establishment_query, establishment = establishment_choice_fields()
@@ -100,25 +105,10 @@ class RegistrationForm(FlaskForm):
         "Votre position statutaire",
         choices=[SelectChoice("", "Choisissez")] + [SelectChoice(value.value, label) for value, label in POSITIONS.items()],
         validators=[DataRequired("Choisissez votre position statutaire.")],
-        validate_choice=False,
+        invalid_choice_message="Choisissez votre position statutaire dans la liste.",
     )
     payslip = payslip_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = countries()
-
-    def validate_civility(self, field) -> None:
-        """Madame or Monsieur."""
-        if field.data not in ("Mme", "M."):
-            raise StopValidation("Choisissez votre civilité dans la liste.")
-
-    def validate_country(self, field) -> None:
-        """A country of the list."""
-        if field.data not in {choice.value for choice in self.country.choices}:
-            raise StopValidation("Choisissez votre pays dans la liste.")
-
-    def validate_position(self, field) -> None:
-        """One of the positions of the CGOS file."""
-        if field.data not in {p.value for p in Position}:
-            raise StopValidation("Choisissez votre position statutaire dans la liste.")
