@@ -3,12 +3,12 @@
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, StopValidation
 
-from ..form_fields import numero_field
-from ..validators import MONTHS, email_address, same_as
+from ..form_fields import email_pair, numero_field
+from ..validators import MONTHS
 
 
 def birth_year(form, field) -> None:
@@ -42,14 +42,4 @@ class IdentityForm(FlaskForm):
 class MailConfirmationForm(FlaskForm):
     """The mail address on file, typed in full twice."""
 
-    email = EmailField(
-        "Adresse mail",
-        validators=[DataRequired("Saisissez votre adresse mail."), email_address],
-    )
-    email_confirmation = EmailField(
-        "Confirmation d'adresse mail",
-        validators=[
-            DataRequired("Saisissez de nouveau votre adresse mail pour la confirmer."),
-            same_as("email", "Les deux adresses mail saisies ne sont pas identiques."),
-        ],
-    )
+    email, email_confirmation = email_pair("email", "Adresse mail", "Confirmation d'adresse mail", "adresse mail")
