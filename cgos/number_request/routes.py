@@ -6,7 +6,7 @@ the server; the session cookie only holds a handle to it.
 
 from datetime import date, timedelta
 
-from flask import Blueprint, request, session, url_for
+from flask import Blueprint, render_template, request, session, url_for
 
 from .. import flow_state, uploads
 from ..credentials import limits
@@ -179,7 +179,5 @@ def confirm(token: str):
 @bp.get("/villes")
 def cities():
     """The communes of a postal code, as the options offered for « Ville »."""
-    from flask import render_template
-
     cities = services.communes_for_postal_code(request.args.get("postal_code", ""))
     return render_template("partials/number_request/cities.html", cities=cities)
