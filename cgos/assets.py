@@ -8,7 +8,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, current_app, send_from_directory, url_for
+from flask import Flask, current_app, request, send_from_directory, url_for
 
 BUNDLE = "portal.js"
 BUNDLE_PARTS = ("htmx.min.js", "app.js")
@@ -40,8 +40,6 @@ def static_url(filename: str) -> str:
 
 def send_static(filename: str):
     """Flask's static view, cacheable for a year when fingerprinted, and compressible."""
-    from flask import request
-
     max_age = ONE_YEAR if request.args.get("v") else 300
     response = send_from_directory(current_app.static_folder, filename, max_age=max_age)
     # Flask streams files untouched; buffering them lets Flask-Compress gzip them like pages.

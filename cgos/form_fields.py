@@ -2,10 +2,11 @@
 
 from datetime import date
 
-from wtforms import FileField, HiddenField, StringField
+from wtforms import EmailField, FileField, HiddenField, StringField
+from wtforms.validators import DataRequired
 
 from .identifiers import numero as numero_rules
-from .validators import Required, birth_date, numero_cgos
+from .validators import birth_date, email_address, numero_cgos, same_as
 
 
 class NumeroField(StringField):
@@ -27,6 +28,7 @@ class FrenchDateField(StringField):
             return self.data.strftime("%d/%m/%Y")
         return super()._value()
 
+
 PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"
 
 
@@ -34,7 +36,7 @@ def numero_field(description: str | None = None) -> StringField:
     """« Numéro C.G.O.S », required and checked (letter included)."""
     return NumeroField(
         "Numéro C.G.O.S",
-        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
+        validators=[DataRequired("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
         description=description,
     )
 
@@ -43,8 +45,22 @@ def birth_date_field() -> FrenchDateField:
     """« Date de naissance », typed JJ/MM/AAAA."""
     return FrenchDateField(
         "Date de naissance",
-        validators=[Required("Saisissez votre date de naissance."), birth_date],
+        validators=[DataRequired("Saisissez votre date de naissance."), birth_date],
         description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
+    )
+
+
+def email_pair(name: str, label: str, confirmation_label: str, what: str) -> tuple[EmailField, EmailField]:
+    """A mail address (the form's field `name`) and its confirmation, typed in full twice."""
+    return (
+        EmailField(label, validators=[DataRequired(f"Saisissez votre {what}."), email_address]),
+        EmailField(
+            confirmation_label,
+            validators=[
+                DataRequired(f"Saisissez de nouveau votre {what} pour la confirmer."),
+                same_as(name, "Les deux adresses mail saisies ne sont pas identiques."),
+            ],
+        ),
     )
 
 

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime, timezone
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .extensions import db
 
@@ -213,7 +213,31 @@ class RequestStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class MailChangeRequest(db.Model):
+class PayslipMixin:
+    """The payslip file sent with a request; the path is cleared when the file is purged, the rest stays."""
+
+    payslip_path: Mapped[str | None] = mapped_column(String(300))
+    payslip_filename: Mapped[str] = mapped_column(String(100))
+    payslip_mimetype: Mapped[str] = mapped_column(String(50))
+    payslip_size: Mapped[int]
+    payslip_deleted_at: Mapped[datetime | None]
+
+
+class DecisionMixin:
+    """A delegation's decision on a request: pending until a staff member accepts or rejects it."""
+
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.PENDING, index=True)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def decided_by(cls) -> Mapped[DelegationStaff | None]:
+        """The staff member who decided."""
+        return relationship()
+
+
+class MailChangeRequest(PayslipMixin, DecisionMixin, db.Model):
     """The questionnaire of an agent whose mail address on file is wrong or missing."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -228,25 +252,14 @@ class MailChangeRequest(db.Model):
     first_name: Mapped[str] = mapped_column(String(100))
     commune_insee: Mapped[str] = mapped_column(ForeignKey("commune.insee"))
     establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"))
-    # The payslip file; the path is cleared when the file is purged, the rest stays.
-    payslip_path: Mapped[str | None] = mapped_column(String(300))
-    payslip_filename: Mapped[str] = mapped_column(String(100))
-    payslip_mimetype: Mapped[str] = mapped_column(String(50))
-    payslip_size: Mapped[int]
-    payslip_deleted_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.PENDING, index=True)
-    decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"))
-    decision_reason: Mapped[str | None] = mapped_column(Text)
 
     agent: Mapped[Agent | None] = relationship()
     delegation: Mapped[Delegation] = relationship()
     commune: Mapped[Commune] = relationship()
     establishment: Mapped[Establishment] = relationship()
-    decided_by: Mapped[DelegationStaff | None] = relationship()
 
 
-class Registration(db.Model):
+class Registration(PayslipMixin, DecisionMixin, db.Model):
     """« Demande de n°C.G.O.S » by an agent unknown to the C.G.O.S (guide 3.1)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,24 +284,14 @@ class Registration(db.Model):
     delegation_id: Mapped[int] = mapped_column(ForeignKey("delegation.id"), index=True)
     entry_date: Mapped[date]
     position: Mapped[str] = mapped_column(String(20))
-    payslip_path: Mapped[str | None] = mapped_column(String(300))
-    payslip_filename: Mapped[str] = mapped_column(String(100))
-    payslip_mimetype: Mapped[str] = mapped_column(String(50))
-    payslip_size: Mapped[int]
-    payslip_deleted_at: Mapped[datetime | None]
     # SHA-256 of the token of the mail confirmation link (48 hours, single use).
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     confirmed_at: Mapped[datetime | None]
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
-    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.PENDING, index=True)
-    decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"))
-    decision_reason: Mapped[str | None] = mapped_column(Text)
 
     establishment: Mapped[Establishment] = relationship()
     delegation: Mapped[Delegation] = relationship()
     agent: Mapped[Agent | None] = relationship()
-    decided_by: Mapped[DelegationStaff | None] = relationship()
 
 
 class SecurityEvent(db.Model):

@@ -6,7 +6,7 @@ import pytest
 
 from cgos.extensions import db
 from cgos.mail import open_mail
-from cgos.models import Agent, OutboundMail
+from cgos.models import OutboundMail
 
 MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
 JEAN = {"numero": "22904518 R", "birth_year": "1979", "birth_month": "11"}

@@ -51,6 +51,7 @@ def test_a_wrong_combination_does_not_say_which_part_is_wrong(either, fields):
         ({"birth_year": ""}, "birth_year", "Saisissez votre année de naissance sur 4 chiffres."),
         ({"birth_month": ""}, "birth_month", "Choisissez votre mois de naissance."),
         ({"birth_month": "13"}, "birth_month", "Choisissez votre mois de naissance dans la liste."),
+        ({"birth_month": " "}, "birth_month", "Choisissez votre mois de naissance."),
         ({"numero": "35127846 T"}, "numero", "La lettre ne correspond pas au numéro C.G.O.S : vérifiez le numéro et la lettre."),
     ],
 )

@@ -9,7 +9,8 @@ import pytest
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.identifiers import numero as numero_rules
-from cgos.models import Agent, Establishment, OutboundMail, Registration, utcnow
+from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, utcnow
+from cgos.places.search import MAX_RESULTS, communes_with_establishments
 
 URL = "/demande-numero"
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -155,6 +156,10 @@ def test_the_city_field_offers_the_communes_of_the_postal_code(client):
         ({"entry_date": (date.today() + timedelta(days=3)).strftime("%d/%m/%Y")}, "entry_date", "ne peut pas être dans le futur"),
         ({"entry_date": "01/09/2005"}, "entry_date", "doit être postérieure à vos 18 ans"),
         ({"position": "chef"}, "position", "Choisissez votre position statutaire dans la liste."),
+        ({"position": ""}, "position", "Choisissez votre position statutaire."),
+        ({"civility": "Mlle"}, "civility", "Choisissez votre civilité dans la liste."),
+        ({"civility": " "}, "civility", "Choisissez votre civilité."),
+        ({"country": "XX"}, "country", "Choisissez votre pays dans la liste."),
         ({"payslip": (b"GIF89a", "b.gif")}, "payslip", "Le fichier joint doit être un PDF"),
         ({"commune": None}, "commune_query", "Choisissez la ville de votre établissement"),
         # Found by the fuzzer: an id beyond the database's integers was a 500.
@@ -285,3 +290,21 @@ def test_staff_can_mark_a_registration_verified(agent, app, new_agent):
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     db.session.refresh(registration)
     assert registration.status == "accepted" and registration.agent.disabled_at is None
+
+
+def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
+    """As in the questionnaire (one chooser): a commune picked lower in a long list is not lost on a search."""
+    without = db.select(Commune).where(Commune.search_name.startswith("sa"), ~Commune.insee.in_(
+        db.select(Establishment.commune_insee))).order_by(Commune.search_name).limit(MAX_RESULTS)
+    for number, commune in enumerate(db.session.scalars(without)):
+        db.session.add(Establishment(name=f"Hôpital {number}", search_name=f"hopital {number}",
+                                     category="CH", commune_insee=commune.insee))
+    db.session.commit()
+    chosen = communes_with_establishments("sa", limit=50)[-1]
+    assert chosen not in communes_with_establishments("sa")
+    nir_step(agent, NEW_NIR)
+    agent.get(URL + "/inscription")
+    page = agent.submit(URL + "/inscription", {"commune_query": "sa", "commune": chosen.insee,
+                                               "action": "search_establishment"})
+    radio = page.soup.find("input", attrs={"name": "commune", "value": chosen.insee})
+    assert radio and radio.has_attr("checked")

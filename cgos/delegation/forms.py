@@ -2,15 +2,14 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, TextAreaField
-
-from ..validators import Required
+from wtforms.validators import DataRequired
 
 
 class StaffLoginForm(FlaskForm):
     """A delegation staff member's mail address and password."""
 
-    email = EmailField("Adresse mail", validators=[Required("Saisissez votre adresse mail.")])
-    password = PasswordField("Mot de passe", validators=[Required("Saisissez votre mot de passe.")])
+    email = EmailField("Adresse mail", validators=[DataRequired("Saisissez votre adresse mail.")])
+    password = PasswordField("Mot de passe", validators=[DataRequired("Saisissez votre mot de passe.")])
 
 
 class DecisionForm(FlaskForm):

@@ -3,17 +3,16 @@
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, StopValidation
 
-from ..form_fields import numero_field
-from ..validators import MONTHS, Required, email_address, same_as
+from ..form_fields import email_pair, numero_field
+from ..validators import MONTHS
 
 
 def birth_year(form, field) -> None:
     """Four digits, a plausible year of birth."""
-    from wtforms.validators import StopValidation
-
     value = (field.data or "").strip()
     if not (len(value) == 4 and value.isascii() and value.isdigit()):
         raise StopValidation("Saisissez votre année de naissance sur 4 chiffres, par exemple 1985.")
@@ -28,36 +27,19 @@ class IdentityForm(FlaskForm):
     numero = numero_field("Entrez votre numéro C.G.O.S (avec la lettre), par exemple 35127846 S.")
     birth_year = StringField(
         "Année de naissance",
-        validators=[Required("Saisissez votre année de naissance sur 4 chiffres."), birth_year],
+        validators=[DataRequired("Saisissez votre année de naissance sur 4 chiffres."), birth_year],
         description="Le format attendu est AAAA.",
     )
     birth_month = SelectField(
         "Mois de naissance",
         choices=[SelectChoice("", "Choisissez un mois")]
         + [SelectChoice(str(i), name) for i, name in enumerate(MONTHS, start=1)],
-        validators=[Required("Choisissez votre mois de naissance.")],
-        validate_choice=False,
+        validators=[DataRequired("Choisissez votre mois de naissance.")],
+        invalid_choice_message="Choisissez votre mois de naissance dans la liste.",
     )
-
-    def validate_birth_month(self, field) -> None:
-        """One of the twelve months."""
-        from wtforms.validators import StopValidation
-
-        if field.data not in {str(i) for i in range(1, 13)}:
-            raise StopValidation("Choisissez votre mois de naissance dans la liste.")
 
 
 class MailConfirmationForm(FlaskForm):
     """The mail address on file, typed in full twice."""
 
-    email = EmailField(
-        "Adresse mail",
-        validators=[Required("Saisissez votre adresse mail."), email_address],
-    )
-    email_confirmation = EmailField(
-        "Confirmation d'adresse mail",
-        validators=[
-            Required("Saisissez de nouveau votre adresse mail pour la confirmer."),
-            same_as("email", "Les deux adresses mail saisies ne sont pas identiques."),
-        ],
-    )
+    email, email_confirmation = email_pair("email", "Adresse mail", "Confirmation d'adresse mail", "adresse mail")

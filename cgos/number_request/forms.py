@@ -5,13 +5,13 @@ from flask_wtf import FlaskForm
 from stdnum.exceptions import ValidationError
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import StopValidation
+from wtforms.validators import DataRequired, StopValidation
 
 from ..form_fields import FrenchDateField, birth_date_field, establishment_choice_fields, payslip_field
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
 from ..models import Position
-from ..validators import Required, email_address, parse_french_date, person_name
+from ..validators import email_address, parse_french_date, person_name
 
 POSITIONS = {
     Position.TITULAIRE: "Titulaire",
@@ -61,7 +61,7 @@ class NirForm(FlaskForm):
 
     nir = StringField(
         "Numéro de sécurité sociale",
-        validators=[Required("Saisissez votre numéro de sécurité sociale (15 chiffres, clé comprise)."), nir_number],
+        validators=[DataRequired("Saisissez votre numéro de sécurité sociale (15 chiffres, clé comprise)."), nir_number],
         description="15 chiffres, clé comprise, par exemple 2 85 03 35 238 123 88.",
     )
 
@@ -72,53 +72,43 @@ class RegistrationForm(FlaskForm):
     civility = SelectField(
         "Civilité",
         choices=[SelectChoice("", "Choisissez"), SelectChoice("Mme", "Madame"), SelectChoice("M.", "Monsieur")],
-        validators=[Required("Choisissez votre civilité.")],
-        validate_choice=False,
+        validators=[DataRequired("Choisissez votre civilité.")],
+        invalid_choice_message="Choisissez votre civilité dans la liste.",
     )
-    last_name = StringField("Nom", validators=[Required("Saisissez votre nom."), person_name])
-    first_name = StringField("Prénom", validators=[Required("Saisissez votre prénom."), person_name])
+    last_name = StringField("Nom", validators=[DataRequired("Saisissez votre nom."), person_name])
+    first_name = StringField("Prénom", validators=[DataRequired("Saisissez votre prénom."), person_name])
     birth_date = birth_date_field()
     email = EmailField(
         "Email personnel",
-        validators=[Required("Saisissez votre adresse mail personnelle."), email_address],
+        validators=[DataRequired("Saisissez votre adresse mail personnelle."), email_address],
         description="Votre numéro C.G.O.S vous sera envoyé à cette adresse.",
     )
     address_flat = StringField("Appart., escalier", validators=[optional_text])
     address_building = StringField("Bâtiment, entrée, résidence", validators=[optional_text])
     address_street = StringField("N° et voie", validators=[optional_text])
     address_locality = StringField("Lieu-dit", validators=[optional_text])
-    country = SelectField("Pays", default="FR", validators=[Required("Choisissez votre pays.")], validate_choice=False)
-    postal_code = StringField("Code postal", validators=[Required("Saisissez votre code postal.")])
-    city = StringField("Ville", validators=[Required("Saisissez votre ville.")])
+    country = SelectField(
+        "Pays",
+        default="FR",
+        validators=[DataRequired("Choisissez votre pays.")],
+        invalid_choice_message="Choisissez votre pays dans la liste.",
+    )
+    postal_code = StringField("Code postal", validators=[DataRequired("Saisissez votre code postal.")])
+    city = StringField("Ville", validators=[DataRequired("Saisissez votre ville.")])
     commune_query, commune, establishment_query, establishment = establishment_choice_fields()
     entry_date = FrenchDateField(
         "Date d'entrée dans votre établissement",
-        validators=[Required("Saisissez votre date d'entrée dans votre établissement."), entry_date],
+        validators=[DataRequired("Saisissez votre date d'entrée dans votre établissement."), entry_date],
         description="Au format JJ/MM/AAAA.",
     )
     position = SelectField(
         "Votre position statutaire",
         choices=[SelectChoice("", "Choisissez")] + [SelectChoice(value.value, label) for value, label in POSITIONS.items()],
-        validators=[Required("Choisissez votre position statutaire.")],
-        validate_choice=False,
+        validators=[DataRequired("Choisissez votre position statutaire.")],
+        invalid_choice_message="Choisissez votre position statutaire dans la liste.",
     )
     payslip = payslip_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country.choices = countries()
-
-    def validate_civility(self, field) -> None:
-        """Madame or Monsieur."""
-        if field.data not in ("Mme", "M."):
-            raise StopValidation("Choisissez votre civilité dans la liste.")
-
-    def validate_country(self, field) -> None:
-        """A country of the list."""
-        if field.data not in {choice.value for choice in self.country.choices}:
-            raise StopValidation("Choisissez votre pays dans la liste.")
-
-    def validate_position(self, field) -> None:
-        """One of the positions of the CGOS file."""
-        if field.data not in {p.value for p in Position}:
-            raise StopValidation("Choisissez votre position statutaire dans la liste.")

@@ -6,7 +6,7 @@ the server; the session cookie only holds a handle to it.
 
 from datetime import date, timedelta
 
-from flask import Blueprint, request, session, url_for
+from flask import Blueprint, render_template, request, session, url_for
 
 from .. import flow_state, uploads
 from ..credentials import limits
@@ -17,7 +17,7 @@ from ..htmx import render_page, see_other
 from ..identification.forms import MailConfirmationForm
 from ..identification.steps import WRONG_ADDRESS, check_retyped_address, too_many
 from ..models import Agent
-from ..places.search import communes_with_establishments, establishment_in, establishments_in
+from ..places.chooser import choices, chosen_establishment
 from . import services
 from .forms import NirForm, RegistrationForm
 
@@ -101,17 +101,8 @@ def sent():
 
 
 def registration_choices(form: RegistrationForm) -> dict:
-    """Communes and establishments matching what was typed and chosen so far."""
-    commune = request.form.get("commune") or None
-    communes = communes_with_establishments(form.commune_query.data or "")
-    if len(communes) == 1:
-        commune = communes[0].insee
-    return {
-        "communes": communes, "commune": commune,
-        "establishments": establishments_in(commune, form.establishment_query.data or ""),
-        "establishment": request.form.get("establishment"),
-        "cities": services.communes_for_postal_code(form.postal_code.data or ""),
-    }
+    """Communes and establishments matching what was typed and chosen so far, and the postal code's cities."""
+    return {**choices(form), "cities": services.communes_for_postal_code(form.postal_code.data or "")}
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
@@ -145,11 +136,7 @@ def registration():
         problem = services.entry_date_problem(form.entry_date.data, birth, date.today())
         if problem:
             form.entry_date.errors = [problem]
-    establishment = establishment_in(request.form.get("commune"), request.form.get("establishment"))
-    if not request.form.get("commune"):
-        form.commune_query.errors = ["Choisissez la ville de votre établissement dans la liste proposée."]
-    elif establishment is None:
-        form.establishment_query.errors = ["Choisissez votre établissement dans la liste proposée."]
+    establishment = chosen_establishment(form)
     checked, payslip_error = uploads.check_payslip(request.files.get("payslip"))
     if payslip_error:
         form.payslip.errors = [payslip_error]
@@ -192,7 +179,5 @@ def confirm(token: str):
 @bp.get("/villes")
 def cities():
     """The communes of a postal code, as the options offered for « Ville »."""
-    from flask import render_template
-
     cities = services.communes_for_postal_code(request.args.get("postal_code", ""))
     return render_template("partials/number_request/cities.html", cities=cities)

@@ -12,7 +12,7 @@ from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
 from ..mail import external_url, send_mail
-from ..models import Agent, Commune, Delegation, Registration, utcnow
+from ..models import Agent, Commune, Registration, utcnow
 from ..reference_data import normalize_search_text
 
 LINK_LIFETIME = timedelta(hours=48)

@@ -1,10 +1,11 @@
 """The mail-change questionnaire of the guide (1.2.2): every field required, the payslip too."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField
+from wtforms import StringField
+from wtforms.validators import DataRequired
 
-from ..form_fields import birth_date_field, establishment_choice_fields, numero_field, payslip_field
-from ..validators import Required, email_address, person_name, same_as
+from ..form_fields import birth_date_field, email_pair, establishment_choice_fields, numero_field, payslip_field
+from ..validators import person_name
 
 
 class QuestionnaireForm(FlaskForm):
@@ -12,18 +13,10 @@ class QuestionnaireForm(FlaskForm):
 
     numero = numero_field("8 chiffres suivis d'une lettre, par exemple 35127846 S.")
     birth_date = birth_date_field()
-    new_email = EmailField(
-        "Nouvelle adresse mail",
-        validators=[Required("Saisissez votre nouvelle adresse mail."), email_address],
+    new_email, new_email_confirmation = email_pair(
+        "new_email", "Nouvelle adresse mail", "Confirmation de la nouvelle adresse mail", "nouvelle adresse mail"
     )
-    new_email_confirmation = EmailField(
-        "Confirmation de la nouvelle adresse mail",
-        validators=[
-            Required("Saisissez de nouveau votre nouvelle adresse mail pour la confirmer."),
-            same_as("new_email", "Les deux adresses mail saisies ne sont pas identiques."),
-        ],
-    )
-    last_name = StringField("Nom", validators=[Required("Saisissez votre nom."), person_name])
-    first_name = StringField("Prénom", validators=[Required("Saisissez votre prénom."), person_name])
+    last_name = StringField("Nom", validators=[DataRequired("Saisissez votre nom."), person_name])
+    first_name = StringField("Prénom", validators=[DataRequired("Saisissez votre prénom."), person_name])
     commune_query, commune, establishment_query, establishment = establishment_choice_fields()
     payslip = payslip_field()

@@ -12,13 +12,11 @@ from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
 from ..mail import external_url, send_mail
 from ..models import Agent, Delegation, Establishment, MailChangeRequest
-from ..places.search import communes_with_establishments, establishment_in, establishments_in
+from ..places.chooser import choices, chosen_establishment
 from .forms import QuestionnaireForm
 
 bp = Blueprint("questionnaire", __name__)
 
-CHOOSE_COMMUNE = "Choisissez la ville de votre établissement dans la liste proposée."
-CHOOSE_ESTABLISHMENT = "Choisissez votre établissement dans la liste proposée."
 NO_DELEGATION = "Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."
 TEMPLATE = "questionnaire/form.html"
 
@@ -31,19 +29,8 @@ def wrong_address():
 
 def show(form: QuestionnaireForm, status: int = 200, errors: dict | None = None):
     """The questionnaire with the choices that match what was typed and chosen so far."""
-    commune = request.form.get("commune") or None
-    communes = communes_with_establishments(form.commune_query.data or "")
-    if commune and commune not in {c.insee for c in communes}:
-        communes = [c for c in communes_with_establishments(form.commune_query.data or "", limit=50)
-                    if c.insee == commune] or communes
-    if len(communes) == 1:
-        commune = communes[0].insee
-    return render_page(
-        TEMPLATE, status=status, tab="first_connection", form=form, errors=errors or {},
-        communes=communes, commune=commune,
-        establishments=establishments_in(commune, form.establishment_query.data or ""),
-        establishment=request.form.get("establishment"),
-    )
+    return render_page(TEMPLATE, status=status, tab="first_connection", form=form, errors=errors or {},
+                       **choices(form))
 
 
 uploads.UPLOAD_ENDPOINTS.add("questionnaire.form")
@@ -61,13 +48,8 @@ def form():
     # The whole form is checked first; whether the numéro and birth date match is never said
     # (the delegation sees it), so the answer is the same for a right and a wrong birth date.
     valid = form.validate()
-    commune = request.form.get("commune")
-    establishment = establishment_in(commune, request.form.get("establishment"))
-    if not commune:
-        form.commune_query.errors = [CHOOSE_COMMUNE]
-    elif establishment is None:
-        form.establishment_query.errors = [CHOOSE_ESTABLISHMENT]
-    elif delegation_of(establishment) is None:
+    establishment = chosen_establishment(form)
+    if establishment is not None and delegation_of(establishment) is None:
         form.establishment_query.errors = [NO_DELEGATION]
     checked, payslip_error = uploads.check_payslip(request.files.get("payslip"))
     if payslip_error:

@@ -9,7 +9,6 @@ import email
 import email.message
 import email.policy
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from cgos.extensions import db
+from tests_support.servers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -109,13 +109,6 @@ def provisional_pin(message: email.message.EmailMessage) -> str:
 def mail_links(message: email.message.EmailMessage) -> list[str]:
     """The absolute URLs standing on a line of their own."""
     return re.findall(r"^(https?://\S+)\s*$", text_part(message), re.MULTILINE)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (aiosmtpd 1.4 cannot bind port 0)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
