@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from stdnum.exceptions import ValidationError
-from wtforms.validators import DataRequired, StopValidation
+from wtforms.validators import StopValidation
 
 from .identifiers import french_message
 from .identifiers import numero as numero_rules
@@ -18,10 +18,6 @@ MONTHS = [
     "janvier", "février", "mars", "avril", "mai", "juin",
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 ]
-
-# The login and account forms still import this name; WTForms' own validator
-# behaves the same (same `required` flag, clears earlier errors, stops the chain).
-Required = DataRequired
 
 
 def numero_cgos(form, field) -> None:

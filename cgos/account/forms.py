@@ -3,9 +3,9 @@
 import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, TelField
-from wtforms.validators import StopValidation
+from wtforms.validators import DataRequired, StopValidation
 
-from ..validators import Required, email_address, same_as
+from ..validators import email_address, same_as
 
 
 class CharterForm(FlaskForm):
@@ -17,13 +17,13 @@ class NewPinForm(FlaskForm):
 
     new_pin = PasswordField(
         "Nouveau mot de passe",
-        validators=[Required("Saisissez votre nouveau mot de passe à 6 chiffres.")],
+        validators=[DataRequired("Saisissez votre nouveau mot de passe à 6 chiffres.")],
         description="6 chiffres.",
     )
     confirmation = PasswordField(
         "Confirmation du mot de passe",
         validators=[
-            Required("Saisissez de nouveau votre mot de passe pour le confirmer."),
+            DataRequired("Saisissez de nouveau votre mot de passe pour le confirmer."),
             same_as("new_pin", "Les deux mots de passe saisis ne sont pas identiques."),
         ],
     )
@@ -35,7 +35,7 @@ class ChangePinForm(NewPinForm):
 
     current_pin = PasswordField(
         "Mot de passe actuel",
-        validators=[Required("Saisissez votre mot de passe actuel.")],
+        validators=[DataRequired("Saisissez votre mot de passe actuel.")],
     )
 
 
@@ -61,7 +61,7 @@ class PersonalDataForm(FlaskForm):
 
     email = EmailField(
         "Email personnel",
-        validators=[Required("Saisissez votre adresse mail personnelle."), email_address],
+        validators=[DataRequired("Saisissez votre adresse mail personnelle."), email_address],
         description="Un email sera nécessaire pour vos échanges avec le C.G.O.S.",
     )
     phone_mobile = TelField("Portable", validators=[phone_number])

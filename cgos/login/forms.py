@@ -2,9 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
+from wtforms.validators import DataRequired
 
 from ..form_fields import NumeroField
-from ..validators import Required, numero_cgos
+from ..validators import numero_cgos
 
 NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
 
@@ -14,7 +15,7 @@ class LoginForm(FlaskForm):
 
     numero = NumeroField(
         NUMERO_LABEL,
-        validators=[Required("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
+        validators=[DataRequired("Saisissez votre numéro C.G.O.S (8 chiffres suivis d'une lettre)."), numero_cgos],
     )
     layout = HiddenField()
     pressed = HiddenField()
