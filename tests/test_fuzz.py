@@ -5,13 +5,15 @@
 
 import io
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from flask import session
 from hypothesis import strategies as st
 
-from cgos import create_app
+from cgos import create_app, flow_state
 from cgos.extensions import db
 from cgos.models import Agent, MailChangeRequest, Registration
 from tests_support.backends import BASE_CONFIG
@@ -58,6 +60,8 @@ def fuzz_app(prepared_database, tmp_path_factory):
         "UPLOAD_FOLDER": str(folder / "uploads"), "WTF_CSRF_ENABLED": False,
         "ADDRESS_RATE_LIMIT": "100000000 per hour", "LOGIN_LOCKOUT_LIMIT": "100000000 per hour",
         "IDENTIFICATION_RATE_LIMIT": "100000000 per hour", "MAIL_CONFIRMATION_LIMIT": "100000000 per day",
+        "LOGIN_DAILY_LIMIT": "100000000 per day", "LOGIN_ALERT_LIMIT": "100000000 per hour",
+        "NIR_RATE_LIMIT": "100000000 per day",
         "PROPAGATE_EXCEPTIONS": False,
     })
     yield app
@@ -83,11 +87,20 @@ def post_all(client, url, strategy, multipart: bool = False):
     run()
 
 
-def with_state(app, **state):
-    """A client whose session is at a given wizard step."""
+def with_state(app, purpose: str, data: dict):
+    """A client whose wizard is at a given step: its state on the server, the handle in its session."""
     client = app.test_client()
-    with client.session_transaction() as session:
-        session.update(state)
+    with app.test_request_context():
+        flow_state.save(purpose, data, timedelta(hours=2))
+        handle = {key: value for key, value in session.items() if key.startswith("state:")}
+    with client.session_transaction() as client_session:
+        client_session.update(handle)
+    return client
+
+
+def at_step(client, url: str):
+    """The client, once checked to be at the step (not sent back to the start)."""
+    assert client.get(url).status_code == 200, url
     return client
 
 
@@ -111,7 +124,8 @@ def test_mail_confirmation_forms(fuzz_app, steps):
     with fuzz_app.app_context():
         marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == "35127846S"))
     url = {"forgotten_password": "/mot-de-passe-oublie", "first_connection": "/premiere-connexion"}[steps]
-    post_all(with_state(fuzz_app, **{steps: {"agent": marie}}), url + "/adresse-mail", form_data(MAIL))
+    post_all(at_step(with_state(fuzz_app, steps, {"agent": marie}), url + "/adresse-mail"), url + "/adresse-mail",
+             form_data(MAIL))
 
 
 def test_questionnaire(fuzz_app):
@@ -127,7 +141,8 @@ def test_nir_form(fuzz_app):
 def test_known_nir_mail_form(fuzz_app):
     with fuzz_app.app_context():
         marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == "35127846S"))
-    post_all(with_state(fuzz_app, number_request={"agent": marie}), "/demande-numero/adresse-mail", form_data(MAIL))
+    post_all(at_step(with_state(fuzz_app, "number_request", {"agent": marie}), "/demande-numero/adresse-mail"),
+             "/demande-numero/adresse-mail", form_data(MAIL))
 
 
 def test_registration_form(fuzz_app):
@@ -135,7 +150,8 @@ def test_registration_form(fuzz_app):
     fields = ["civility", "last_name", "first_name", "birth_date", "email", "address_flat", "address_building",
               "address_street", "address_locality", "country", "postal_code", "city", "commune_query", "commune",
               "establishment_query", "establishment", "entry_date", "position", "action"]
-    post_all(with_state(fuzz_app, number_request={"facts": facts}), "/demande-numero/inscription",
+    post_all(at_step(with_state(fuzz_app, "number_request", {"facts": facts}), "/demande-numero/inscription"),
+             "/demande-numero/inscription",
              form_data(fields, files=["payslip"]), multipart=True)
 
 
