@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ENV := FLASK_DEV_MAILBOX=true FLASK_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test test-fuzz test-postgres bench bench-scale install install-test chromium services clean
+.PHONY: run test lint test-fuzz test-postgres bench bench-scale install install-test chromium services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ run: install
 	$(DEV_ENV) $(BIN)/flask --app app setup --demo
 	$(DEV_ENV) $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
-## make test: the whole suite (unit, integration, fault, browser in Debian chromium)
-test: install-test chromium services
+## make test: lint, then the whole suite (unit, integration, fault, browser in Debian chromium)
+test: install-test chromium services lint
 	$(BIN)/pytest -m "not fuzz"
+
+## make lint: ruff's checks and formatting (configured in pyproject.toml)
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## make test-fuzz: every public form fed 10 000 hypothesis-generated inputs (slow: minutes)
 test-fuzz: install-test
