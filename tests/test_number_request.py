@@ -9,7 +9,7 @@ import pytest
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.identifiers import numero as numero_rules
-from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, utcnow
+from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, SecurityEvent, utcnow
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
 
 URL = "/demande-numero"
@@ -290,6 +290,22 @@ def test_staff_can_mark_a_registration_verified(agent, app, new_agent):
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     db.session.refresh(registration)
     assert registration.status == "accepted" and registration.agent.disabled_at is None
+
+
+@pytest.mark.parametrize(("decision", "kind"), [({"decision": "verify"}, "registration_accepted"),
+                                                ({"decision": "reject", "reason": "Bulletin illisible"}, "registration_rejected")])
+def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new_agent, decision, kind):
+    register(agent)
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    staff.get("/delegation")
+    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    staff.get(f"/delegation/inscriptions/{registration.id}")
+    staff.submit(f"/delegation/inscriptions/{registration.id}", decision)
+    kinds = [e.kind for e in db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id))
+             if e.agent_id == registration.agent_id]
+    assert kinds == ["registration_confirmed", kind]
 
 
 def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):

@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from .. import events
+from ..events import Event
 from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import Agent, utcnow
@@ -40,7 +41,7 @@ def request_email_change(agent: Agent, new_email: str) -> None:
             agent=agent,
             new_email=new_email,
         )
-    events.record(events.EMAIL_CHANGE_REQUESTED, agent)
+    events.record(Event.EMAIL_CHANGE_REQUESTED, agent)
 
 
 def confirm_email_change(token: str) -> tuple[Agent | None, str]:
@@ -55,5 +56,5 @@ def confirm_email_change(token: str) -> tuple[Agent | None, str]:
     agent.email = agent.pending_email
     agent.pending_email = None
     # The digest stays, so that the same link followed again is told it was used.
-    events.record(events.EMAIL_CHANGED, agent)
+    events.record(Event.EMAIL_CHANGED, agent)
     return agent, "done"

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, g, request, url_for
 
 from .. import events, pins
 from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions
+from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..credentials import limits
@@ -27,7 +28,7 @@ def charter():
             g.agent.charter_accepted_at = utcnow()
             db.session.commit()
             return see_other(url_for(pending_step(g.agent) or ".home"))
-        events.record(events.LOGOUT, g.agent, "charter_refused")
+        events.record(Event.LOGOUT, g.agent, "charter_refused")
         logout()
         db.session.commit()
         flash(
@@ -95,7 +96,7 @@ def change_pin():
                 return daily_lock_out()
             return lock_out(numero)
         if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
-            events.record(events.LOGIN_FAILURE, g.agent, "change_pin")
+            events.record(Event.LOGIN_FAILURE, g.agent, "change_pin")
             db.session.commit()
             form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
         else:
@@ -143,7 +144,7 @@ def check_current_pin(form: EditPersonalDataForm):
         logout()
         return lock_out(numero)
     if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
-        events.record(events.LOGIN_FAILURE, g.agent, "email_change")
+        events.record(Event.LOGIN_FAILURE, g.agent, "email_change")
         db.session.commit()
         form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
         return None

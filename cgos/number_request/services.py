@@ -8,6 +8,7 @@ from .. import events, uploads
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..credentials.hashing import nir_digest
 from ..delegations import delegation_for, delegation_of
+from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
@@ -146,7 +147,7 @@ def confirm(token: str) -> tuple[Registration | None, str]:
     registration.agent = agent
     registration.confirmed_at = utcnow()
     db.session.flush()
-    events.record("registration_confirmed", agent)
+    events.record(Event.REGISTRATION_CONFIRMED, agent)
     send_mail(
         agent.email,
         "Espace Agent C.G.O.S : votre numéro C.G.O.S",
@@ -159,7 +160,7 @@ def confirm(token: str) -> tuple[Registration | None, str]:
 
 def mail_known_numero(agent: Agent) -> None:
     """« Or, votre Numéro existe déjà »: the numéro goes to the address on file only."""
-    events.record("numero_recovered", agent)
+    events.record(Event.NUMERO_RECOVERED, agent)
     send_mail(
         agent.email,
         "Espace Agent C.G.O.S : votre numéro C.G.O.S",
