@@ -7,6 +7,7 @@ from ..auth import agent_required, login_agent, logout, pending_step, revoke_ses
 from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
+from ..links import LinkOutcome
 from ..credentials import limits
 from ..credentials.checking import Outcome, check_login
 from ..credentials.hashing import verify_secret
@@ -211,5 +212,5 @@ def confirm_email(token: str):
     """The link of the confirmation mail: the new address takes effect."""
     agent, outcome = confirm_email_change(token)
     db.session.commit()
-    status = 200 if outcome == "done" else 410 if outcome in ("expired", "used") else 404
-    return render_page("account/email_confirmed.html", status=status, outcome=outcome, agent=agent)
+    return render_page("account/email_confirmed.html", status=outcome.status, outcome=outcome, Outcome=LinkOutcome,
+                       agent=agent)

@@ -12,6 +12,7 @@ from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
+from ..links import LinkOutcome
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
 from ..reference_data import normalize_search_text
@@ -125,18 +126,18 @@ def register(values: dict, checked: uploads.CheckedFile) -> Registration:
     return registration
 
 
-def confirm(token: str) -> tuple[Registration | None, str]:
-    """Follow a confirmation link: (registration, outcome) with created/used/expired/invalid."""
+def confirm(token: str) -> tuple[Registration | None, LinkOutcome]:
+    """Follow a confirmation link: (registration, outcome), CREATED, EXISTS, USED, EXPIRED or INVALID."""
     registration = db.session.scalar(db.select(Registration).where(Registration.token_digest == _token_digest(token)))
     if registration is None:
-        return None, "invalid"
+        return None, LinkOutcome.INVALID
     if registration.confirmed_at is not None:
-        return registration, "used"
+        return registration, LinkOutcome.USED
     if utcnow() - registration.created_at > LINK_LIFETIME:
-        return registration, "expired"
+        return registration, LinkOutcome.EXPIRED
     if find_agent_by_nir_digest(registration.nir_digest) is not None:
         registration.confirmed_at = utcnow()
-        return registration, "exists"
+        return registration, LinkOutcome.EXISTS
     agent = Agent(
         numero=new_numero(), nir_digest=registration.nir_digest, civility=registration.civility,
         last_name=registration.last_name.upper(), first_name=registration.first_name,
@@ -155,7 +156,7 @@ def confirm(token: str) -> tuple[Registration | None, str]:
         agent=agent,
         first_connection_url=external_url("first_connection.identify"),
     )
-    return registration, "created"
+    return registration, LinkOutcome.CREATED
 
 
 def mail_known_numero(agent: Agent) -> None:
