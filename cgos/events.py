@@ -1,5 +1,6 @@
 """The security audit trail: one row per sensitive action, never a secret or a NIR."""
 
+import enum
 import logging
 
 from flask import request
@@ -9,20 +10,39 @@ from .models import Agent, DelegationStaff, SecurityEvent
 
 log = logging.getLogger("cgos.security")
 
-LOGIN_SUCCESS = "login_success"
-LOGIN_FAILURE = "login_failure"
-LOCKOUT = "lockout"
-PIN_BLOCKED = "pin_blocked"
-LOGIN_ALERT = "login_alert"
-PASSWORD_CHANGE = "password_change"
-PROVISIONAL_PASSWORD_ISSUED = "provisional_password_issued"
-LOGOUT = "logout"
-EMAIL_CHANGE_REQUESTED = "email_change_requested"
-EMAIL_CHANGED = "email_changed"
-IDENTIFICATION_FAILURE = "identification_failure"
+
+class Event(enum.StrEnum):
+    """The kinds of audit row; the values are stored, so they never change."""
+
+    LOGIN_SUCCESS = "login_success"
+    LOGIN_FAILURE = "login_failure"
+    LOCKOUT = "lockout"
+    PIN_BLOCKED = "pin_blocked"
+    LOGIN_ALERT = "login_alert"
+    PASSWORD_CHANGE = "password_change"
+    PROVISIONAL_PASSWORD_ISSUED = "provisional_password_issued"
+    LOGOUT = "logout"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGED = "email_changed"
+    IDENTIFICATION_FAILURE = "identification_failure"
+    REGISTRATION_CONFIRMED = "registration_confirmed"
+    NUMERO_RECOVERED = "numero_recovered"
+    MAIL_CHANGE_ACCEPTED = "mail_change_accepted"
+    MAIL_CHANGE_REJECTED = "mail_change_rejected"
+    REGISTRATION_ACCEPTED = "registration_accepted"
+    REGISTRATION_REJECTED = "registration_rejected"
 
 
-def record(kind: str, agent: Agent | None = None, detail: str | None = None, staff: DelegationStaff | None = None) -> None:
+# The names cgos/login/routes.py still uses (it is being changed elsewhere); new code uses Event.
+LOGIN_SUCCESS = Event.LOGIN_SUCCESS
+LOGIN_FAILURE = Event.LOGIN_FAILURE
+LOCKOUT = Event.LOCKOUT
+PIN_BLOCKED = Event.PIN_BLOCKED
+LOGIN_ALERT = Event.LOGIN_ALERT
+LOGOUT = Event.LOGOUT
+
+
+def record(kind: Event, agent: Agent | None = None, detail: str | None = None, staff: DelegationStaff | None = None) -> None:
     """Add an audit row to the current transaction and log it (agent and staff ids only)."""
     address = request.remote_addr if request else None
     db.session.add(

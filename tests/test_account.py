@@ -209,6 +209,27 @@ def test_a_mail_change_link_expires_after_48_hours(agent, marie, monkeypatch):
     assert marie.email == "marie.dupont@example.org"
 
 
+def test_each_mail_change_link_outcome_has_its_status_title_and_heading(agent, marie, monkeypatch):
+    complete_first_login(agent)
+    agent.get("/espace-agent/mes-donnees")
+    agent.submit("/espace-agent/mes-donnees", {"email": "marie.new@example.org", "current_pin": "284617"})
+    mail = db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "marie.new@example.org"))
+    path = re.search(r"^https?://localhost(\S+)$", open_mail(mail).text_body, re.M).group(1)
+
+    def seen(url):
+        """Status, title and heading of a link's page."""
+        page = agent.get(url)
+        return page.status, page.title.split(" – ")[0], page.soup.h1.get_text(strip=True)
+
+    assert seen("/espace-agent/adresse-mail/not-a-token") == (404, "Lien invalide", "Lien invalide")
+    later = utcnow() + timedelta(hours=48, minutes=1)
+    monkeypatch.setattr("cgos.account.email_change.utcnow", lambda: later)
+    assert seen(path) == (410, "Lien expiré", "Lien expiré")
+    monkeypatch.undo()
+    assert seen(path) == (200, "Adresse mail confirmée", "Adresse mail confirmée")
+    assert seen(path) == (410, "Lien déjà utilisé", "Lien déjà utilisé")
+
+
 def test_a_tampered_link_is_refused(agent):
     assert agent.get("/espace-agent/adresse-mail/not-a-token").status == 404
 

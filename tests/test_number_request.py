@@ -9,7 +9,7 @@ import pytest
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.identifiers import numero as numero_rules
-from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, utcnow
+from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, SecurityEvent, utcnow
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
 
 URL = "/demande-numero"
@@ -230,6 +230,36 @@ def test_a_link_just_within_48_hours_works(agent, monkeypatch):
     assert agent.get(path).status == 200
 
 
+def test_each_registration_link_outcome_has_its_status_title_and_heading(agent, monkeypatch):
+    def seen(url):
+        """Status, title and heading of a link's page."""
+        page = agent.get(url)
+        return page.status, page.title.split(" – ")[0], page.soup.h1.get_text(strip=True)
+
+    assert seen(URL + "/confirmer/inconnu") == (404, "Lien invalide", "Lien invalide")
+    register(agent)
+    path = link_in(db.session.scalar(db.select(OutboundMail)))
+    later = utcnow() + timedelta(hours=48, minutes=1)
+    monkeypatch.setattr("cgos.number_request.services.utcnow", lambda: later)
+    assert seen(path) == (410, "Lien expiré", "Lien expiré")
+    monkeypatch.undo()
+    assert seen(path) == (200, "Votre numéro C.G.O.S", "Votre numéro C.G.O.S")
+    assert seen(path) == (410, "Lien déjà utilisé", "Lien déjà utilisé")
+
+
+def test_a_registration_link_for_a_nir_that_already_has_a_numero(agent):
+    register(agent)
+    path = link_in(db.session.scalar(db.select(OutboundMail)))
+    registration = db.session.scalar(db.select(Registration))
+    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    registration.nir_digest = marie.nir_digest
+    db.session.commit()
+    page = agent.get(path)
+    assert page.status == 200
+    assert page.title.startswith("Numéro déjà attribué") and page.soup.h1.get_text(strip=True) == "Numéro déjà attribué"
+    assert "Un numéro C.G.O.S vous a déjà été attribué." in page.text
+
+
 def test_an_unknown_link_is_refused(agent):
     assert agent.get(URL + "/confirmer/inconnu").status == 404
 
@@ -290,6 +320,22 @@ def test_staff_can_mark_a_registration_verified(agent, app, new_agent):
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     db.session.refresh(registration)
     assert registration.status == "accepted" and registration.agent.disabled_at is None
+
+
+@pytest.mark.parametrize(("decision", "kind"), [({"decision": "verify"}, "registration_accepted"),
+                                                ({"decision": "reject", "reason": "Bulletin illisible"}, "registration_rejected")])
+def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new_agent, decision, kind):
+    register(agent)
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    staff.get("/delegation")
+    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    staff.get(f"/delegation/inscriptions/{registration.id}")
+    staff.submit(f"/delegation/inscriptions/{registration.id}", decision)
+    kinds = [e.kind for e in db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id))
+             if e.agent_id == registration.agent_id]
+    assert kinds == ["registration_confirmed", kind]
 
 
 def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):

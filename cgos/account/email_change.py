@@ -5,7 +5,9 @@ import secrets
 from datetime import timedelta
 
 from .. import events
+from ..events import Event
 from ..extensions import db
+from ..links import LinkOutcome
 from ..mail import external_url, send_mail
 from ..models import Agent, utcnow
 
@@ -40,20 +42,20 @@ def request_email_change(agent: Agent, new_email: str) -> None:
             agent=agent,
             new_email=new_email,
         )
-    events.record(events.EMAIL_CHANGE_REQUESTED, agent)
+    events.record(Event.EMAIL_CHANGE_REQUESTED, agent)
 
 
-def confirm_email_change(token: str) -> tuple[Agent | None, str]:
-    """Apply the change a link asks for: (agent, outcome) with outcome done/expired/invalid/used."""
+def confirm_email_change(token: str) -> tuple[Agent | None, LinkOutcome]:
+    """Apply the change a link asks for: (agent, outcome), DONE, USED, EXPIRED or INVALID."""
     agent = db.session.scalar(db.select(Agent).where(Agent.email_change_token_digest == _token_digest(token)))
     if agent is None:
-        return None, "invalid"
+        return None, LinkOutcome.INVALID
     if agent.pending_email is None:
-        return agent, "used"
+        return agent, LinkOutcome.USED
     if utcnow() >= agent.email_change_expires_at:
-        return None, "expired"
+        return None, LinkOutcome.EXPIRED
     agent.email = agent.pending_email
     agent.pending_email = None
     # The digest stays, so that the same link followed again is told it was used.
-    events.record(events.EMAIL_CHANGED, agent)
-    return agent, "done"
+    events.record(Event.EMAIL_CHANGED, agent)
+    return agent, LinkOutcome.DONE

@@ -4,8 +4,10 @@ from flask import Blueprint, flash, g, request, url_for
 
 from .. import events, pins
 from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions
+from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
+from ..links import LinkOutcome
 from ..credentials import limits
 from ..credentials.checking import Outcome, check_login
 from ..credentials.hashing import verify_secret
@@ -27,7 +29,7 @@ def charter():
             g.agent.charter_accepted_at = utcnow()
             db.session.commit()
             return see_other(url_for(pending_step(g.agent) or ".home"))
-        events.record(events.LOGOUT, g.agent, "charter_refused")
+        events.record(Event.LOGOUT, g.agent, "charter_refused")
         logout()
         db.session.commit()
         flash(
@@ -95,7 +97,7 @@ def change_pin():
                 return daily_lock_out()
             return lock_out(numero)
         if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
-            events.record(events.LOGIN_FAILURE, g.agent, "change_pin")
+            events.record(Event.LOGIN_FAILURE, g.agent, "change_pin")
             db.session.commit()
             form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
         else:
@@ -143,7 +145,7 @@ def check_current_pin(form: EditPersonalDataForm):
         logout()
         return lock_out(numero)
     if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
-        events.record(events.LOGIN_FAILURE, g.agent, "email_change")
+        events.record(Event.LOGIN_FAILURE, g.agent, "email_change")
         db.session.commit()
         form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
         return None
@@ -210,5 +212,5 @@ def confirm_email(token: str):
     """The link of the confirmation mail: the new address takes effect."""
     agent, outcome = confirm_email_change(token)
     db.session.commit()
-    status = 200 if outcome == "done" else 410 if outcome in ("expired", "used") else 404
-    return render_page("account/email_confirmed.html", status=status, outcome=outcome, agent=agent)
+    return render_page("account/email_confirmed.html", status=outcome.status, outcome=outcome, Outcome=LinkOutcome,
+                       agent=agent)

@@ -1,6 +1,7 @@
 """New secrets for an agent: a provisional PIN by mail, a personal PIN of their choice."""
 
 from .. import events, pins
+from ..events import Event
 from ..mail import external_url, send_mail
 from ..models import Agent, PasswordState, utcnow
 from .hashing import hash_secret
@@ -14,7 +15,7 @@ def set_personal_pin(agent: Agent, pin: str) -> None:
     agent.provisional_issued_at = None
     agent.provisional_used_at = None
     agent.legacy_password_hash = None
-    events.record(events.PASSWORD_CHANGE, agent)
+    events.record(Event.PASSWORD_CHANGE, agent)
 
 
 def issue_provisional_password(agent: Agent) -> None:
@@ -32,7 +33,7 @@ def issue_provisional_password(agent: Agent) -> None:
     agent.provisional_reminder_day = None
     if agent.password_state == PasswordState.NONE:
         agent.password_state = PasswordState.PROVISIONAL
-    events.record(events.PROVISIONAL_PASSWORD_ISSUED, agent)
+    events.record(Event.PROVISIONAL_PASSWORD_ISSUED, agent)
     send_mail(
         agent.email,
         "Espace Agent C.G.O.S : votre mot de passe provisoire",

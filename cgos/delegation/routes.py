@@ -6,6 +6,7 @@ from .. import events, uploads
 from ..credentials import bcrypt_slots, limits
 from ..credentials.hashing import dummy_hash, verify_secret
 from ..auth import login_staff, logout, staff_required
+from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus
@@ -45,13 +46,13 @@ def login():
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
     hashed = staff.password_hash if staff else dummy_hash()
     if not verify_secret(form.password.data, hashed) or staff is None:
-        events.record(events.LOGIN_FAILURE, None, "staff", staff=staff)
+        events.record(Event.LOGIN_FAILURE, None, "staff", staff=staff)
         db.session.commit()
         return render_form_errors("delegation/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
     limits.STAFF_LOCKOUT.clear(email)
     limits.STAFF_LOGIN_ADDRESS.refund_here()
     login_staff(staff)
-    events.record(events.LOGIN_SUCCESS, None, "staff", staff=staff)
+    events.record(Event.LOGIN_SUCCESS, None, "staff", staff=staff)
     db.session.commit()
     return full_redirect(url_for(".requests"))
 

@@ -4,6 +4,7 @@ from sqlalchemy import update
 
 from .. import events
 from ..auth import revoke_sessions
+from ..events import Event
 from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus, utcnow
@@ -75,7 +76,8 @@ def decide(request: MailChangeRequest, staff: DelegationStaff, accepted: bool, r
             delegation=request.delegation,
             reason=reason,
         )
-    events.record("mail_change_" + request.status, agent, f"request {request.id}", staff=staff)
+    kind = Event.MAIL_CHANGE_ACCEPTED if accepted else Event.MAIL_CHANGE_REJECTED
+    events.record(kind, agent, f"request {request.id}", staff=staff)
 
 
 def decide_registration(registration: Registration, staff: DelegationStaff, verified: bool, reason: str | None) -> None:
@@ -93,4 +95,5 @@ def decide_registration(registration: Registration, staff: DelegationStaff, veri
             delegation=registration.delegation,
             reason=reason,
         )
-    events.record("registration_" + registration.status, agent, f"registration {registration.id}", staff=staff)
+    kind = Event.REGISTRATION_ACCEPTED if verified else Event.REGISTRATION_REJECTED
+    events.record(kind, agent, f"registration {registration.id}", staff=staff)

@@ -1,10 +1,15 @@
-"""« 1ère connexion »: an agent who never had a password gets a provisional one by mail."""
+"""« 1ère connexion »: an agent who never had a password gets a provisional one by mail.
+
+Identify, confirm the mail on file, get a provisional password: the steps are
+shared with « Mot de passe oublié » (`cgos/identification/steps.py`); this
+flow shows the address on file masked and stops agents already registered.
+"""
 
 from flask import Blueprint
 
 from ..extensions import db
 from ..htmx import render_page
-from ..identification.steps import ProvisionalPasswordSteps
+from ..identification import steps
 from ..models import PasswordState, Registration, RequestStatus
 
 bp = Blueprint("first_connection", __name__, url_prefix="/premiere-connexion")
@@ -27,11 +32,28 @@ def already_registered(agent):
     return registration_being_checked(agent, "first_connection")
 
 
-steps = ProvisionalPasswordSteps(
+FLOW = steps.Flow(
     name="first_connection",
     tab="first_connection",
-    identify_template="first_connection/identify.html",
+    template="first_connection/identify.html",
     show_masked_address=True,
     gate=already_registered,
 )
-steps.register(bp)
+
+
+@bp.route("", methods=["GET", "POST"])
+def identify():
+    """Step 1: numéro C.G.O.S, birth year and month."""
+    return steps.identify(FLOW)
+
+
+@bp.route("/adresse-mail", methods=["GET", "POST"])
+def confirm_mail():
+    """Step 2: the address on file, shown masked, typed twice; the provisional password goes there."""
+    return steps.confirm_mail(FLOW)
+
+
+@bp.route("/confirmation")
+def sent():
+    """Step 3: « Confirmation envoi du mot de passe provisoire »."""
+    return steps.sent(FLOW)

@@ -4,7 +4,7 @@ from ..credentials.accounts import find_agent
 from ..models import Agent
 
 
-def identify(numero: str, birth_year: str, birth_month: str) -> Agent | None:
+def find_by_identity(numero: str, birth_year: str, birth_month: str) -> Agent | None:
     """The agent whose numéro and birth year and month all match, else None."""
     agent = find_agent(numero)
     if agent is None:

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..htmx import render_page, see_other
 from ..identification.forms import MailConfirmationForm
 from ..identification.steps import WRONG_ADDRESS, check_retyped_address, too_many
+from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import choices, chosen_establishment
 from . import services
@@ -172,8 +173,8 @@ def confirm(token: str):
     """The link of the confirmation mail: the agent is created and gets a new numéro."""
     registration, outcome = services.confirm(token)
     db.session.commit()
-    status = {"created": 200, "exists": 200, "used": 410, "expired": 410}.get(outcome, 404)
-    return page("number_request/confirmed.html", status, registration=registration, outcome=outcome)
+    return page("number_request/confirmed.html", outcome.status, registration=registration, outcome=outcome,
+                Outcome=LinkOutcome)
 
 
 @bp.get("/villes")

@@ -8,9 +8,11 @@ from .. import events, uploads
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..credentials.hashing import nir_digest
 from ..delegations import delegation_for, delegation_of
+from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
+from ..links import LinkOutcome
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
 from ..reference_data import normalize_search_text
@@ -124,18 +126,18 @@ def register(values: dict, checked: uploads.CheckedFile) -> Registration:
     return registration
 
 
-def confirm(token: str) -> tuple[Registration | None, str]:
-    """Follow a confirmation link: (registration, outcome) with created/used/expired/invalid."""
+def confirm(token: str) -> tuple[Registration | None, LinkOutcome]:
+    """Follow a confirmation link: (registration, outcome), CREATED, EXISTS, USED, EXPIRED or INVALID."""
     registration = db.session.scalar(db.select(Registration).where(Registration.token_digest == _token_digest(token)))
     if registration is None:
-        return None, "invalid"
+        return None, LinkOutcome.INVALID
     if registration.confirmed_at is not None:
-        return registration, "used"
+        return registration, LinkOutcome.USED
     if utcnow() - registration.created_at > LINK_LIFETIME:
-        return registration, "expired"
+        return registration, LinkOutcome.EXPIRED
     if find_agent_by_nir_digest(registration.nir_digest) is not None:
         registration.confirmed_at = utcnow()
-        return registration, "exists"
+        return registration, LinkOutcome.EXISTS
     agent = Agent(
         numero=new_numero(), nir_digest=registration.nir_digest, civility=registration.civility,
         last_name=registration.last_name.upper(), first_name=registration.first_name,
@@ -146,7 +148,7 @@ def confirm(token: str) -> tuple[Registration | None, str]:
     registration.agent = agent
     registration.confirmed_at = utcnow()
     db.session.flush()
-    events.record("registration_confirmed", agent)
+    events.record(Event.REGISTRATION_CONFIRMED, agent)
     send_mail(
         agent.email,
         "Espace Agent C.G.O.S : votre numéro C.G.O.S",
@@ -154,12 +156,12 @@ def confirm(token: str) -> tuple[Registration | None, str]:
         agent=agent,
         first_connection_url=external_url("first_connection.identify"),
     )
-    return registration, "created"
+    return registration, LinkOutcome.CREATED
 
 
 def mail_known_numero(agent: Agent) -> None:
     """« Or, votre Numéro existe déjà »: the numéro goes to the address on file only."""
-    events.record("numero_recovered", agent)
+    events.record(Event.NUMERO_RECOVERED, agent)
     send_mail(
         agent.email,
         "Espace Agent C.G.O.S : votre numéro C.G.O.S",

@@ -8,6 +8,7 @@ from .. import events, uploads
 from ..credentials import limits
 from ..credentials.accounts import find_agent
 from ..delegations import delegation_of
+from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
 from ..mail import external_url, send_mail
@@ -69,7 +70,7 @@ def matching_agent(numero: str, birth_date: date) -> Agent | None:
     agent = find_agent(numero)
     if agent is not None and agent.birth_date == birth_date:
         return agent
-    events.record(events.IDENTIFICATION_FAILURE, agent, "questionnaire")
+    events.record(Event.IDENTIFICATION_FAILURE, agent, "questionnaire")
     return None
 
 
