@@ -1,17 +1,13 @@
-"""Template filters and globals (French dates and times, masked mail addresses), and the
-rendering helpers that make a partial once per process."""
+"""Template filters and globals: French dates and times, masked mail addresses, numéros and phones."""
 
-from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date
-from flask import Flask, current_app, has_request_context, request, url_for
-from markupsafe import Markup
+from flask import Flask
 
 from . import components
-from .htmx import is_htmx
 from .identifiers import numero as numero_rules
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -73,54 +69,8 @@ def format_phone(value: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
-def memoized_url_for(endpoint: str, **values) -> str:
-    """Flask's url_for for templates, remembered per process: a page builds a dozen links,
-    always the same ones, and building them showed in the login page's profile."""
-    if values and any(key.startswith("_") for key in values):
-        return url_for(endpoint, **values)
-    root = request.script_root if has_request_context() else ""
-    key = (root, endpoint, *sorted((k, str(v)) for k, v in values.items())) if values else (root, endpoint)
-    cache = current_app.extensions["cgos_urls"]
-    url = cache.get(key)
-    if url is None:
-        if len(cache) > 10_000:  # links with ids (requests, tokens) must not grow it forever
-            cache.clear()
-        url = cache[key] = url_for(endpoint, **values)
-    return url
-
-
-def once_per_process(key: tuple, build: Callable[[], object]):
-    """`build()`, made once per process and key, then reused; made again at each use when
-    templates auto-reload (development), so an edited template shows at once."""
-    app = current_app._get_current_object()
-    cache = app.extensions["cgos_rendered"]
-    key = (request.script_root if has_request_context() else "", *key)
-    value = cache.get(key)
-    if value is None or app.jinja_env.auto_reload:
-        if len(cache) > 1_000:  # keys come from code, never from input: this is a safety net
-            cache.clear()
-        value = cache[key] = build()
-    return value
-
-
-def deployment_partial(template: str, **values) -> Markup:
-    """A partial that depends on nothing but `values` and the deployment (links, asset URLs,
-    configuration), rendered once per process and then reused.
-
-    The chrome around every page (tabs, footer, fixed help text) was re-rendered at each
-    display and showed in the login page's profile. Such a partial sees only `values` and
-    the environment's globals: it must not read the request, the session or `g`.
-    """
-    return once_per_process(
-        (template, *sorted(values.items())),
-        lambda: Markup(current_app.jinja_env.get_template(template).render(**values)),
-    )
-
-
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
-    app.extensions["cgos_urls"] = {}
-    app.extensions["cgos_rendered"] = {}
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
         page_has_errors=components.page_has_errors,
@@ -128,9 +78,6 @@ def init_app(app: Flask) -> None:
         heading=components.heading,
         field=components.field,
         csrf=components.csrf,
-        is_htmx=is_htmx,
-        deployment_partial=deployment_partial,
-        url_for=memoized_url_for,
     )
     app.add_template_filter(format_numero, "numero")
     app.add_template_filter(format_phone, "phone")
