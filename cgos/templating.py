@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from babel.dates import format_date
 from flask import Flask
+from wtforms.form import BaseForm
 
-from . import components
+from .htmx import is_htmx
 from .identifiers import numero as numero_rules
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -69,16 +70,30 @@ def format_phone(value: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
+def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
+    """The error summary's lines: (anchor of the field, message), general errors first."""
+    errors = dict(errors or {})
+    items = []
+    if "form" in errors:
+        items.append((None, errors.pop("form")))
+    if isinstance(form, BaseForm):
+        for name, field in form._fields.items():
+            message = errors.pop(name, None) or (field.errors[0] if field.errors else None)
+            if message and name != "csrf_token":
+                items.append((field.id, message))
+    items.extend((name, message) for name, message in errors.items())
+    return items
+
+
+def page_has_errors(form=None, errors=None) -> bool:
+    """True when the page shows an error (its title then starts with « Erreur : »)."""
+    return bool(collect_errors(form, errors))
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(
-        page_has_errors=components.page_has_errors,
-        error_summary=components.error_summary,
-        heading=components.heading,
-        field=components.field,
-        csrf=components.csrf,
-    )
+    app.jinja_env.globals.update(collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx)
     app.add_template_filter(format_numero, "numero")
     app.add_template_filter(format_phone, "phone")
     app.add_template_filter(french_date)
