@@ -1,4 +1,5 @@
-"""Template filters and globals: French dates and times, masked mail addresses, numéros and phones."""
+"""Template filters and globals: French dates and times, masked mail addresses, numéros, phones,
+and the error helpers the form macros (templates/components/forms.html) call."""
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from wtforms.form import BaseForm
 
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
+from .models import utcnow
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -34,8 +36,6 @@ def french_datetime(value: datetime) -> str:
 
 def age(value: datetime) -> str:
     """How long ago, in words: `il y a 3 jours`, `il y a 2 heures`."""
-    from .models import utcnow
-
     seconds = max(0, int((utcnow() - value).total_seconds()))
     days, hours, minutes = seconds // 86400, seconds // 3600, seconds // 60
     if days:
