@@ -6,7 +6,6 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Flask, current_app, flash, g, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 
 from .extensions import db
 from .htmx import see_other
@@ -15,22 +14,6 @@ from .models import Agent, AuthSession, utcnow
 SESSION_KEY = "auth"
 # last_seen_at is written at most this often, not on every request.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
-
-
-class SignedCookieSession(SecureCookieSessionInterface):
-    """Flask's signed session cookie (CSRF token, keypad, session token), its serializer built
-    once per key rather than twice per request: building it showed in the login page's profile."""
-
-    def __init__(self) -> None:
-        self._serializers: dict = {}
-
-    def get_signing_serializer(self, app: Flask):
-        """The serializer for the current key and its fallbacks, built on first use."""
-        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        serializer = self._serializers.get(keys)
-        if serializer is None:
-            serializer = self._serializers[keys] = super().get_signing_serializer(app)
-        return serializer
 
 
 def _digest(token: str) -> str:
@@ -149,8 +132,7 @@ def agent_required(step: str | None = None):
 
 
 def init_app(app: Flask) -> None:
-    """The session cookie, and the agent loaded before every request."""
-    app.session_interface = SignedCookieSession()
+    """The agent loaded before every request."""
     app.before_request(load_logged_in_agent)
 
 

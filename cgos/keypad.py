@@ -3,14 +3,12 @@
 The browser never sends a digit: each key carries a token derived from a
 secret key and the layout id, so only the server can map it back, and a
 token issued for another layout maps to nothing. The order of the cells and
-the layout id are drawn from the operating system's random source (as
-`secrets` does) for every new layout.
+the layout id are drawn with `secrets` for every new layout.
 """
 
-import base64
 import hashlib
 import hmac
-import os
+import secrets
 from dataclasses import dataclass
 
 DIGITS = "0123456789"
@@ -38,13 +36,9 @@ class Layout:
 
     @classmethod
     def new(cls) -> "Layout":
-        """A fresh layout: a random id, and the 12 cells sorted by random 32-bit keys, all drawn
-        in one `os.urandom` (a uniform shuffle; two equal keys, about once in 65 million
-        layouts, merely keep two cells in their usual order)."""
-        noise = os.urandom(ID_BYTES + 4 * len(CELLS))
-        keys = [noise[ID_BYTES + 4 * i : ID_BYTES + 4 * i + 4] for i in range(len(CELLS))]
-        order = "".join(cell for _, cell in sorted(zip(keys, CELLS)))
-        return cls(id=base64.urlsafe_b64encode(noise[:ID_BYTES]).decode(), order=order)
+        """A fresh layout: a random id and a uniform shuffle of the 12 cells."""
+        order = "".join(secrets.SystemRandom().sample(CELLS, len(CELLS)))
+        return cls(id=secrets.token_urlsafe(ID_BYTES), order=order)
 
     @classmethod
     def from_dict(cls, data: object) -> "Layout | None":
@@ -64,17 +58,11 @@ class Layout:
 
 
 def tokens(secret_key: bytes, layout: Layout) -> dict[str, str]:
-    """The opaque token of each digit in one layout: 9 bytes each of an HMAC-SHA512 stream
-    keyed by the secret and bound to the layout id (two HMACs for ten tokens)."""
-    stream = b"".join(
-        hmac.new(secret_key, f"keypad:{layout.id}:{block}".encode(), hashlib.sha512).digest() for block in (0, 1)
-    )
-    return {digit: base64.urlsafe_b64encode(stream[9 * i : 9 * i + 9]).decode() for i, digit in enumerate(DIGITS)}
-
-
-def token_for(secret_key: bytes, layout: Layout, digit: str) -> str:
-    """The opaque token of one digit in one layout."""
-    return tokens(secret_key, layout)[digit]
+    """The opaque token of each digit in one layout: an HMAC of the layout id and the digit."""
+    return {
+        digit: hmac.new(secret_key, f"keypad:{layout.id}:{digit}".encode(), hashlib.sha256).hexdigest()
+        for digit in DIGITS
+    }
 
 
 def cells(secret_key: bytes, layout: Layout) -> list[Cell]:
@@ -90,11 +78,6 @@ def _digit_of(by_digit: dict[str, str], token: str) -> str | None:
         if hmac.compare_digest(candidate, token):
             found = digit
     return found
-
-
-def digit_for(secret_key: bytes, layout: Layout, token: str) -> str | None:
-    """The digit a token stands for in this layout, or None for a foreign token."""
-    return _digit_of(tokens(secret_key, layout), token)
 
 
 def decode(secret_key: bytes, layout: Layout, typed: list[str]) -> str | None:

@@ -1,7 +1,7 @@
 """PIN rules: the 6-digit password of the Espace Agent.
 
 Agents sign in with their numéro C.G.O.S and a 6-digit password (PIN). A
-provisional PIN is sent by post; it expires after
+provisional PIN is e-mailed to the agent; it expires after
 :data:`PROVISIONAL_PIN_LIFETIME` and must be replaced by a PIN of the agent's
 choice, which :func:`weakness` checks.
 

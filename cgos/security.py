@@ -1,4 +1,4 @@
-"""HTTP security headers and the client address used for rate limits."""
+"""HTTP security headers on every response, and the refusal of an untrusted Host."""
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import SecurityError

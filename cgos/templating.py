@@ -1,18 +1,17 @@
-"""Template filters and globals (French dates and times, masked mail addresses), and the
-rendering helpers that make a partial once per process."""
+"""Template filters and globals: French dates and times, masked mail addresses, numéros, phones,
+and the error helpers the form macros (templates/components/forms.html) call."""
 
-from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date
-from flask import Flask, current_app, has_request_context, request, url_for
-from markupsafe import Markup
+from flask import Flask
+from wtforms.form import BaseForm
 
-from . import components
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
+from .models import utcnow
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -37,8 +36,6 @@ def french_datetime(value: datetime) -> str:
 
 def age(value: datetime) -> str:
     """How long ago, in words: `il y a 3 jours`, `il y a 2 heures`."""
-    from .models import utcnow
-
     seconds = max(0, int((utcnow() - value).total_seconds()))
     days, hours, minutes = seconds // 86400, seconds // 3600, seconds // 60
     if days:
@@ -73,65 +70,30 @@ def format_phone(value: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
-def memoized_url_for(endpoint: str, **values) -> str:
-    """Flask's url_for for templates, remembered per process: a page builds a dozen links,
-    always the same ones, and building them showed in the login page's profile."""
-    if values and any(key.startswith("_") for key in values):
-        return url_for(endpoint, **values)
-    root = request.script_root if has_request_context() else ""
-    key = (root, endpoint, *sorted((k, str(v)) for k, v in values.items())) if values else (root, endpoint)
-    cache = current_app.extensions["cgos_urls"]
-    url = cache.get(key)
-    if url is None:
-        if len(cache) > 10_000:  # links with ids (requests, tokens) must not grow it forever
-            cache.clear()
-        url = cache[key] = url_for(endpoint, **values)
-    return url
+def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
+    """The error summary's lines: (anchor of the field, message), general errors first."""
+    errors = dict(errors or {})
+    items = []
+    if "form" in errors:
+        items.append((None, errors.pop("form")))
+    if isinstance(form, BaseForm):
+        for name, field in form._fields.items():
+            message = errors.pop(name, None) or (field.errors[0] if field.errors else None)
+            if message and name != "csrf_token":
+                items.append((field.id, message))
+    items.extend((name, message) for name, message in errors.items())
+    return items
 
 
-def once_per_process(key: tuple, build: Callable[[], object]):
-    """`build()`, made once per process and key, then reused; made again at each use when
-    templates auto-reload (development), so an edited template shows at once."""
-    app = current_app._get_current_object()
-    cache = app.extensions["cgos_rendered"]
-    key = (request.script_root if has_request_context() else "", *key)
-    value = cache.get(key)
-    if value is None or app.jinja_env.auto_reload:
-        if len(cache) > 1_000:  # keys come from code, never from input: this is a safety net
-            cache.clear()
-        value = cache[key] = build()
-    return value
-
-
-def deployment_partial(template: str, **values) -> Markup:
-    """A partial that depends on nothing but `values` and the deployment (links, asset URLs,
-    configuration), rendered once per process and then reused.
-
-    The chrome around every page (tabs, footer, fixed help text) was re-rendered at each
-    display and showed in the login page's profile. Such a partial sees only `values` and
-    the environment's globals: it must not read the request, the session or `g`.
-    """
-    return once_per_process(
-        (template, *sorted(values.items())),
-        lambda: Markup(current_app.jinja_env.get_template(template).render(**values)),
-    )
+def page_has_errors(form=None, errors=None) -> bool:
+    """True when the page shows an error (its title then starts with « Erreur : »)."""
+    return bool(collect_errors(form, errors))
 
 
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
-    app.extensions["cgos_urls"] = {}
-    app.extensions["cgos_rendered"] = {}
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(
-        page_has_errors=components.page_has_errors,
-        error_summary=components.error_summary,
-        heading=components.heading,
-        field=components.field,
-        csrf=components.csrf,
-        is_htmx=is_htmx,
-        deployment_partial=deployment_partial,
-        url_for=memoized_url_for,
-    )
+    app.jinja_env.globals.update(collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx)
     app.add_template_filter(format_numero, "numero")
     app.add_template_filter(format_phone, "phone")
     app.add_template_filter(french_date)

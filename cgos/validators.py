@@ -3,6 +3,7 @@
 import re
 from datetime import date, datetime
 
+from babel.dates import get_month_names
 from email_validator import EmailNotValidError, validate_email
 from stdnum.exceptions import ValidationError
 from wtforms.validators import StopValidation
@@ -14,10 +15,8 @@ from .templating import PARIS
 # Agents are at least this old: a younger birth date is a typing mistake.
 MINIMUM_AGE = 14
 
-MONTHS = [
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-]
+# « janvier » … « décembre », in the order of the calendar.
+MONTHS = [get_month_names("wide", locale="fr")[month] for month in range(1, 13)]
 
 
 def numero_cgos(form, field) -> None:

@@ -1,4 +1,4 @@
-"""Decisions of a delegation on the questionnaires it receives."""
+"""Decisions of a delegation on what it receives: mail-change questionnaires and registrations."""
 
 from sqlalchemy import update
 

@@ -4,12 +4,10 @@ import logging
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, request, url_for
-from markupsafe import Markup
 
 from .. import events, flow_state, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..extensions import db
-from ..components import keypad_keys
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
 from ..templating import french_time
@@ -71,15 +69,9 @@ def show_form(form: LoginForm, *, status: int = 200, layout: keypad.Layout | Non
               tokens: list[str] | None = None, focus: str | None = None, errors: dict | None = None):
     """Render the login page with a keypad (a fresh one unless given) and the typed tokens."""
     layout = layout or new_layout()
-    keys = keypad_keys(keypad.cells(_secret_key(), layout), focus)
-    return render_form(form, layout.id, keys, tokens or [], status=status, focus=focus, errors=errors)
-
-
-def render_form(form: LoginForm, layout_id: str, keys: Markup, tokens: list[str], *, status: int = 200,
-                focus: str | None = None, errors: dict | None = None):
-    """The login page around a keypad already drawn: its id and its keys' markup."""
+    tokens = tokens or []
     keyboard = form.mode.data == KEYBOARD_MODE or request.args.get("saisie") == KEYBOARD_MODE
-    form.layout.data = layout_id
+    form.layout.data = layout.id
     form.pressed.data = " ".join(tokens)
     form.mode.data = KEYBOARD_MODE if keyboard else ""
     form.password.data = ""
@@ -88,7 +80,7 @@ def render_form(form: LoginForm, layout_id: str, keys: Markup, tokens: list[str]
         status=status,
         form=form,
         keyboard=keyboard,
-        keys=keys,
+        cells=keypad.cells(_secret_key(), layout),
         typed=len(tokens),
         pin_length=keypad.PIN_LENGTH,
         focus=focus,
