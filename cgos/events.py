@@ -33,21 +33,20 @@ class Event(enum.StrEnum):
     REGISTRATION_REJECTED = "registration_rejected"
 
 
-# The names cgos/login/routes.py still uses (it is being changed elsewhere); new code uses Event.
-LOGIN_SUCCESS = Event.LOGIN_SUCCESS
-LOGIN_FAILURE = Event.LOGIN_FAILURE
-LOCKOUT = Event.LOCKOUT
-PIN_BLOCKED = Event.PIN_BLOCKED
-LOGIN_ALERT = Event.LOGIN_ALERT
-LOGOUT = Event.LOGOUT
-
-
-def record(kind: Event, agent: Agent | None = None, detail: str | None = None, staff: DelegationStaff | None = None) -> None:
+def record(
+    kind: Event, agent: Agent | None = None, detail: str | None = None, staff: DelegationStaff | None = None
+) -> None:
     """Add an audit row to the current transaction and log it (agent and staff ids only)."""
     address = request.remote_addr if request else None
     db.session.add(
-        SecurityEvent(kind=kind, agent_id=agent.id if agent else None, staff_id=staff.id if staff else None,
-                      ip_address=address, detail=detail)
+        SecurityEvent(
+            kind=kind,
+            agent_id=agent.id if agent else None,
+            staff_id=staff.id if staff else None,
+            ip_address=address,
+            detail=detail,
+        )
     )
-    log.info("%s agent=%s staff=%s detail=%s", kind, agent.id if agent else "-", staff.id if staff else "-",
-             detail or "-")
+    log.info(
+        "%s agent=%s staff=%s detail=%s", kind, agent.id if agent else "-", staff.id if staff else "-", detail or "-"
+    )

@@ -7,13 +7,14 @@ from flask import Blueprint, current_app, flash, g, request, url_for
 
 from .. import events, flow_state, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
+from ..credentials import bcrypt_slots, limits
+from ..credentials.accounts import find_agent
+from ..credentials.checking import Outcome, apply_success, check_login
+from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
 from ..templating import french_time
-from ..credentials import bcrypt_slots, limits
-from ..credentials.accounts import find_agent
-from ..credentials.checking import Outcome, apply_success, check_login
 from .forms import LoginForm
 from .mail import send_lockout_notice
 
@@ -23,12 +24,8 @@ log = logging.getLogger("cgos.security")
 KEYBOARD_MODE = "clavier"
 # A keypad is kept on the server for as long as a session may stay idle.
 KEYPAD_LIFETIME = timedelta(minutes=20)
-WRONG_CREDENTIALS = (
-    "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
-)
-ACCOUNT_DISABLED = (
-    "Votre compte est désactivé par votre délégation régionale : contactez-la pour en savoir plus."
-)
+WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
+ACCOUNT_DISABLED = "Votre compte est désactivé par votre délégation régionale : contactez-la pour en savoir plus."
 INCOMPLETE_PIN = "Saisissez les 6 chiffres de votre mot de passe."
 STALE_KEYPAD = "Le clavier a été renouvelé : saisissez de nouveau votre mot de passe."
 PROVISIONAL_EXPIRED = (
@@ -65,8 +62,15 @@ def taken_layout() -> keypad.Layout | None:
     return keypad.Layout.from_dict(flow_state.take("keypad"))
 
 
-def show_form(form: LoginForm, *, status: int = 200, layout: keypad.Layout | None = None,
-              tokens: list[str] | None = None, focus: str | None = None, errors: dict | None = None):
+def show_form(
+    form: LoginForm,
+    *,
+    status: int = 200,
+    layout: keypad.Layout | None = None,
+    tokens: list[str] | None = None,
+    focus: str | None = None,
+    errors: dict | None = None,
+):
     """Render the login page with a keypad (a fresh one unless given) and the typed tokens."""
     layout = layout or new_layout()
     tokens = tokens or []
@@ -112,7 +116,11 @@ def press_key(form: LoginForm, token: str):
     """Without JavaScript: one more key of the PIN, on the same keypad."""
     layout = current_layout()
     tokens = keypad.split_tokens(form.pressed.data)
-    if layout is None or form.layout.data != layout.id or keypad.decode(_secret_key(), layout, tokens + [token]) is None:
+    if (
+        layout is None
+        or form.layout.data != layout.id
+        or keypad.decode(_secret_key(), layout, tokens + [token]) is None
+    ):
         return show_form(form, status=422, errors={"keypad": STALE_KEYPAD})
     if len(tokens) < keypad.PIN_LENGTH:
         tokens.append(token)
@@ -209,17 +217,20 @@ def lifts_block(agent: Agent, outcome: Outcome) -> bool:
 def block_pin(agent: Agent) -> None:
     """The daily cap is passed: refuse the agent's PIN until a new provisional one, tell the agent."""
     agent.pin_blocked_at = utcnow()
-    events.record(events.PIN_BLOCKED, agent)
+    events.record(Event.PIN_BLOCKED, agent)
     revoke_sessions(agent)
     send_lockout_notice(agent, None)
 
 
 def record_failure(agent: Agent | None, detail: str) -> None:
     """Record a failed login, and raise one alert per window when failures pass LOGIN_ALERT."""
-    events.record(events.LOGIN_FAILURE, agent, detail)
-    if not limits.LOGIN_ALERT.hit(ALL_ACCOUNTS) and limits.LOGIN_ALERT.attempts(ALL_ACCOUNTS) == limits.LOGIN_ALERT.amount + 1:
+    events.record(Event.LOGIN_FAILURE, agent, detail)
+    if (
+        not limits.LOGIN_ALERT.hit(ALL_ACCOUNTS)
+        and limits.LOGIN_ALERT.attempts(ALL_ACCOUNTS) == limits.LOGIN_ALERT.amount + 1
+    ):
         log.warning("failed logins across all accounts passed %s", current_app.config["LOGIN_ALERT_LIMIT"])
-        events.record(events.LOGIN_ALERT, None, current_app.config["LOGIN_ALERT_LIMIT"])
+        events.record(Event.LOGIN_ALERT, None, current_app.config["LOGIN_ALERT_LIMIT"])
 
 
 def daily_lock_out():
@@ -233,7 +244,7 @@ def lock_out(numero: str):
     agent = find_agent(numero)
     retry = limits.LOGIN_LOCKOUT.retry_at(numero)
     if limits.LOGIN_LOCKOUT.attempts(numero) == limits.LOGIN_LOCKOUT.amount + 1:
-        events.record(events.LOCKOUT, agent)
+        events.record(Event.LOCKOUT, agent)
         if agent is not None:
             revoke_sessions(agent)
             send_lockout_notice(agent, retry)
@@ -258,7 +269,7 @@ def log_in(agent, outcome: Outcome, numero: str):
         limits.LOGIN_DAILY.refund(numero)
     limits.LOGIN_ADDRESS.refund_here()
     apply_success(agent, outcome)
-    events.record(events.LOGIN_SUCCESS, agent, outcome.value)
+    events.record(Event.LOGIN_SUCCESS, agent, outcome.value)
     login_agent(agent)
     db.session.commit()
     return full_redirect(url_for(pending_step(agent) or "account.home"))
@@ -268,7 +279,7 @@ def log_in(agent, outcome: Outcome, numero: str):
 def log_out():
     """« Se déconnecter »: the session ends on the server, a copied cookie no longer works."""
     if g.agent is not None:
-        events.record(events.LOGOUT, g.agent)
+        events.record(Event.LOGOUT, g.agent)
     logout()
     db.session.commit()
     flash("Vous êtes déconnecté de votre Espace Agent.", "success")
