@@ -18,8 +18,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # A login thread waiting for bcrypt keeps its database connection (the agent was looked up
 # first): each worker's pool holds one per thread, opened only when needed.
-os.environ.setdefault("FLASK_SQLALCHEMY_ENGINE_OPTIONS",
-                      f'{{"pool_pre_ping": true, "pool_size": {threads}, "max_overflow": 0}}')
+os.environ.setdefault(
+    "FLASK_SQLALCHEMY_ENGINE_OPTIONS", f'{{"pool_pre_ping": true, "pool_size": {threads}, "max_overflow": 0}}'
+)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 20
 keepalive = 5

@@ -8,8 +8,8 @@ against a bare endpoint served by the same gunicorn.
 """
 
 import gzip
-import logging
 import http.client
+import logging
 import os
 import platform
 import re
@@ -62,15 +62,23 @@ def start_services(folder: Path) -> dict:
     on free ports: their two URLs."""
     folder.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
     ports = {"CGOS_PG_PORT": str(free_port()), "CGOS_REDIS_PORT": str(free_port())}
-    output = subprocess.run([str(ROOT / "scripts" / "test-services.sh"), "start", str(folder / "services")],
-                            env={**os.environ, **ports}, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        [str(ROOT / "scripts" / "test-services.sh"), "start", str(folder / "services")],
+        env={**os.environ, **ports},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return dict(re.findall(r"export (\w+)=(\S+)", output)) | ports
 
 
 def stop_services(folder: Path, services: dict) -> None:
     """Stop the PostgreSQL and Redis of start_services."""
-    subprocess.run([str(ROOT / "scripts" / "test-services.sh"), "stop", str(folder / "services")],
-                   env={**os.environ, **services}, check=False)
+    subprocess.run(
+        [str(ROOT / "scripts" / "test-services.sh"), "stop", str(folder / "services")],
+        env={**os.environ, **services},
+        check=False,
+    )
 
 
 def environment(folder: Path, services: dict) -> dict:
@@ -131,8 +139,9 @@ def login_throughput(port: int, count: int = 64, concurrency: int = 4) -> float:
     def log_in(form):
         cookie, body = form
         while True:
-            status, _, _ = request(port, "POST", "/", body, {
-                "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+            status, _, _ = request(
+                port, "POST", "/", body, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+            )
             if status != 503:  # a worker's bcrypt line was full: the agent comes back a second later
                 break
             time.sleep(1)
@@ -174,8 +183,9 @@ def login_storm(port: int, stop: threading.Event, successes: list, refusals: lis
     (bcrypt, security event, new session), its form prepared once and sent again."""
     cookie, body = prepared_login(port)
     while not stop.is_set():
-        status, _, _ = request(port, "POST", "/", body, {
-            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        status, _, _ = request(
+            port, "POST", "/", body, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        )
         if status == 303:
             successes.append(time.perf_counter())
         elif status == 503:
@@ -206,9 +216,18 @@ def mixed_load(port: int, seconds: float = 15, clients: int = STORM_CLIENTS) -> 
 def wrk(port: int, path: str, connections: int = 50, seconds: int = 10) -> dict:
     """wrk's throughput and latency percentiles for one URL."""
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "percentile.lua"),
-         f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(ROOT / "bench" / "percentile.lua"),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     figures = dict(re.findall(r"^(\w+)=([\d.]+)$", output, re.M))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -243,8 +262,7 @@ def autocomplete_p95(database_url: str) -> tuple[float, float, int]:
     from cgos.places.search import _prefix, communes_with_establishments
     from cgos.reference_data import normalize_search_text
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x",
-                      "PASSWORD_PEPPER": "y"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "PASSWORD_PEPPER": "y"})
     logging.getLogger("cgos").setLevel(logging.WARNING)  # not a line per search on the console
     with app.app_context():
         names = list(db.session.scalars(db.select(Commune.name)))
@@ -256,8 +274,14 @@ def autocomplete_p95(database_url: str) -> tuple[float, float, int]:
             client.get("/recherche/communes", query_string={"commune_query": prefix})
             endpoint.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
-            list(db.session.scalars(db.select(Commune).where(_prefix(Commune.search_name, prefix))
-                                    .order_by(Commune.search_name).limit(10)))
+            list(
+                db.session.scalars(
+                    db.select(Commune)
+                    .where(_prefix(Commune.search_name, prefix))
+                    .order_by(Commune.search_name)
+                    .limit(10)
+                )
+            )
             everywhere.append((time.perf_counter() - start) * 1000)
         communes_with_establishments("ren")
     quantile = lambda values: statistics.quantiles(values, n=20)[18]  # noqa: E731
@@ -278,8 +302,10 @@ def machine() -> str:
     """What the figures were measured on."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
-    return (f"{os.cpu_count()} cores ({model.group(1).strip() if model else platform.machine()}), "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} cores ({model.group(1).strip() if model else platform.machine()}), "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def verdict(ok: bool) -> str:
@@ -291,10 +317,17 @@ def start_gunicorn(folder: Path, env: dict, port: int, threads: str | None = Non
     """The portal as gunicorn.conf.py starts it, on the given port, once it accepts connections."""
     threads_env = {"GUNICORN_THREADS": threads} if threads else {}
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"], cwd=ROOT,
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(WORKERS),
-             "GUNICORN_LOGLEVEL": "warning", **threads_env},
-        stdout=subprocess.DEVNULL, stderr=(folder / "gunicorn.log").open("ab"),
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+        cwd=ROOT,
+        env={
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(WORKERS),
+            "GUNICORN_LOGLEVEL": "warning",
+            **threads_env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "gunicorn.log").open("ab"),
     )
     wait_for_port(port)
     for _ in range(20):  # warm both workers
@@ -309,8 +342,14 @@ def main() -> None:
     port = free_port()
     try:
         env = environment(folder, services)
-        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "setup", "--demo"], cwd=ROOT, env=env,
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "setup", "--demo"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         gunicorn = start_gunicorn(folder, env, port, THREADS)
         try:
             hash_seconds = bcrypt_seconds()
@@ -318,8 +357,10 @@ def main() -> None:
             logins = login_throughput(port)
             mixed = mixed_load(port)
             # Interleaved pairs, the median ratio kept: the machine's other work moves single runs.
-            pairs = sorted(((wrk(port, "/", seconds=6), wrk(port, "/healthz", seconds=6)) for _ in range(PAIRS)),
-                           key=lambda pair: pair[0]["rate"] / pair[1]["rate"])
+            pairs = sorted(
+                ((wrk(port, "/", seconds=6), wrk(port, "/healthz", seconds=6)) for _ in range(PAIRS)),
+                key=lambda pair: pair[0]["rate"] / pair[1]["rate"],
+            )
             page, bare = pairs[PAIRS // 2]
             weights = {path: page_weight(port, path) for path in PUBLIC_PAGES}
             fragments = {path: fragment_weight(port, path) for path in PUBLIC_PAGES}
@@ -340,29 +381,62 @@ def main() -> None:
     heaviest = max(weights.items(), key=lambda item: item[1][0])
     largest_fragment = max(fragments.items(), key=lambda item: item[1])
     rows = [
-        ("Login POST throughput / bcrypt bound", f"{logins:.2f}/s ÷ {bound:.2f}/s = **{login_ratio:.0%}**",
-         "≥ 90 %", verdict(login_ratio >= 0.9)),
-        (f"« Se connecter » GET p95 at {PROBE_RATE} req/s during a login storm ({mixed['clients']} agents "
-         "logging in without pause)",
-         f"**{storm['p95_ms']:.1f} ms** (p50 {storm['p50_ms']:.1f}, p99 {storm['p99_ms']:.1f}); alone: "
-         f"p95 {alone['p95_ms']:.1f} (p50 {alone['p50_ms']:.1f}, p99 {alone['p99_ms']:.1f})",
-         "≤ 25 ms", verdict(storm["p95_ms"] <= 25)),
-        ("Logins during that storm / bcrypt bound",
-         f"{mixed['logins']:.2f}/s ÷ {bound:.2f}/s = **{storm_ratio:.0%}** ({mixed['refused']} refused with a 503)",
-         "≥ 90 %", verdict(storm_ratio >= 0.9)),
-        (f"« Se connecter » GET / `/healthz` on the same gunicorn, 50 connections (median of {PAIRS} pairs)",
-         f"{page['rate']:.0f} ÷ {bare['rate']:.0f} req/s = **{page_ratio:.0%}**", "≥ 50 %", verdict(page_ratio >= 0.5)),
-        ("« Se connecter » GET p95 at 50 connections", f"**{page['p95_ms']:.1f} ms** (p50 {page['p50_ms']:.1f}, p99 {page['p99_ms']:.1f})",
-         "≤ 50 ms", verdict(page["p95_ms"] <= 50)),
-        ("City autocomplete p95 server time", f"**{search_p95:.2f} ms** ({prefixes} prefixes); all 34 969 communes: {everywhere_p95:.2f} ms",
-         "≤ 5 ms", verdict(search_p95 <= 5)),
-        ("Heaviest first load (HTML + CSS + JS, gzipped)",
-         f"**{heaviest[1][0] / 1024:.1f} KB** in {heaviest[1][1]} requests ({heaviest[0]})", "≤ 30 KB, ≤ 3 requests",
-         verdict(heaviest[1][0] <= 30 * 1024 and all(n <= 3 for _, n in weights.values()))),
-        ("Largest tab fragment (gzipped)", f"**{largest_fragment[1] / 1024:.2f} KB** ({largest_fragment[0]})", "≤ 3 KB",
-         verdict(largest_fragment[1] <= 3 * 1024)),
-        ("Worker resident memory after the run", f"**{max(rss):.0f} MB** (workers: {', '.join(f'{r:.0f}' for r in rss)})",
-         "≤ 80 MB", verdict(max(rss) <= 80)),
+        (
+            "Login POST throughput / bcrypt bound",
+            f"{logins:.2f}/s ÷ {bound:.2f}/s = **{login_ratio:.0%}**",
+            "≥ 90 %",
+            verdict(login_ratio >= 0.9),
+        ),
+        (
+            f"« Se connecter » GET p95 at {PROBE_RATE} req/s during a login storm ({mixed['clients']} agents "
+            "logging in without pause)",
+            f"**{storm['p95_ms']:.1f} ms** (p50 {storm['p50_ms']:.1f}, p99 {storm['p99_ms']:.1f}); alone: "
+            f"p95 {alone['p95_ms']:.1f} (p50 {alone['p50_ms']:.1f}, p99 {alone['p99_ms']:.1f})",
+            "≤ 25 ms",
+            verdict(storm["p95_ms"] <= 25),
+        ),
+        (
+            "Logins during that storm / bcrypt bound",
+            f"{mixed['logins']:.2f}/s ÷ {bound:.2f}/s = **{storm_ratio:.0%}** ({mixed['refused']} refused with a 503)",
+            "≥ 90 %",
+            verdict(storm_ratio >= 0.9),
+        ),
+        (
+            f"« Se connecter » GET / `/healthz` on the same gunicorn, 50 connections (median of {PAIRS} pairs)",
+            f"{page['rate']:.0f} ÷ {bare['rate']:.0f} req/s = **{page_ratio:.0%}**",
+            "≥ 50 %",
+            verdict(page_ratio >= 0.5),
+        ),
+        (
+            "« Se connecter » GET p95 at 50 connections",
+            f"**{page['p95_ms']:.1f} ms** (p50 {page['p50_ms']:.1f}, p99 {page['p99_ms']:.1f})",
+            "≤ 50 ms",
+            verdict(page["p95_ms"] <= 50),
+        ),
+        (
+            "City autocomplete p95 server time",
+            f"**{search_p95:.2f} ms** ({prefixes} prefixes); all 34 969 communes: {everywhere_p95:.2f} ms",
+            "≤ 5 ms",
+            verdict(search_p95 <= 5),
+        ),
+        (
+            "Heaviest first load (HTML + CSS + JS, gzipped)",
+            f"**{heaviest[1][0] / 1024:.1f} KB** in {heaviest[1][1]} requests ({heaviest[0]})",
+            "≤ 30 KB, ≤ 3 requests",
+            verdict(heaviest[1][0] <= 30 * 1024 and all(n <= 3 for _, n in weights.values())),
+        ),
+        (
+            "Largest tab fragment (gzipped)",
+            f"**{largest_fragment[1] / 1024:.2f} KB** ({largest_fragment[0]})",
+            "≤ 3 KB",
+            verdict(largest_fragment[1] <= 3 * 1024),
+        ),
+        (
+            "Worker resident memory after the run",
+            f"**{max(rss):.0f} MB** (workers: {', '.join(f'{r:.0f}' for r in rss)})",
+            "≤ 80 MB",
+            verdict(max(rss) <= 80),
+        ),
     ]
     lines = [
         "# Benchmark results",
@@ -385,8 +459,10 @@ def main() -> None:
         "",
         "First loads, gzipped bytes (HTML + CSS + JS) and requests:",
         "",
-        *[f"- `{path}`: {size / 1024:.1f} KB, {count} requests; fragment {fragments[path] / 1024:.2f} KB"
-          for path, (size, count) in weights.items()],
+        *[
+            f"- `{path}`: {size / 1024:.1f} KB, {count} requests; fragment {fragments[path] / 1024:.2f} KB"
+            for path, (size, count) in weights.items()
+        ],
         "",
     ]
     # The « A million agents » section is written by `make bench-scale` (bench/scale.py): kept as it is.

@@ -23,7 +23,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cgos_file  # noqa: E402
-from run import ROOT, RESULTS, SOPHIE, SOPHIE_PIN, environment, free_port, machine, verdict  # noqa: E402
+from run import RESULTS, ROOT, SOPHIE, SOPHIE_PIN, environment, free_port, machine, verdict  # noqa: E402
 
 COUNT = int(os.environ.get("CGOS_SCALE_AGENTS", cgos_file.MAX_COUNT))
 SECTION = "## A million agents"
@@ -35,16 +35,23 @@ PROVISIONAL_SHARE = 10
 def start_services(folder: Path) -> dict:
     """A throw-away PostgreSQL and Redis (scripts/test-services.sh): their URLs by variable name."""
     ports = {"CGOS_PG_PORT": str(free_port()), "CGOS_REDIS_PORT": str(free_port())}
-    output = subprocess.run([ROOT / "scripts" / "test-services.sh", "start", folder], check=True,
-                            capture_output=True, text=True, env={**os.environ, **ports}).stdout
+    output = subprocess.run(
+        [ROOT / "scripts" / "test-services.sh", "start", folder],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ports},
+    ).stdout
     return {**ports, **dict(re.findall(r"export (\w+)=(\S+)", output))}
 
 
 def stop_services(folder: Path, services: dict) -> None:
     """Stop what start_services started."""
-    subprocess.run([ROOT / "scripts" / "test-services.sh", "stop", folder], check=False,
-                   env={**os.environ, "CGOS_PG_PORT": services["CGOS_PG_PORT"],
-                        "CGOS_REDIS_PORT": services["CGOS_REDIS_PORT"]})
+    subprocess.run(
+        [ROOT / "scripts" / "test-services.sh", "stop", folder],
+        check=False,
+        env={**os.environ, "CGOS_PG_PORT": services["CGOS_PG_PORT"], "CGOS_REDIS_PORT": services["CGOS_REDIS_PORT"]},
+    )
 
 
 @dataclass
@@ -77,8 +84,10 @@ def flask(*args: str) -> list[str]:
 def bare_copy_seconds(url: str, path: Path) -> float:
     """Time of a plain COPY of the file into a table of text columns, streamed from here as the import is."""
     with psycopg.connect(url) as connection:
-        connection.execute("CREATE TABLE bare_copy (numero text, nir text, civilite text, nom text, prenom text, "
-                           "date_naissance text, email text, etablissement text, position text)")
+        connection.execute(
+            "CREATE TABLE bare_copy (numero text, nir text, civilite text, nom text, prenom text, "
+            "date_naissance text, email text, etablissement text, position text)"
+        )
         start = time.perf_counter()
         with connection.cursor() as cursor, path.open("rb") as handle:
             with cursor.copy("COPY bare_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
@@ -97,8 +106,10 @@ def login_latency(few_url: str, many_url: str) -> None:
     """
     from cgos import create_app
 
-    apps = {"few": create_app({"SQLALCHEMY_DATABASE_URI": few_url}),
-            "many": create_app({"SQLALCHEMY_DATABASE_URI": many_url})}
+    apps = {
+        "few": create_app({"SQLALCHEMY_DATABASE_URI": few_url}),
+        "many": create_app({"SQLALCHEMY_DATABASE_URI": many_url}),
+    }
     times = {name: {"page": [], "post": []} for name in apps}
     for sample in range(PAGE_SAMPLES + POST_SAMPLES):
         for name, app in apps.items():
@@ -115,15 +126,24 @@ def login_latency(few_url: str, many_url: str) -> None:
             response = client.post("/", data=fields)
             times[name]["post"].append(time.perf_counter() - start)
             assert response.status_code == 303, response.status_code
-    print(json.dumps({name: {"page_ms": statistics.median(measures["page"][20:]) * 1000,  # 20 to warm up
-                             "post_ms": statistics.median(measures["post"]) * 1000}
-                      for name, measures in times.items()}))
+    print(
+        json.dumps(
+            {
+                name: {
+                    "page_ms": statistics.median(measures["page"][20:]) * 1000,  # 20 to warm up
+                    "post_ms": statistics.median(measures["post"]) * 1000,
+                }
+                for name, measures in times.items()
+            }
+        )
+    )
 
 
 def latencies(few_url: str, env: dict) -> dict:
     """Login page and login POST medians with 5 agents and with the million, measured in a child process."""
-    output = measured([sys.executable, __file__, "login-latency", few_url, env["FLASK_SQLALCHEMY_DATABASE_URI"]],
-                      env).output
+    output = measured(
+        [sys.executable, __file__, "login-latency", few_url, env["FLASK_SQLALCHEMY_DATABASE_URI"]], env
+    ).output
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -133,7 +153,8 @@ def give_provisional_passwords(url: str) -> int:
         cursor = connection.execute(
             "UPDATE agent SET provisional_pin_hash = 'bench', password_state = 'provisional', "
             "provisional_issued_at = (now() at time zone 'utc') - interval '1 day' "
-            f"WHERE id % {PROVISIONAL_SHARE} = 0 AND pin_hash IS NULL AND legacy_password_hash IS NULL")
+            f"WHERE id % {PROVISIONAL_SHARE} = 0 AND pin_hash IS NULL AND legacy_password_hash IS NULL"
+        )
         return cursor.rowcount
 
 
@@ -150,48 +171,76 @@ def section(figures: dict) -> str:
     page_ratio = f["many"]["page_ms"] / f["few"]["page_ms"]
     post_ratio = f["many"]["post_ms"] / f["few"]["post_ms"]
     rows = [
-        (f"`flask agents import` of {spaced(f['count'])} new agents, wall time (CPU time of the process)",
-         f"**{new.seconds:.0f} s** ({new.cpu_seconds:.0f} s)", "≤ 300 s", verdict(new.seconds <= 300)),
+        (
+            f"`flask agents import` of {spaced(f['count'])} new agents, wall time (CPU time of the process)",
+            f"**{new.seconds:.0f} s** ({new.cpu_seconds:.0f} s)",
+            "≤ 300 s",
+            verdict(new.seconds <= 300),
+        ),
         ("… its peak resident memory", f"**{new.rss_mb:.0f} MB**", "≤ 300 MB", verdict(new.rss_mb <= 300)),
-        ("… ÷ a bare `COPY` of the same file into text columns",
-         f"{new.seconds:.0f} s ÷ {f['copy_s']:.1f} s = **{ratio:.0f}×**", "(the physical bound)", ""),
-        ("The same file imported again: all updates, nothing changed", f"**{again.seconds:.0f} s** "
-         f"({again.cpu_seconds:.0f} s), {again.rss_mb:.0f} MB", "≤ 300 s, ≤ 300 MB",
-         verdict(again.seconds <= 300 and again.rss_mb <= 300)),
-        (f"« Se connecter » GET, median, {spaced(f['count'])} agents ÷ 5", f"{f['many']['page_ms']:.2f} ÷ "
-         f"{f['few']['page_ms']:.2f} ms = **{page_ratio:.0%}**", "≤ 110 %", verdict(page_ratio <= 1.1)),
-        (f"Login POST (Sophie), median, {spaced(f['count'])} agents ÷ 5", f"{f['many']['post_ms']:.0f} ÷ "
-         f"{f['few']['post_ms']:.0f} ms = **{post_ratio:.0%}**", "≤ 110 %", verdict(post_ratio <= 1.1)),
-        (f"`flask mail remind`, nothing due ({spaced(f['provisional'])} provisional passwords)",
-         f"**{remind.seconds:.1f} s**, {remind.rss_mb:.0f} MB", "≤ 60 s, bounded memory",
-         verdict(remind.seconds <= 60 and remind.rss_mb <= 300)),
-        ("`flask uploads purge`, nothing due", f"**{purge.seconds:.1f} s**, {purge.rss_mb:.0f} MB",
-         "≤ 60 s, bounded memory", verdict(purge.seconds <= 60 and purge.rss_mb <= 300)),
+        (
+            "… ÷ a bare `COPY` of the same file into text columns",
+            f"{new.seconds:.0f} s ÷ {f['copy_s']:.1f} s = **{ratio:.0f}×**",
+            "(the physical bound)",
+            "",
+        ),
+        (
+            "The same file imported again: all updates, nothing changed",
+            f"**{again.seconds:.0f} s** ({again.cpu_seconds:.0f} s), {again.rss_mb:.0f} MB",
+            "≤ 300 s, ≤ 300 MB",
+            verdict(again.seconds <= 300 and again.rss_mb <= 300),
+        ),
+        (
+            f"« Se connecter » GET, median, {spaced(f['count'])} agents ÷ 5",
+            f"{f['many']['page_ms']:.2f} ÷ {f['few']['page_ms']:.2f} ms = **{page_ratio:.0%}**",
+            "≤ 110 %",
+            verdict(page_ratio <= 1.1),
+        ),
+        (
+            f"Login POST (Sophie), median, {spaced(f['count'])} agents ÷ 5",
+            f"{f['many']['post_ms']:.0f} ÷ {f['few']['post_ms']:.0f} ms = **{post_ratio:.0%}**",
+            "≤ 110 %",
+            verdict(post_ratio <= 1.1),
+        ),
+        (
+            f"`flask mail remind`, nothing due ({spaced(f['provisional'])} provisional passwords)",
+            f"**{remind.seconds:.1f} s**, {remind.rss_mb:.0f} MB",
+            "≤ 60 s, bounded memory",
+            verdict(remind.seconds <= 60 and remind.rss_mb <= 300),
+        ),
+        (
+            "`flask uploads purge`, nothing due",
+            f"**{purge.seconds:.1f} s**, {purge.rss_mb:.0f} MB",
+            "≤ 60 s, bounded memory",
+            verdict(purge.seconds <= 60 and purge.rss_mb <= 300),
+        ),
     ]
-    return "\n".join([
-        SECTION,
-        "",
-        f"Measured by `make bench-scale` on {time.strftime('%Y-%m-%d')}, {machine()}, PostgreSQL "
-        f"{f['postgres']} (scripts/test-services.sh: fsync off) on the same machine, shared with other work "
-        f"(load average up to {f['load']:.1f} on the {os.cpu_count()} cores during the run).",
-        f"The file: {spaced(f['count'])} generated valid rows (`bench/cgos_file.py`), {f['size_mb']:.0f} MB, "
-        f"written in {f['generate_s']:.0f} s. Each command runs as a child process: wall time, peak resident "
-        "memory and CPU time from the kernel. The login figures are in-process medians (Flask test client, bcrypt cost 12) "
-        f"of {PAGE_SAMPLES} page loads and {POST_SAMPLES} logins, on a database of the 5 demo agents and on the "
-        "million, the two taking turns request by request in one process.",
-        "",
-        "| figure | measured | target | |",
-        "| --- | --- | --- | --- |",
-        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
-        "",
-        f"What bounds the import: of its {new.seconds:.0f} s, the import process computed {new.cpu_seconds:.0f} s "
-        "(one pass over the file checking each row: numéro, NIR and its keyed digest, mail address); the rest is "
-        "PostgreSQL's work (taking the rows by `COPY`, the duplicate checks, one upsert into `agent` and its "
-        "unique indexes) and waiting for cores shared with other work. Memory stays flat: no row is kept once "
-        "it is staged. `mail remind` and `uploads purge` are mostly the start of the app here: `mail remind` reads "
-        "only the provisional passwords old enough for a reminder, a thousand agents at a time.",
-        "",
-    ])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Measured by `make bench-scale` on {time.strftime('%Y-%m-%d')}, {machine()}, PostgreSQL "
+            f"{f['postgres']} (scripts/test-services.sh: fsync off) on the same machine, shared with other work "
+            f"(load average up to {f['load']:.1f} on the {os.cpu_count()} cores during the run).",
+            f"The file: {spaced(f['count'])} generated valid rows (`bench/cgos_file.py`), {f['size_mb']:.0f} MB, "
+            f"written in {f['generate_s']:.0f} s. Each command runs as a child process: wall time, peak resident "
+            "memory and CPU time from the kernel. The login figures are in-process medians (Flask test client, bcrypt cost 12) "
+            f"of {PAGE_SAMPLES} page loads and {POST_SAMPLES} logins, on a database of the 5 demo agents and on the "
+            "million, the two taking turns request by request in one process.",
+            "",
+            "| figure | measured | target | |",
+            "| --- | --- | --- | --- |",
+            *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+            "",
+            f"What bounds the import: of its {new.seconds:.0f} s, the import process computed {new.cpu_seconds:.0f} s "
+            "(one pass over the file checking each row: numéro, NIR and its keyed digest, mail address); the rest is "
+            "PostgreSQL's work (taking the rows by `COPY`, the duplicate checks, one upsert into `agent` and its "
+            "unique indexes) and waiting for cores shared with other work. Memory stays flat: no row is kept once "
+            "it is staged. `mail remind` and `uploads purge` are mostly the start of the app here: `mail remind` reads "
+            "only the provisional passwords old enough for a reminder, a thousand agents at a time.",
+            "",
+        ]
+    )
 
 
 def write_results(text: str) -> None:

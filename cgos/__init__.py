@@ -95,8 +95,18 @@ def register_blueprints(app: Flask) -> None:
     from .public.routes import bp as public_bp
     from .questionnaire.routes import bp as questionnaire_bp
 
-    blueprints = (login_bp, forgotten_password_bp, first_connection_bp, questionnaire_bp, number_request_bp,
-                  places_bp, account_bp, delegation_bp, public_bp, dev_bp)
+    blueprints = (
+        login_bp,
+        forgotten_password_bp,
+        first_connection_bp,
+        questionnaire_bp,
+        number_request_bp,
+        places_bp,
+        account_bp,
+        delegation_bp,
+        public_bp,
+        dev_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -32,8 +32,17 @@ CIVILITIES = {"M.", "Mme"}
 POSITIONS = {p.value for p in Position}
 # The fields the file decides: an update never touches anything else (secrets,
 # password state, phones, pending mail change, reminders, dates of consent).
-FIELDS = ["numero", "nir_digest", "civility", "last_name", "first_name", "birth_date", "email",
-          "establishment_id", "position"]
+FIELDS = [
+    "numero",
+    "nir_digest",
+    "civility",
+    "last_name",
+    "first_name",
+    "birth_date",
+    "email",
+    "establishment_id",
+    "position",
+]
 # A plain ASCII local part (dot-atom, RFC 5322): most addresses, checked without email_validator's full pass.
 PLAIN_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 STAGING = "agent_import"
@@ -135,8 +144,17 @@ def _row_values(row: dict, establishments: dict[str, int]) -> tuple[tuple, list[
     position = row["position"].strip()
     if position and position not in POSITIONS:
         problems.append(f"position « {position} » inconnue")
-    values = (numero, nir, row["civilite"], last_name, first_name, birth_date, email or None,
-              establishments.get(name), position or None)
+    values = (
+        numero,
+        nir,
+        row["civilite"],
+        last_name,
+        first_name,
+        birth_date,
+        email or None,
+        establishments.get(name),
+        position or None,
+    )
     return values, problems
 
 
@@ -156,12 +174,14 @@ def _create_staging(connection) -> None:
     """The temporary table the rows go through (PostgreSQL drops it at commit, SQLite at the end of the import)."""
     postgres = connection.dialect.name == "postgresql"
     connection.execute(text(f"DROP TABLE IF EXISTS {STAGING}"))
-    connection.execute(text(
-        f"CREATE TEMPORARY TABLE {STAGING} (line integer NOT NULL, numero varchar(9), nir_digest varchar(64), "
-        "civility varchar(3), last_name varchar(100), first_name varchar(100), birth_date date, "
-        "email varchar(254), establishment_id integer, position varchar(20))"
-        + (" ON COMMIT DROP" if postgres else "")
-    ))
+    connection.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {STAGING} (line integer NOT NULL, numero varchar(9), nir_digest varchar(64), "
+            "civility varchar(3), last_name varchar(100), first_name varchar(100), birth_date date, "
+            "email varchar(254), establishment_id integer, position varchar(20))"
+            + (" ON COMMIT DROP" if postgres else "")
+        )
+    )
 
 
 def _stage(connection, rows: Iterator[tuple]) -> None:
@@ -182,17 +202,23 @@ def _check_staged(connection, errors: Errors) -> None:
     """Note numéros and NIRs given twice, and NIRs that belong to another agent."""
     limit = {"limit": MAX_REPORTED_ERRORS + 1}
     for column, label in (("numero", "numéro"), ("nir_digest", "NIR")):
-        repeated = connection.execute(text(
-            f"SELECT line, {column}, first FROM (SELECT line, {column}, min(line) OVER (PARTITION BY {column}) AS first "
-            f"FROM {STAGING} WHERE {column} IS NOT NULL) AS lines WHERE line > first ORDER BY line LIMIT :limit"
-        ), limit)
+        repeated = connection.execute(
+            text(
+                f"SELECT line, {column}, first FROM (SELECT line, {column}, min(line) OVER (PARTITION BY {column}) AS first "
+                f"FROM {STAGING} WHERE {column} IS NOT NULL) AS lines WHERE line > first ORDER BY line LIMIT :limit"
+            ),
+            limit,
+        )
         for line, value, first in repeated:
             shown = f"{label} {numero_rules.format(value)}" if column == "numero" else label
             errors.add(line, f"{shown} déjà présent ligne {first}")
-    taken = connection.execute(text(
-        f"SELECT s.line FROM {STAGING} s JOIN agent a ON a.nir_digest = s.nir_digest "
-        "WHERE a.numero <> s.numero ORDER BY s.line LIMIT :limit"
-    ), limit)
+    taken = connection.execute(
+        text(
+            f"SELECT s.line FROM {STAGING} s JOIN agent a ON a.nir_digest = s.nir_digest "
+            "WHERE a.numero <> s.numero ORDER BY s.line LIMIT :limit"
+        ),
+        limit,
+    )
     for (line,) in taken:
         errors.add(line, "NIR déjà attribué à un autre agent")
 

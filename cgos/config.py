@@ -19,7 +19,13 @@ def default_config(instance_path: str) -> dict:
         "PROXY_FIX_X_FOR": 0,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'cgos.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript", "application/json"],
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+        ],
         "COMPRESS_ALGORITHM": ["gzip"],
         "COMPRESS_MIN_SIZE": 500,
         # Level 1 costs a third of the default level's time for pages a few percent larger.

@@ -1,13 +1,13 @@
 """Flask extensions, created once and bound to the app in the factory."""
 
+from datetime import datetime, timezone
+
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from datetime import datetime, timezone
-
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry

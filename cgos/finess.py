@@ -14,11 +14,38 @@ from .models import Commune, Establishment
 from .reference_data import normalize_search_text
 
 COLUMNS = [
-    "structureet", "nofinesset", "nofinessej", "rs", "rslongue", "complrs", "compldistrib", "numvoie",
-    "typvoie", "voie", "compvoie", "lieuditbp", "commune", "departement", "libdepartement",
-    "ligneacheminement", "telephone", "telecopie", "categetab", "libcategetab", "categagretab",
-    "libcategagretab", "siret", "codeape", "codemft", "libmft", "codesph", "libsph", "dateouv",
-    "dateautor", "datemaj", "numuai",
+    "structureet",
+    "nofinesset",
+    "nofinessej",
+    "rs",
+    "rslongue",
+    "complrs",
+    "compldistrib",
+    "numvoie",
+    "typvoie",
+    "voie",
+    "compvoie",
+    "lieuditbp",
+    "commune",
+    "departement",
+    "libdepartement",
+    "ligneacheminement",
+    "telephone",
+    "telecopie",
+    "categetab",
+    "libcategetab",
+    "categagretab",
+    "libcategagretab",
+    "siret",
+    "codeape",
+    "codemft",
+    "libmft",
+    "codesph",
+    "libsph",
+    "dateouv",
+    "dateautor",
+    "datemaj",
+    "numuai",
 ]
 # Public hospital categories: CHR, CH (ex hôpital local), centre hospitalier, CHS.
 PUBLIC_HOSPITAL_CATEGORIES = {"101", "106", "355", "292"}
@@ -71,7 +98,9 @@ def import_finess(raw: bytes) -> FinessReport:
     """Create or update establishments by FINESS number, in one transaction."""
     report = FinessReport()
     communes = set(db.session.scalars(db.select(Commune.insee)))
-    existing = {e.finess: e for e in db.session.scalars(db.select(Establishment).where(Establishment.finess.is_not(None)))}
+    existing = {
+        e.finess: e for e in db.session.scalars(db.select(Establishment).where(Establishment.finess.is_not(None)))
+    }
     by_name = {(e.name, e.commune_insee): e for e in db.session.scalars(db.select(Establishment))}
     reader = csv.reader(io.StringIO(decode(raw)), delimiter=";")
     for line_number, cells in enumerate(reader, start=1):

@@ -11,10 +11,7 @@ from flask import Response, make_response, redirect, render_template, request
 
 def is_htmx() -> bool:
     """True for a request made by htmx (and not a history restore)."""
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def page_layout() -> str:

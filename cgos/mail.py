@@ -29,8 +29,8 @@ from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import escape
 from sqlalchemy import delete, event, or_, update
 
-from .extensions import db
 from . import uploads
+from .extensions import db
 from .models import MailAttachment, OutboundMail, utcnow
 
 log = logging.getLogger(__name__)
@@ -220,9 +220,7 @@ def deliver_all(rows: list[OutboundMail]) -> int:
 def pending_mails() -> list[OutboundMail]:
     """Every mail not sent yet, oldest first."""
     return list(
-        db.session.scalars(
-            db.select(OutboundMail).where(OutboundMail.sent_at.is_(None)).order_by(OutboundMail.id)
-        )
+        db.session.scalars(db.select(OutboundMail).where(OutboundMail.sent_at.is_(None)).order_by(OutboundMail.id))
     )
 
 
@@ -239,14 +237,22 @@ def purge_sent(now) -> int:
     old = (
         db.select(OutboundMail.id)
         .where(OutboundMail.sent_at < limit)
-        .where(or_(OutboundMail.text_body != "", OutboundMail.html_body.is_not(None),
-                   OutboundMail.sealed_secrets.is_not(None), OutboundMail.attachments.any()))
+        .where(
+            or_(
+                OutboundMail.text_body != "",
+                OutboundMail.html_body.is_not(None),
+                OutboundMail.sealed_secrets.is_not(None),
+                OutboundMail.attachments.any(),
+            )
+        )
     )
     ids = list(db.session.scalars(old))
     if ids:
         db.session.execute(delete(MailAttachment).where(MailAttachment.mail_id.in_(ids)))
         db.session.execute(
-            update(OutboundMail).where(OutboundMail.id.in_(ids)).values(text_body="", html_body=None, sealed_secrets=None)
+            update(OutboundMail)
+            .where(OutboundMail.id.in_(ids))
+            .values(text_body="", html_body=None, sealed_secrets=None)
         )
     db.session.commit()
     return len(ids)

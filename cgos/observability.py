@@ -31,13 +31,17 @@ def log_request(response):
     """Write the request's line and echo its id."""
     duration = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-    log.info(json.dumps({
-        "request_id": g.get("request_id"),
-        "method": request.method,
-        "route": rule,
-        "status": response.status_code,
-        "duration_ms": round(duration, 1),
-    }))
+    log.info(
+        json.dumps(
+            {
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": rule,
+                "status": response.status_code,
+                "duration_ms": round(duration, 1),
+            }
+        )
+    )
     response.headers["X-Request-ID"] = g.get("request_id", "")
     return response
 

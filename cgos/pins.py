@@ -86,8 +86,7 @@ MESSAGE_REPEATED_GROUP = (
     "comme 121212, 123123, 112233 ou 111222 : choisissez une combinaison plus difficile à deviner."
 )
 MESSAGE_MIRRORED = (
-    "Le mot de passe ne peut pas être symétrique, comme 123321 : "
-    "choisissez une combinaison plus difficile à deviner."
+    "Le mot de passe ne peut pas être symétrique, comme 123321 : choisissez une combinaison plus difficile à deviner."
 )
 MESSAGE_KEYPAD = (
     "Le mot de passe ne peut pas suivre des lignes, des colonnes ou des diagonales du clavier, "
@@ -101,9 +100,18 @@ MESSAGE_BIRTH_DATE = (
 _PIN_FORMAT = re.compile(r"[0-9]{%d}" % PIN_LENGTH)
 # The refused birth date forms (see the module docstring): D and M are unpadded.
 _BIRTH_DATE_FORMS = (
-    "%d%m%y", "%m%d%y", "%y%m%d", "%y%d%m", "%d%y%m", "%m%y%d",
-    "%m%Y", "%Y%m",
-    "DM%Y", "MD%Y", "%YDM", "%YMD",
+    "%d%m%y",
+    "%m%d%y",
+    "%y%m%d",
+    "%y%d%m",
+    "%d%y%m",
+    "%m%y%d",
+    "%m%Y",
+    "%Y%m",
+    "DM%Y",
+    "MD%Y",
+    "%YDM",
+    "%YMD",
 )
 # Three keys in a line on a phone keypad (1 2 3 / 4 5 6 / 7 8 9 / _ 0 _), one way.
 _KEYPAD_LINES = ("123", "456", "789", "147", "258", "369", "580", "159", "357")

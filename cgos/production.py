@@ -21,8 +21,7 @@ def production_problems(config: dict) -> list[str]:
     for key in ("SECRET_KEY", "PASSWORD_PEPPER"):
         if not config.get(key):
             problems.append(
-                f"{key} is not set: every machine must share the same value (FLASK_{key}), "
-                "kept out of the database."
+                f"{key} is not set: every machine must share the same value (FLASK_{key}), kept out of the database."
             )
     if config.get("DEV_MAILBOX"):
         problems.append("DEV_MAILBOX is on: every stored mail (provisional passwords included) would be public.")
@@ -39,8 +38,10 @@ def production_problems(config: dict) -> list[str]:
 def public_base_url_problems(base: str | None) -> list[str]:
     """Mail links must not follow the request's Host header: an https PUBLIC_BASE_URL is required."""
     if not base:
-        return ["PUBLIC_BASE_URL is not set: mail links would follow the Host header of each request "
-                "(FLASK_PUBLIC_BASE_URL=https://espace-agent.cgos.info)."]
+        return [
+            "PUBLIC_BASE_URL is not set: mail links would follow the Host header of each request "
+            "(FLASK_PUBLIC_BASE_URL=https://espace-agent.cgos.info)."
+        ]
     parts = urlsplit(base)
     if parts.scheme != "https" or not parts.hostname:
         return [f"PUBLIC_BASE_URL must be an https:// address with a host name, not {base!r}."]

@@ -23,9 +23,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # INSEE codes of the 13 regions of metropolitan France (mainland and Corsica).
-METROPOLITAN_REGION_CODES = frozenset(
-    {"11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93", "94"}
-)
+METROPOLITAN_REGION_CODES = frozenset({"11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93", "94"})
 
 # Allowed values of ``Establishment.category``.
 ESTABLISHMENT_CATEGORIES = ("CHU", "CHR", "CH", "CHS")
@@ -157,6 +155,5 @@ def normalize_search_text(text: str) -> str:
     ascii_text = "".join(char for char in folded if not unicodedata.combining(char))
     words = _NON_ALNUM.sub(" ", ascii_text.lower()).split()
     return " ".join(
-        _SAINT_ABBREVIATIONS.get(word, word) if index < len(words) - 1 else word
-        for index, word in enumerate(words)
+        _SAINT_ABBREVIATIONS.get(word, word) if index < len(words) - 1 else word for index, word in enumerate(words)
     )

@@ -50,7 +50,7 @@ def mask_email(address: str | None) -> str:
     if not address or "@" not in address:
         return ""
     local, _, domain = address.partition("@")
-    return f"{local[:min(3, len(local) // 2)]}*****@{domain[:1]}*****"
+    return f"{local[: min(3, len(local) // 2)]}*****@{domain[:1]}*****"
 
 
 def format_numero(value: str) -> str:
@@ -66,7 +66,11 @@ def format_phone(value: str | None) -> str:
         parsed = phonenumbers.parse(value, "FR")
     except phonenumbers.NumberParseException:
         return value
-    style = phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 33 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
     return phonenumbers.format_number(parsed, style)
 
 

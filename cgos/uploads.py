@@ -119,7 +119,6 @@ def delete(relative: str) -> None:
     absolute(relative).unlink(missing_ok=True)
 
 
-
 class PortalRequest(Request):
     """Flask's request, with the upload margin above for the views that take a payslip."""
 

@@ -32,9 +32,7 @@ def email_address(form, field) -> None:
     try:
         field.data = validate_email(field.data.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
-        raise StopValidation(
-            "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."
-        ) from None
+        raise StopValidation("Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr.") from None
 
 
 def same_as(other_name: str, message: str):
@@ -101,5 +99,7 @@ def person_name(form, field) -> None:
     """A name of letters, spaces, hyphens and apostrophes."""
     value = " ".join((field.data or "").split())
     if not re.fullmatch(r"[^\W\d_]+(?:[ '’\-][^\W\d_]+)*", value) or len(value) > 100:
-        raise StopValidation(f"Le champ « {field.label.text} » ne peut contenir que des lettres, des espaces, des tirets et des apostrophes.")
+        raise StopValidation(
+            f"Le champ « {field.label.text} » ne peut contenir que des lettres, des espaces, des tirets et des apostrophes."
+        )
     field.data = value

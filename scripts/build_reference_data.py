@@ -87,13 +87,15 @@ def build_communes(source: PackageSource) -> list[list[str]]:
             raise ValueError(f"duplicate commune code {code}")
         seen.add(code)
         postal_codes = sorted(set(commune.get("codesPostaux") or []))
-        rows.append([
-            code,
-            commune["nom"],
-            " ".join(postal_codes),
-            commune["departement"],
-            commune["region"],
-        ])
+        rows.append(
+            [
+                code,
+                commune["nom"],
+                " ".join(postal_codes),
+                commune["departement"],
+                commune["region"],
+            ]
+        )
     rows.sort(key=lambda row: row[0])
     return rows
 

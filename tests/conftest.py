@@ -15,7 +15,6 @@ from tests_support import backends
 from tests_support.backends import BASE_CONFIG
 
 
-
 class IsolatedClient(FlaskClient):
     """A test client whose requests run outside the test's app context, as real ones do.
 

@@ -50,8 +50,13 @@ def test_first_login_goes_through_every_step_in_order(either, marie):
 
 @pytest.mark.parametrize(
     "url",
-    ["/espace-agent/", "/espace-agent/mot-de-passe-provisoire", "/espace-agent/donnees-personnelles",
-     "/espace-agent/mes-donnees", "/espace-agent/mot-de-passe"],
+    [
+        "/espace-agent/",
+        "/espace-agent/mot-de-passe-provisoire",
+        "/espace-agent/donnees-personnelles",
+        "/espace-agent/mes-donnees",
+        "/espace-agent/mot-de-passe",
+    ],
 )
 def test_no_step_can_be_skipped_by_typing_a_url(agent, marie, url):
     agent.log_in(MARIE, PROVISIONAL)
@@ -59,8 +64,9 @@ def test_no_step_can_be_skipped_by_typing_a_url(agent, marie, url):
     assert response.status_code == 303 and response.headers["Location"].endswith("/espace-agent/conditions-generales")
     if url != "/espace-agent/":
         token = agent.get("/espace-agent/conditions-generales").form_data()["csrf_token"]
-        response = agent.client.post(url, data={"csrf_token": token, "new_pin": "284617",
-                                                "confirmation": "284617", "email": "x@example.org"})
+        response = agent.client.post(
+            url, data={"csrf_token": token, "new_pin": "284617", "confirmation": "284617", "email": "x@example.org"}
+        )
         assert response.status_code == 303
         assert response.headers["Location"].endswith("/espace-agent/conditions-generales")
 
@@ -138,8 +144,9 @@ def test_a_password_change_revokes_other_sessions(agent, marie, new_agent, app):
     other = new_agent(app)
     other.log_in(MARIE, "284617")
     agent.get("/espace-agent/mot-de-passe")
-    page = agent.submit("/espace-agent/mot-de-passe",
-                        {"current_pin": "284617", "new_pin": "590273", "confirmation": "590273"})
+    page = agent.submit(
+        "/espace-agent/mot-de-passe", {"current_pin": "284617", "new_pin": "590273", "confirmation": "590273"}
+    )
     assert "Votre mot de passe a été modifié." in page.text
     assert agent.client.get("/espace-agent/").status_code == 200
     assert other.client.get("/espace-agent/").status_code == 303
@@ -148,8 +155,9 @@ def test_a_password_change_revokes_other_sessions(agent, marie, new_agent, app):
 def test_changing_the_pin_needs_the_current_one(either, marie):
     complete_first_login(either)
     either.get("/espace-agent/mot-de-passe")
-    page = either.submit("/espace-agent/mot-de-passe",
-                         {"current_pin": "000000", "new_pin": "590273", "confirmation": "590273"})
+    page = either.submit(
+        "/espace-agent/mot-de-passe", {"current_pin": "000000", "new_pin": "590273", "confirmation": "590273"}
+    )
     assert page.status == 422
     assert page.field_error("current_pin") == "Le mot de passe actuel est incorrect."
 
@@ -253,7 +261,11 @@ def test_changing_the_mail_from_home_asks_for_the_current_password(either, marie
     page = either.get("/espace-agent/mes-donnees")
     current = page.soup.find(id="current_pin")
     assert page.soup.find("label", attrs={"for": "current_pin"}).get_text(strip=True) == "Mot de passe actuel"
-    assert (current["type"], current["inputmode"], current["autocomplete"]) == ("password", "numeric", "current-password")
+    assert (current["type"], current["inputmode"], current["autocomplete"]) == (
+        "password",
+        "numeric",
+        "current-password",
+    )
     page = either.submit("/espace-agent/mes-donnees", {"phone_mobile": "06 12 34 56 78"})
     assert "Vos données personnelles sont enregistrées." in page.text
     either.get("/espace-agent/mes-donnees")

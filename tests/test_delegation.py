@@ -9,7 +9,15 @@ import pytest
 
 from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
-from cgos.models import Delegation, MailAttachment, DelegationStaff, MailChangeRequest, OutboundMail, SecurityEvent, utcnow
+from cgos.models import (
+    Delegation,
+    DelegationStaff,
+    MailAttachment,
+    MailChangeRequest,
+    OutboundMail,
+    SecurityEvent,
+    utcnow,
+)
 
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -22,13 +30,24 @@ def jean_request(app, new_agent):
 
     agent = new_agent(app)
     agent.get("/questionnaire-adresse-mail")
-    establishment = db.session.scalar(db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll"))
-    agent.post("/questionnaire-adresse-mail", {
-        **agent.page.form_data(), "numero": "22904518 R", "birth_date": "02/11/1979",
-        "new_email": "jean.martin@example.org", "new_email_confirmation": "jean.martin@example.org",
-        "last_name": "Martin", "first_name": "Jean", "commune": "22278", "establishment": str(establishment),
-        "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
-    })
+    establishment = db.session.scalar(
+        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
+    )
+    agent.post(
+        "/questionnaire-adresse-mail",
+        {
+            **agent.page.form_data(),
+            "numero": "22904518 R",
+            "birth_date": "02/11/1979",
+            "new_email": "jean.martin@example.org",
+            "new_email_confirmation": "jean.martin@example.org",
+            "last_name": "Martin",
+            "first_name": "Jean",
+            "commune": "22278",
+            "establishment": str(establishment),
+            "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
+        },
+    )
     db.session.query(MailAttachment).delete()
     db.session.query(OutboundMail).delete()
     db.session.commit()
@@ -44,7 +63,8 @@ def staff_login(agent, **overrides):
 def other_staff(app) -> DelegationStaff:
     """A staff member of another delegation."""
     staff = DelegationStaff(
-        email="delegation.idf@example.org", password_hash=hash_secret("Autre-Delegation-2026"),
+        email="delegation.idf@example.org",
+        password_hash=hash_secret("Autre-Delegation-2026"),
         delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "ile-de-france")),
     )
     db.session.add(staff)
@@ -55,7 +75,9 @@ def other_staff(app) -> DelegationStaff:
 def test_the_back_office_login_page(either):
     page = either.get("/delegation")
     assert page.soup.find("label", attrs={"for": "email"}).find(string=True, recursive=False).strip() == "Adresse mail"
-    assert page.soup.find("label", attrs={"for": "password"}).find(string=True, recursive=False).strip() == "Mot de passe"
+    assert (
+        page.soup.find("label", attrs={"for": "password"}).find(string=True, recursive=False).strip() == "Mot de passe"
+    )
     assert page.main.find("button", string="Se connecter")
     tabs = page.soup.find("nav", id="tabs")
     assert tabs is None or tabs.has_attr("hidden"), "the back office shows no public tabs"
@@ -85,8 +107,15 @@ def test_staff_see_their_pending_requests_newest_first_with_age(agent, jean_requ
 def test_a_request_page_shows_every_field_and_the_payslip(either, jean_request):
     staff_login(either)
     page = either.get(f"/delegation/demandes/{jean_request.id}")
-    for text in ["22904518 R", "2 novembre 1979", "jean.martin@example.org", "Martin", "Jean",
-                 "Saint-Brieuc", "Centre Hospitalier Yves Le Foll"]:
+    for text in [
+        "22904518 R",
+        "2 novembre 1979",
+        "jean.martin@example.org",
+        "Martin",
+        "Jean",
+        "Saint-Brieuc",
+        "Centre Hospitalier Yves Le Foll",
+    ]:
         assert text in page.text
     link = page.main.find("a", string=re.compile("Télécharger"))["href"]
     response = either.client.get(link)
@@ -178,11 +207,15 @@ def test_payslips_are_purged_after_the_retention_period(agent, app, runner, jean
 
 
 def test_staff_create_command(runner, app):
-    result = runner.invoke(args=["staff", "create", "Nouveau@Example.org", "--delegation", "53"],
-                           env={"CGOS_STAFF_PASSWORD": "Un-Mot-De-Passe-Long"})
+    result = runner.invoke(
+        args=["staff", "create", "Nouveau@Example.org", "--delegation", "53"],
+        env={"CGOS_STAFF_PASSWORD": "Un-Mot-De-Passe-Long"},
+    )
     assert result.exit_code == 0, result.output
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == "nouveau@example.org"))
     assert staff.delegation.code == "bretagne" and staff.password_hash.startswith("$2b$")
-    result = runner.invoke(args=["staff", "create", "x@example.org", "--delegation", "atlantide"],
-                           env={"CGOS_STAFF_PASSWORD": "Un-Mot-De-Passe-Long"})
+    result = runner.invoke(
+        args=["staff", "create", "x@example.org", "--delegation", "atlantide"],
+        env={"CGOS_STAFF_PASSWORD": "Un-Mot-De-Passe-Long"},
+    )
     assert result.exit_code != 0 and "délégation inconnue" in result.output

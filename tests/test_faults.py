@@ -59,8 +59,10 @@ def test_redis_down_refuses_logins_in_french_and_recovers(make_app, new_agent, r
 @pytest.fixture
 def app_without_database(make_app):
     """The app pointed at a PostgreSQL address where nothing answers (a database down)."""
-    app = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://cgos@127.0.0.1:{free_port()}/cgos",
-                   SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://cgos@127.0.0.1:{free_port()}/cgos",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
+    )
     with app.app_context():
         yield app
 
@@ -78,11 +80,21 @@ def test_database_down_gives_french_503_pages(app_without_database, new_agent):
 def test_database_down_during_a_questionnaire_leaves_no_payslip(app_without_database, new_agent):
     agent = new_agent(app_without_database)
     agent.get("/questionnaire-adresse-mail")
-    page = agent.post("/questionnaire-adresse-mail", {
-        **agent.page.form_data(), "numero": "22904518 R", "birth_date": "02/11/1979",
-        "new_email": "j@example.org", "new_email_confirmation": "j@example.org", "last_name": "Martin",
-        "first_name": "Jean", "commune": "22278", "establishment": "1", "payslip": (io.BytesIO(PDF), "b.pdf"),
-    })
+    page = agent.post(
+        "/questionnaire-adresse-mail",
+        {
+            **agent.page.form_data(),
+            "numero": "22904518 R",
+            "birth_date": "02/11/1979",
+            "new_email": "j@example.org",
+            "new_email_confirmation": "j@example.org",
+            "last_name": "Martin",
+            "first_name": "Jean",
+            "commune": "22278",
+            "establishment": "1",
+            "payslip": (io.BytesIO(PDF), "b.pdf"),
+        },
+    )
     assert page.status == 503
     uploads = Path(app_without_database.config["UPLOAD_FOLDER"])
     assert not uploads.exists() or not list(uploads.rglob("*.*"))
@@ -133,8 +145,10 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
         marie = new_agent(app)
         marie.get("/premiere-connexion")
         marie.submit("/premiere-connexion", {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"})
-        page = marie.submit("/premiere-connexion/adresse-mail", {"email": "marie.dupont@example.org",
-                                                                  "email_confirmation": "marie.dupont@example.org"})
+        page = marie.submit(
+            "/premiere-connexion/adresse-mail",
+            {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"},
+        )
         assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
 
         page = register(new_agent(app))
@@ -155,7 +169,9 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
 
         pending = db.session.scalars(db.select(OutboundMail).where(OutboundMail.sent_at.is_(None))).all()
         assert {m.recipient for m in pending} == {
-            "marie.dupont@example.org", "anne.legoff@example.org", "delegation.bretagne@example.org",
+            "marie.dupont@example.org",
+            "anne.legoff@example.org",
+            "delegation.bretagne@example.org",
             "jean.martin@example.org",
         }
         smtp.start()
@@ -164,7 +180,9 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
             assert "4 mail(s) envoyé(s), 0 en attente" in runner.invoke(args=["mail", "send-pending"]).output
             assert "0 mail(s) envoyé(s), 0 en attente" in runner.invoke(args=["mail", "send-pending"]).output
             assert len(smtp.inbox.messages) == 4
-            assert smtp.inbox.to("delegation.bretagne@example.org")[0].get_payload()[-1].get_filename() == "bulletin.pdf"
+            assert (
+                smtp.inbox.to("delegation.bretagne@example.org")[0].get_payload()[-1].get_filename() == "bulletin.pdf"
+            )
             assert "Numéro C.G.O.S :" not in page.text
             # The link is erased from the queue once sent: read it from the mail received.
             received = smtp.inbox.to("anne.legoff@example.org")[0].get_body(("plain",)).get_content()
@@ -185,12 +203,19 @@ def _form(html: str) -> tuple[dict, dict]:
 
 def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_database, tmp_path, redis_server):
     """20 simultaneous wrong PINs on one account across 3 workers: 5 checked, 15 locked out."""
-    server = Gunicorn(workers=3, folder=tmp_path, env={
-        "FLASK_PRODUCTION": "false", "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
-        "FLASK_RATELIMIT_STORAGE_URI": redis_server.url, "FLASK_SECRET_KEY": "test-secret-key",
-        "FLASK_PASSWORD_PEPPER": "test-pepper", "FLASK_SESSION_COOKIE_SECURE": "false",
-        "FLASK_BCRYPT_COST": "4",
-    })
+    server = Gunicorn(
+        workers=3,
+        folder=tmp_path,
+        env={
+            "FLASK_PRODUCTION": "false",
+            "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
+            "FLASK_RATELIMIT_STORAGE_URI": redis_server.url,
+            "FLASK_SECRET_KEY": "test-secret-key",
+            "FLASK_PASSWORD_PEPPER": "test-pepper",
+            "FLASK_SESSION_COOKIE_SECURE": "false",
+            "FLASK_BCRYPT_COST": "4",
+        },
+    )
     server.start()
     try:
         prepared = []
@@ -207,8 +232,9 @@ def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_databas
 
         def attempt(connection, cookie, body):
             barrier.wait()
-            connection.request("POST", "/", body=body, headers={
-                "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+            connection.request(
+                "POST", "/", body=body, headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+            )
             response = connection.getresponse()
             response.read()
             statuses.append(response.status)
@@ -228,11 +254,17 @@ def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_databas
 
 
 def test_gunicorn_refuses_an_unsafe_production_configuration(prepared_database, tmp_path):
-    server = Gunicorn(workers=2, folder=tmp_path, env={
-        "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
-        "FLASK_RATELIMIT_STORAGE_URI": "memory://", "FLASK_SECRET_KEY": "x" * 32,
-        "FLASK_PASSWORD_PEPPER": "y" * 32, "FLASK_MAIL_SERVER": "smtp.example.org",
-    })
+    server = Gunicorn(
+        workers=2,
+        folder=tmp_path,
+        env={
+            "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
+            "FLASK_RATELIMIT_STORAGE_URI": "memory://",
+            "FLASK_SECRET_KEY": "x" * 32,
+            "FLASK_PASSWORD_PEPPER": "y" * 32,
+            "FLASK_MAIL_SERVER": "smtp.example.org",
+        },
+    )
     try:
         server.start()
     except RuntimeError:

@@ -38,7 +38,9 @@ def test_import_keeps_public_establishments_and_reports(runner):
 
 def test_an_existing_establishment_is_updated_by_its_name_then_its_finess(runner):
     runner.invoke(args=["establishments", "import-finess", str(FIXTURE)])
-    chu = db.session.scalar(db.select(Establishment).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes"))
+    chu = db.session.scalar(
+        db.select(Establishment).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
+    )
     assert chu.finess == "350000741"
     result = runner.invoke(args=["establishments", "import-finess", str(FIXTURE)])
     assert "0 établissement(s) créé(s), 5 mis à jour." in result.output

@@ -20,19 +20,48 @@ def errors_for(app, form_class, data):
 @pytest.mark.parametrize(
     ("form_class", "first", "second", "data", "expected"),
     [
-        (MailConfirmationForm, "email", "email_confirmation", ("", ""),
-         {"email": ["Saisissez votre adresse mail."],
-          "email_confirmation": ["Saisissez de nouveau votre adresse mail pour la confirmer."]}),
-        (MailConfirmationForm, "email", "email_confirmation", ("a@example.org", "b@example.org"),
-         {"email_confirmation": [MISMATCH]}),
+        (
+            MailConfirmationForm,
+            "email",
+            "email_confirmation",
+            ("", ""),
+            {
+                "email": ["Saisissez votre adresse mail."],
+                "email_confirmation": ["Saisissez de nouveau votre adresse mail pour la confirmer."],
+            },
+        ),
+        (
+            MailConfirmationForm,
+            "email",
+            "email_confirmation",
+            ("a@example.org", "b@example.org"),
+            {"email_confirmation": [MISMATCH]},
+        ),
         (MailConfirmationForm, "email", "email_confirmation", ("A@example.org", "a@EXAMPLE.org"), {}),
-        (QuestionnaireForm, "new_email", "new_email_confirmation", ("", " "),
-         {"new_email": ["Saisissez votre nouvelle adresse mail."],
-          "new_email_confirmation": ["Saisissez de nouveau votre nouvelle adresse mail pour la confirmer."]}),
-        (QuestionnaireForm, "new_email", "new_email_confirmation", ("a@example.org", "b@example.org"),
-         {"new_email_confirmation": [MISMATCH]}),
-        (QuestionnaireForm, "new_email", "new_email_confirmation", ("pas une adresse", "pas une adresse"),
-         {"new_email": ["Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."]}),
+        (
+            QuestionnaireForm,
+            "new_email",
+            "new_email_confirmation",
+            ("", " "),
+            {
+                "new_email": ["Saisissez votre nouvelle adresse mail."],
+                "new_email_confirmation": ["Saisissez de nouveau votre nouvelle adresse mail pour la confirmer."],
+            },
+        ),
+        (
+            QuestionnaireForm,
+            "new_email",
+            "new_email_confirmation",
+            ("a@example.org", "b@example.org"),
+            {"new_email_confirmation": [MISMATCH]},
+        ),
+        (
+            QuestionnaireForm,
+            "new_email",
+            "new_email_confirmation",
+            ("pas une adresse", "pas une adresse"),
+            {"new_email": ["Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."]},
+        ),
     ],
 )
 def test_the_mail_address_and_its_confirmation_keep_their_messages(app, form_class, first, second, data, expected):

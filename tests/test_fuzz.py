@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from flask import session
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cgos import create_app, flow_state
@@ -21,17 +21,51 @@ from tests_support.backends import BASE_CONFIG
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("CGOS_FUZZ_EXAMPLES", "10000"))
 FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES, deadline=None, database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )
 ALLOWED = {200, 303, 400, 413, 422, 429}
 
-PLAUSIBLE = st.sampled_from([
-    "35127846 S", "35127846s", "29088361 J", "1985", "3", "13", "0", "-1", "2 85 03 35 238 123 88",
-    "marie.dupont@example.org", "a@b", "14/03/1985", "1985-03-14", "31/02/2020", "35000", "Rennes", "35238",
-    "FR", "BE", "Mme", "M.", "titulaire", "validate", "clear", "search_commune", "search_establishment",
-    "accept", "reject", "clavier", "1", "99999999", "Ω≈ç√∫", "<script>alert(1)</script>", "' OR 1=1 --",
-])
+PLAUSIBLE = st.sampled_from(
+    [
+        "35127846 S",
+        "35127846s",
+        "29088361 J",
+        "1985",
+        "3",
+        "13",
+        "0",
+        "-1",
+        "2 85 03 35 238 123 88",
+        "marie.dupont@example.org",
+        "a@b",
+        "14/03/1985",
+        "1985-03-14",
+        "31/02/2020",
+        "35000",
+        "Rennes",
+        "35238",
+        "FR",
+        "BE",
+        "Mme",
+        "M.",
+        "titulaire",
+        "validate",
+        "clear",
+        "search_commune",
+        "search_establishment",
+        "accept",
+        "reject",
+        "clavier",
+        "1",
+        "99999999",
+        "Ω≈ç√∫",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+    ]
+)
 ODD = st.sampled_from(["x" * 20_000, "\x00", "a\x00b", "\ud7ff" * 10, "é" * 5000, " " * 300, "\r\n" * 50])
 VALUE = st.one_of(st.text(max_size=40), PLAUSIBLE, ODD, st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
 FILE = st.tuples(
@@ -46,7 +80,10 @@ def form_data(fields, files=()):
     strategy = st.dictionaries(st.sampled_from([*fields, "unexpected", ""]), values, max_size=len(fields) + 2)
     if files:
         strategy = st.tuples(strategy, st.dictionaries(st.sampled_from(files), FILE, max_size=1)).map(
-            lambda pair: {**pair[0], **{name: (io.BytesIO(content), filename) for name, (content, filename) in pair[1].items()}}
+            lambda pair: {
+                **pair[0],
+                **{name: (io.BytesIO(content), filename) for name, (content, filename) in pair[1].items()},
+            }
         )
     return strategy
 
@@ -55,15 +92,22 @@ def form_data(fields, files=()):
 def fuzz_app(prepared_database, tmp_path_factory):
     """One app for thousands of requests: CSRF and limits off, so inputs reach the validation."""
     folder = tmp_path_factory.mktemp("fuzz")
-    app = create_app({
-        **BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(folder),
-        "UPLOAD_FOLDER": str(folder / "uploads"), "WTF_CSRF_ENABLED": False,
-        "ADDRESS_RATE_LIMIT": "100000000 per hour", "LOGIN_LOCKOUT_LIMIT": "100000000 per hour",
-        "IDENTIFICATION_RATE_LIMIT": "100000000 per hour", "MAIL_CONFIRMATION_LIMIT": "100000000 per day",
-        "LOGIN_DAILY_LIMIT": "100000000 per day", "LOGIN_ALERT_LIMIT": "100000000 per hour",
-        "NIR_RATE_LIMIT": "100000000 per day",
-        "PROPAGATE_EXCEPTIONS": False,
-    })
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(folder),
+            "UPLOAD_FOLDER": str(folder / "uploads"),
+            "WTF_CSRF_ENABLED": False,
+            "ADDRESS_RATE_LIMIT": "100000000 per hour",
+            "LOGIN_LOCKOUT_LIMIT": "100000000 per hour",
+            "IDENTIFICATION_RATE_LIMIT": "100000000 per hour",
+            "MAIL_CONFIRMATION_LIMIT": "100000000 per day",
+            "LOGIN_DAILY_LIMIT": "100000000 per day",
+            "LOGIN_ALERT_LIMIT": "100000000 per hour",
+            "NIR_RATE_LIMIT": "100000000 per day",
+            "PROPAGATE_EXCEPTIONS": False,
+        }
+    )
     yield app
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(MailChangeRequest.id))) == 0
@@ -124,14 +168,30 @@ def test_mail_confirmation_forms(fuzz_app, steps):
     with fuzz_app.app_context():
         marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == "35127846S"))
     url = {"forgotten_password": "/mot-de-passe-oublie", "first_connection": "/premiere-connexion"}[steps]
-    post_all(at_step(with_state(fuzz_app, steps, {"agent": marie}), url + "/adresse-mail"), url + "/adresse-mail",
-             form_data(MAIL))
+    post_all(
+        at_step(with_state(fuzz_app, steps, {"agent": marie}), url + "/adresse-mail"),
+        url + "/adresse-mail",
+        form_data(MAIL),
+    )
 
 
 def test_questionnaire(fuzz_app):
-    fields = ["numero", "birth_date", "new_email", "new_email_confirmation", "last_name", "first_name",
-              "commune_query", "commune", "establishment_query", "establishment", "action"]
-    post_all(fuzz_app.test_client(), "/questionnaire-adresse-mail", form_data(fields, files=["payslip"]), multipart=True)
+    fields = [
+        "numero",
+        "birth_date",
+        "new_email",
+        "new_email_confirmation",
+        "last_name",
+        "first_name",
+        "commune_query",
+        "commune",
+        "establishment_query",
+        "establishment",
+        "action",
+    ]
+    post_all(
+        fuzz_app.test_client(), "/questionnaire-adresse-mail", form_data(fields, files=["payslip"]), multipart=True
+    )
 
 
 def test_nir_form(fuzz_app):
@@ -141,18 +201,42 @@ def test_nir_form(fuzz_app):
 def test_known_nir_mail_form(fuzz_app):
     with fuzz_app.app_context():
         marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == "35127846S"))
-    post_all(at_step(with_state(fuzz_app, "number_request", {"agent": marie}), "/demande-numero/adresse-mail"),
-             "/demande-numero/adresse-mail", form_data(MAIL))
+    post_all(
+        at_step(with_state(fuzz_app, "number_request", {"agent": marie}), "/demande-numero/adresse-mail"),
+        "/demande-numero/adresse-mail",
+        form_data(MAIL),
+    )
 
 
 def test_registration_form(fuzz_app):
     facts = {"sex": 2, "year": 91, "month": 3, "digest": "0" * 64, "masked": "2 •• •• •• ••• ••• 00"}
-    fields = ["civility", "last_name", "first_name", "birth_date", "email", "address_flat", "address_building",
-              "address_street", "address_locality", "country", "postal_code", "city", "commune_query", "commune",
-              "establishment_query", "establishment", "entry_date", "position", "action"]
-    post_all(at_step(with_state(fuzz_app, "number_request", {"facts": facts}), "/demande-numero/inscription"),
-             "/demande-numero/inscription",
-             form_data(fields, files=["payslip"]), multipart=True)
+    fields = [
+        "civility",
+        "last_name",
+        "first_name",
+        "birth_date",
+        "email",
+        "address_flat",
+        "address_building",
+        "address_street",
+        "address_locality",
+        "country",
+        "postal_code",
+        "city",
+        "commune_query",
+        "commune",
+        "establishment_query",
+        "establishment",
+        "entry_date",
+        "position",
+        "action",
+    ]
+    post_all(
+        at_step(with_state(fuzz_app, "number_request", {"facts": facts}), "/demande-numero/inscription"),
+        "/demande-numero/inscription",
+        form_data(fields, files=["payslip"]),
+        multipart=True,
+    )
 
 
 def test_back_office_login(fuzz_app):
@@ -163,8 +247,10 @@ def test_searches(fuzz_app):
     client = fuzz_app.test_client()
 
     @FUZZ_SETTINGS
-    @given(st.sampled_from(["/recherche/communes", "/recherche/etablissements", "/demande-numero/villes"]),
-           st.dictionaries(st.sampled_from(["commune_query", "commune", "establishment_query", "postal_code"]), VALUE))
+    @given(
+        st.sampled_from(["/recherche/communes", "/recherche/etablissements", "/demande-numero/villes"]),
+        st.dictionaries(st.sampled_from(["commune_query", "commune", "establishment_query", "postal_code"]), VALUE),
+    )
     def run(url, params):
         assert client.get(url, query_string=params).status_code == 200
 

@@ -20,7 +20,10 @@ NO_MATCH = (
 )
 WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
 URLS = {"first_connection": "/premiere-connexion", "forgotten_password": "/mot-de-passe-oublie"}
-HEADINGS = {"first_connection": "Vous n'avez pas encore de mot de passe", "forgotten_password": "Renvoi du mot de passe"}
+HEADINGS = {
+    "first_connection": "Vous n'avez pas encore de mot de passe",
+    "forgotten_password": "Renvoi du mot de passe",
+}
 
 by_flow = pytest.mark.parametrize("flow", ["first_connection", "forgotten_password"])
 
@@ -70,7 +73,11 @@ def test_a_wrong_combination_does_not_say_which_part_is_wrong(either, flow, fiel
         ({"birth_month": ""}, "birth_month", "Choisissez votre mois de naissance."),
         ({"birth_month": "13"}, "birth_month", "Choisissez votre mois de naissance dans la liste."),
         ({"birth_month": " "}, "birth_month", "Choisissez votre mois de naissance."),
-        ({"numero": "35127846 T"}, "numero", "La lettre ne correspond pas au numéro C.G.O.S : vérifiez le numéro et la lettre."),
+        (
+            {"numero": "35127846 T"},
+            "numero",
+            "La lettre ne correspond pas au numéro C.G.O.S : vérifiez le numéro et la lettre.",
+        ),
     ],
 )
 def test_field_errors_are_beside_their_field(either, flow, fields, field, message):
@@ -187,8 +194,10 @@ def test_the_mailed_password_lets_the_agent_log_in(agent, app, new_agent, flow):
 @by_flow
 def test_an_agent_without_mail_is_sent_to_the_questionnaire_or_the_delegation(either, flow):
     page = identify(either, flow, JEAN)
-    assert ("Votre demande de mot de passe ne peut aboutir car votre adresse de messagerie est indispensable "
-            "pour la finaliser.") in page.text
+    assert (
+        "Votre demande de mot de passe ne peut aboutir car votre adresse de messagerie est indispensable "
+        "pour la finaliser."
+    ) in page.text
     assert page.main.find("a", string="ici")["href"] == "/questionnaire-adresse-mail"
     assert "Délégation régionale Bretagne" in page.text
 

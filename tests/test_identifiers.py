@@ -133,6 +133,7 @@ def test_numero_generate_with_system_random():
 
 def test_numero_generate_covers_range():
     """generate() reaches both ends of the 8-digit range."""
+
     class Fixed(random.Random):
         """Random source whose randint() always returns the same value."""
 
@@ -173,7 +174,7 @@ def test_nir_changing_one_body_digit_breaks_the_key(body, position, delta):
     """Changing any single digit of the body is always detected."""
     number = with_key(body)
     changed_digit = str((int(number[position]) + delta) % 10)
-    changed = number[:position] + changed_digit + number[position + 1:]
+    changed = number[:position] + changed_digit + number[position + 1 :]
     with pytest.raises(ValidationError):
         nir.validate(changed)
     if position >= 5:  # sex and month unchanged: only the key can catch it
@@ -297,9 +298,7 @@ def test_nir_matches_identity_special_month_ignores_month(body, birth_date):
     """For special months (unknown month of birth) the month is never compared."""
     assume(int(body[3:5]) > 12)
     number = with_key(body)
-    assert "month" not in nir.matches_identity(
-        number, sex=nir.sex(number), birth_date=birth_date
-    )
+    assert "month" not in nir.matches_identity(number, sex=nir.sex(number), birth_date=birth_date)
 
 
 @given(nir_bodies())
@@ -334,22 +333,17 @@ def test_french_message_numero():
 
 def test_french_message_nir():
     """Each NIR exception maps to its French message."""
-    fmt = (
-        "Le numéro de sécurité sociale comporte 15 chiffres "
-        "(13 chiffres et la clé de 2 chiffres)."
-    )
+    fmt = "Le numéro de sécurité sociale comporte 15 chiffres (13 chiffres et la clé de 2 chiffres)."
     assert french_message(InvalidLength(), "nir") == fmt
     assert french_message(InvalidFormat, "nir") == fmt
     assert french_message(InvalidChecksum(), "nir") == (
-        "La clé ne correspond pas au numéro de sécurité sociale : "
-        "vérifiez les 13 premiers chiffres et la clé."
+        "La clé ne correspond pas au numéro de sécurité sociale : vérifiez les 13 premiers chiffres et la clé."
     )
     assert french_message(nir.InvalidSex(), "nir") == (
         "Le premier chiffre du numéro de sécurité sociale doit être 1 ou 2."
     )
     assert french_message(nir.InvalidMonth(), "nir") == (
-        "Le mois de naissance indiqué dans le numéro de sécurité sociale "
-        "(4e et 5e chiffres) n'existe pas."
+        "Le mois de naissance indiqué dans le numéro de sécurité sociale (4e et 5e chiffres) n'existe pas."
     )
 
 

@@ -23,9 +23,7 @@ def test_a_layout_has_ten_digits_and_two_blanks_in_three_rows_of_four():
 def test_every_display_gets_a_new_id_and_new_tokens():
     first, second = keypad.Layout.new(), keypad.Layout.new()
     assert first.id != second.id
-    assert {token_for(first, d) for d in "0123456789"}.isdisjoint(
-        {token_for(second, d) for d in "0123456789"}
-    )
+    assert {token_for(first, d) for d in "0123456789"}.isdisjoint({token_for(second, d) for d in "0123456789"})
 
 
 def test_order_is_shuffled_over_many_layouts():

@@ -113,8 +113,15 @@ def test_tokens_of_an_older_keypad_are_refused(agent):
     old = agent.get("/")
     old_tokens = old.key_tokens()
     agent.get("/")  # a new display: the old keypad is gone
-    page = agent.post("/", {**old.form_data(), "numero": SOPHIE,
-                            "pressed": " ".join(old_tokens[d] for d in SOPHIE_PIN), "action": "validate"})
+    page = agent.post(
+        "/",
+        {
+            **old.form_data(),
+            "numero": SOPHIE,
+            "pressed": " ".join(old_tokens[d] for d in SOPHIE_PIN),
+            "action": "validate",
+        },
+    )
     assert page.status == 422
     assert "Le clavier a été renouvelé" in " ".join(page.error_summary())
     assert "Bienvenue" not in page.text
@@ -379,8 +386,14 @@ def test_twenty_simultaneous_wrong_attempts_count_as_twenty(app, monkeypatch, ne
     for driver in drivers:
         page = driver.get("/")
         tokens = page.key_tokens()
-        forms.append({**page.form_data(), "numero": SOPHIE, "action": "validate",
-                      "pressed": " ".join(tokens[d] for d in "111111")})
+        forms.append(
+            {
+                **page.form_data(),
+                "numero": SOPHIE,
+                "action": "validate",
+                "pressed": " ".join(tokens[d] for d in "111111"),
+            }
+        )
     barrier = threading.Barrier(20)
     statuses = []
 
@@ -401,7 +414,11 @@ def test_twenty_simultaneous_wrong_attempts_count_as_twenty(app, monkeypatch, ne
 def test_logout_revokes_the_session_on_the_server(agent, app):
     agent.log_in(SOPHIE, SOPHIE_PIN)
     copied = agent.client.get_cookie("cgos_session").value
-    page = agent.post("/deconnexion", agent.page.soup.select_one("form.logout input") and {"csrf_token": agent.page.soup.select_one("form.logout input")["value"]})
+    page = agent.post(
+        "/deconnexion",
+        agent.page.soup.select_one("form.logout input")
+        and {"csrf_token": agent.page.soup.select_one("form.logout input")["value"]},
+    )
     assert "Vous êtes déconnecté" in page.text
     thief = app.test_client()
     thief.set_cookie("cgos_session", copied, domain="localhost")

@@ -35,8 +35,10 @@ def request_provisional_password(agent):
     """Go through « Mot de passe oublié » for Marie."""
     agent.get("/mot-de-passe-oublie")
     agent.submit("/mot-de-passe-oublie", MARIE)
-    return agent.submit("/mot-de-passe-oublie/adresse-mail",
-                        {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"})
+    return agent.submit(
+        "/mot-de-passe-oublie/adresse-mail",
+        {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"},
+    )
 
 
 def test_the_provisional_password_mail_goes_out_with_text_and_html(mail_app, smtp, new_agent):
@@ -83,8 +85,9 @@ def test_a_mail_being_sent_elsewhere_is_not_sent_again(mail_app, smtp):
     from cgos.mail import send_pending
     from cgos.models import utcnow
 
-    db.session.add(OutboundMail(recipient="a@example.org", subject="s", text_body="t",
-                                last_attempt_at=utcnow(), attempts=1))
+    db.session.add(
+        OutboundMail(recipient="a@example.org", subject="s", text_body="t", last_attempt_at=utcnow(), attempts=1)
+    )
     db.session.commit()
     assert send_pending() == (0, 1)
     assert smtp.inbox.messages == []

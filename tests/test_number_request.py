@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from cgos.extensions import db
-from cgos.mail import open_mail
 from cgos.identifiers import numero as numero_rules
+from cgos.mail import open_mail
 from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, SecurityEvent, utcnow
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
 
@@ -28,12 +28,23 @@ def nir_step(agent, nir):
 def registration_fields(**overrides):
     """A complete registration matching NEW_NIR."""
     establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes"))
+        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
+    )
     data = {
-        "civility": "Mme", "last_name": "Le Goff", "first_name": "Anne", "birth_date": "12/03/1991",
-        "email": "anne.legoff@example.org", "country": "FR", "postal_code": "35000", "city": "rennes",
-        "address_street": "2 rue de Brest", "commune_query": "Rennes", "commune": "35238",
-        "establishment": str(establishment), "entry_date": "01/09/2015", "position": "titulaire",
+        "civility": "Mme",
+        "last_name": "Le Goff",
+        "first_name": "Anne",
+        "birth_date": "12/03/1991",
+        "email": "anne.legoff@example.org",
+        "country": "FR",
+        "postal_code": "35000",
+        "city": "rennes",
+        "address_street": "2 rue de Brest",
+        "commune_query": "Rennes",
+        "commune": "35238",
+        "establishment": str(establishment),
+        "entry_date": "01/09/2015",
+        "position": "titulaire",
         "payslip": (PDF, "bulletin.pdf"),
     }
     data.update(overrides)
@@ -57,7 +68,10 @@ def link_in(mail: OutboundMail) -> str:
 
 def test_the_tab_asks_for_the_nir(either):
     page = either.get(URL)
-    assert page.soup.find("label", attrs={"for": "nir"}).find(string=True, recursive=False).strip() == "Numéro de sécurité sociale"
+    assert (
+        page.soup.find("label", attrs={"for": "nir"}).find(string=True, recursive=False).strip()
+        == "Numéro de sécurité sociale"
+    )
     assert page.soup.select_one("nav#tabs a[aria-current=page]").get_text(strip=True) == "Demande de n°C.G.O.S"
 
 
@@ -82,7 +96,7 @@ def test_each_nir_error_has_its_message(either, nir, message):
 def test_corsica_nirs_are_accepted(agent):
     from stdnum.fr import nir as stdnum_nir
 
-    body = "1" "85" "02" "2A" "004" "123"
+    body = "185022A004123"
     page = nir_step(agent, body + stdnum_nir.calc_check_digits(body))
     assert page.soup.h1.get_text(strip=True) == "Formulaire d'inscription"
 
@@ -98,10 +112,15 @@ def test_nir_lookups_are_rate_limited(make_app, new_agent):
 
 def test_a_known_nir_mails_the_numero_to_the_address_on_file(either):
     page = nir_step(either, "2 85 03 35 238 123 88")
-    assert "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail pour le recevoir par messagerie." in page.text
+    assert (
+        "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail pour le recevoir par messagerie."
+        in page.text
+    )
     assert page.soup.select_one(".masked-address") is None
     assert "285033523812388" not in page.response.get_data(as_text=True)
-    page = either.submit(URL + "/adresse-mail", {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"})
+    page = either.submit(
+        URL + "/adresse-mail", {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"}
+    )
     assert page.soup.h1.get_text(strip=True) == "Votre numéro C.G.O.S vous a été envoyé"
     mail = db.session.scalar(db.select(OutboundMail))
     assert mail.recipient == "marie.dupont@example.org"
@@ -113,7 +132,9 @@ def test_a_known_nir_mails_the_numero_to_the_address_on_file(either):
 
 def test_a_known_nir_never_mails_another_address(either):
     nir_step(either, "2 85 03 35 238 123 88")
-    page = either.submit(URL + "/adresse-mail", {"email": "pirate@example.org", "email_confirmation": "pirate@example.org"})
+    page = either.submit(
+        URL + "/adresse-mail", {"email": "pirate@example.org", "email_confirmation": "pirate@example.org"}
+    )
     assert page.status == 422
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
 
@@ -127,11 +148,25 @@ def test_a_known_nir_without_mail_is_sent_to_the_delegation(either):
 def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either):
     page = nir_step(either, NEW_NIR)
     labels = [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
-    for name in ["Civilité", "Nom", "Prénom", "Date de naissance", "Email personnel", "Appart., escalier",
-                 "Bâtiment, entrée, résidence", "N° et voie", "Lieu-dit", "Pays", "Code postal", "Ville",
-                 "Ville de votre établissement", "Nom de votre établissement",
-                 "Date d'entrée dans votre établissement", "Votre position statutaire",
-                 "Joindre votre dernier bulletin de paie ou de pension"]:
+    for name in [
+        "Civilité",
+        "Nom",
+        "Prénom",
+        "Date de naissance",
+        "Email personnel",
+        "Appart., escalier",
+        "Bâtiment, entrée, résidence",
+        "N° et voie",
+        "Lieu-dit",
+        "Pays",
+        "Code postal",
+        "Ville",
+        "Ville de votre établissement",
+        "Nom de votre établissement",
+        "Date d'entrée dans votre établissement",
+        "Votre position statutaire",
+        "Joindre votre dernier bulletin de paie ou de pension",
+    ]:
         assert name in labels
     positions = [o.get_text() for o in page.soup.select("#position option")][1:]
     assert positions == ["Titulaire", "Stagiaire", "Contractuel", "Apprenti", "Contrat aidé", "Retraité"]
@@ -153,7 +188,11 @@ def test_the_city_field_offers_the_communes_of_the_postal_code(client):
         ({"birth_date": "12/04/1991"}, "birth_date", "Le mois de naissance ne correspond pas"),
         ({"city": "Brest"}, "city", "La ville ne correspond pas au code postal 35000"),
         ({"postal_code": "99999"}, "city", "Le code postal 99999 n'existe pas"),
-        ({"entry_date": (date.today() + timedelta(days=3)).strftime("%d/%m/%Y")}, "entry_date", "ne peut pas être dans le futur"),
+        (
+            {"entry_date": (date.today() + timedelta(days=3)).strftime("%d/%m/%Y")},
+            "entry_date",
+            "ne peut pas être dans le futur",
+        ),
         ({"entry_date": "01/09/2005"}, "entry_date", "doit être postérieure à vos 18 ans"),
         ({"position": "chef"}, "position", "Choisissez votre position statutaire dans la liste."),
         ({"position": ""}, "position", "Choisissez votre position statutaire."),
@@ -278,8 +317,10 @@ def test_the_whole_journey_to_a_first_login(agent, app, new_agent):
     person = new_agent(app)
     person.get("/premiere-connexion")
     person.submit("/premiere-connexion", {"numero": numero, "birth_year": "1991", "birth_month": "3"})
-    page = person.submit("/premiere-connexion/adresse-mail", {"email": "anne.legoff@example.org",
-                                                              "email_confirmation": "anne.legoff@example.org"})
+    page = person.submit(
+        "/premiere-connexion/adresse-mail",
+        {"email": "anne.legoff@example.org", "email_confirmation": "anne.legoff@example.org"},
+    )
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
     mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
     pin = re.search(r"^Mot de passe provisoire : (\d{6})$", open_mail(mail).text_body, re.M).group(1)
@@ -298,14 +339,18 @@ def test_the_registration_reaches_the_back_office_and_a_rejection_disables_the_a
     page = staff.get(f"/delegation/inscriptions/{registration.id}")
     assert "2 •• •• •• ••• ••• " in page.text and NEW_NIR not in page.response.get_data(as_text=True)
     assert staff.client.get(f"/delegation/inscriptions/{registration.id}/bulletin").data == PDF
-    page = staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "reject", "reason": "Bulletin d'un autre agent"})
+    page = staff.submit(
+        f"/delegation/inscriptions/{registration.id}", {"decision": "reject", "reason": "Bulletin d'un autre agent"}
+    )
     db.session.refresh(registration)
     assert registration.status == "rejected" and registration.agent.disabled_at is not None
     mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
     assert mail.recipient == "anne.legoff@example.org" and "Bulletin d'un autre agent" in mail.text_body
     person = new_agent(app)
     person.get("/premiere-connexion")
-    page = person.submit("/premiere-connexion", {"numero": registration.agent.numero, "birth_year": "1991", "birth_month": "3"})
+    page = person.submit(
+        "/premiere-connexion", {"numero": registration.agent.numero, "birth_year": "1991", "birth_month": "3"}
+    )
     assert page.soup.h1.get_text(strip=True) == "Compte désactivé"
 
 
@@ -322,8 +367,13 @@ def test_staff_can_mark_a_registration_verified(agent, app, new_agent):
     assert registration.status == "accepted" and registration.agent.disabled_at is None
 
 
-@pytest.mark.parametrize(("decision", "kind"), [({"decision": "verify"}, "registration_accepted"),
-                                                ({"decision": "reject", "reason": "Bulletin illisible"}, "registration_rejected")])
+@pytest.mark.parametrize(
+    ("decision", "kind"),
+    [
+        ({"decision": "verify"}, "registration_accepted"),
+        ({"decision": "reject", "reason": "Bulletin illisible"}, "registration_rejected"),
+    ],
+)
 def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new_agent, decision, kind):
     register(agent)
     new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
@@ -333,24 +383,35 @@ def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new
     staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
     staff.get(f"/delegation/inscriptions/{registration.id}")
     staff.submit(f"/delegation/inscriptions/{registration.id}", decision)
-    kinds = [e.kind for e in db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id))
-             if e.agent_id == registration.agent_id]
+    kinds = [
+        e.kind
+        for e in db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id))
+        if e.agent_id == registration.agent_id
+    ]
     assert kinds == ["registration_confirmed", kind]
 
 
 def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
     """As in the questionnaire (one chooser): a commune picked lower in a long list is not lost on a search."""
-    without = db.select(Commune).where(Commune.search_name.startswith("sa"), ~Commune.insee.in_(
-        db.select(Establishment.commune_insee))).order_by(Commune.search_name).limit(MAX_RESULTS)
+    without = (
+        db.select(Commune)
+        .where(Commune.search_name.startswith("sa"), ~Commune.insee.in_(db.select(Establishment.commune_insee)))
+        .order_by(Commune.search_name)
+        .limit(MAX_RESULTS)
+    )
     for number, commune in enumerate(db.session.scalars(without)):
-        db.session.add(Establishment(name=f"Hôpital {number}", search_name=f"hopital {number}",
-                                     category="CH", commune_insee=commune.insee))
+        db.session.add(
+            Establishment(
+                name=f"Hôpital {number}", search_name=f"hopital {number}", category="CH", commune_insee=commune.insee
+            )
+        )
     db.session.commit()
     chosen = communes_with_establishments("sa", limit=50)[-1]
     assert chosen not in communes_with_establishments("sa")
     nir_step(agent, NEW_NIR)
     agent.get(URL + "/inscription")
-    page = agent.submit(URL + "/inscription", {"commune_query": "sa", "commune": chosen.insee,
-                                               "action": "search_establishment"})
+    page = agent.submit(
+        URL + "/inscription", {"commune_query": "sa", "commune": chosen.insee, "action": "search_establishment"}
+    )
     radio = page.soup.find("input", attrs={"name": "commune", "value": chosen.insee})
     assert radio and radio.has_attr("checked")

@@ -85,7 +85,9 @@ def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app,
         driver.get("/")
         statuses = []
         with slots_held(app):
-            login = threading.Thread(target=lambda: statuses.append(driver.log_in(SOPHIE, SOPHIE_PIN, follow=False).status))
+            login = threading.Thread(
+                target=lambda: statuses.append(driver.log_in(SOPHIE, SOPHIE_PIN, follow=False).status)
+            )
             login.start()
             deadline = time.monotonic() + 10
             while bcrypt_slots.slots(app).queued < 2 and time.monotonic() < deadline:

@@ -9,9 +9,14 @@ from cgos import create_app
 from cgos.production import UnsafeConfiguration, production_problems
 
 SAFE = {
-    "PRODUCTION": True, "WORKERS": 3, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-    "SECRET_KEY": "s" * 64, "PASSWORD_PEPPER": "p" * 64, "DEV_MAILBOX": False,
-    "SESSION_COOKIE_SECURE": True, "MAIL_SERVER": "smtp.example.org",
+    "PRODUCTION": True,
+    "WORKERS": 3,
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    "SECRET_KEY": "s" * 64,
+    "PASSWORD_PEPPER": "p" * 64,
+    "DEV_MAILBOX": False,
+    "SESSION_COOKIE_SECURE": True,
+    "MAIL_SERVER": "smtp.example.org",
     "PUBLIC_BASE_URL": "https://espace-agent.cgos.info",
 }
 
@@ -49,8 +54,14 @@ def test_memory_storage_is_fine_with_one_worker():
 
 def test_production_never_invents_secrets(tmp_path):
     with pytest.raises(UnsafeConfiguration):
-        create_app({**SAFE, "SECRET_KEY": None, "PASSWORD_PEPPER": None,
-                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+        create_app(
+            {
+                **SAFE,
+                "SECRET_KEY": None,
+                "PASSWORD_PEPPER": None,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3",
+            }
+        )
     assert not (tmp_path / "secret_key").exists()
 
 

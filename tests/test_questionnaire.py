@@ -17,10 +17,16 @@ URL = "/questionnaire-adresse-mail"
 def fields(**overrides):
     """A complete questionnaire for Jean MARTIN, whose establishment is in Saint-Brieuc."""
     data = {
-        "numero": "22904518 R", "birth_date": "02/11/1979",
-        "new_email": "jean.martin@example.org", "new_email_confirmation": "jean.martin@example.org",
-        "last_name": "Martin", "first_name": "Jean", "commune_query": "Saint-Brieuc", "commune": "22278",
-        "establishment_query": "", "payslip": ((PDF), "bulletin.pdf"),
+        "numero": "22904518 R",
+        "birth_date": "02/11/1979",
+        "new_email": "jean.martin@example.org",
+        "new_email_confirmation": "jean.martin@example.org",
+        "last_name": "Martin",
+        "first_name": "Jean",
+        "commune_query": "Saint-Brieuc",
+        "commune": "22278",
+        "establishment_query": "",
+        "payslip": ((PDF), "bulletin.pdf"),
     }
     data["establishment"] = str(establishment_id("Centre Hospitalier Yves Le Foll"))
     data.update(overrides)
@@ -48,8 +54,14 @@ def test_the_questionnaire_has_the_guide_fields(either):
     page = either.get(URL)
     labels = [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
     assert labels == [
-        "Numéro C.G.O.S", "Date de naissance", "Nouvelle adresse mail", "Confirmation de la nouvelle adresse mail",
-        "Nom", "Prénom", "Ville de votre établissement", "Nom de votre établissement",
+        "Numéro C.G.O.S",
+        "Date de naissance",
+        "Nouvelle adresse mail",
+        "Confirmation de la nouvelle adresse mail",
+        "Nom",
+        "Prénom",
+        "Ville de votre établissement",
+        "Nom de votre établissement",
         "Joindre votre dernier bulletin de paie ou de pension",
     ]
     assert page.main.find("button", string="Envoyer")
@@ -154,7 +166,11 @@ def test_a_huge_request_gets_the_413_page(make_app, new_agent):
     ("overrides", "field", "message"),
     [
         ({"birth_date": "31/02/1979"}, "birth_date", "Saisissez votre date de naissance au format JJ/MM/AAAA"),
-        ({"new_email_confirmation": "autre@example.org"}, "new_email_confirmation", "Les deux adresses mail saisies ne sont pas identiques."),
+        (
+            {"new_email_confirmation": "autre@example.org"},
+            "new_email_confirmation",
+            "Les deux adresses mail saisies ne sont pas identiques.",
+        ),
         ({"last_name": "M4rtin"}, "last_name", "Le champ « Nom » ne peut contenir que des lettres"),
         ({"commune": None}, "commune_query", "Choisissez la ville de votre établissement dans la liste proposée."),
         ({"establishment": "999999"}, "establishment_query", "Choisissez votre établissement dans la liste proposée."),

@@ -20,7 +20,13 @@ def test_instants_are_shown_in_paris_time():
 
 @pytest.mark.parametrize(
     "address",
-    ["marie.dupont@example.org", "a@b.fr", "jo@free.fr", "abc@gmail.com", "jean-pierre.de-la-fontaine@hopital-rennes.fr"],
+    [
+        "marie.dupont@example.org",
+        "a@b.fr",
+        "jo@free.fr",
+        "abc@gmail.com",
+        "jean-pierre.de-la-fontaine@hopital-rennes.fr",
+    ],
 )
 def test_a_masked_address_never_shows_more_than_half_the_local_part_nor_the_domain(address):
     masked = mask_email(address)

@@ -4,14 +4,14 @@ from flask import Blueprint, flash, g, request, url_for
 
 from .. import events, pins
 from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions
-from ..events import Event
-from ..extensions import db
-from ..htmx import full_redirect, render_form_errors, render_page, see_other
-from ..links import LinkOutcome
 from ..credentials import limits
 from ..credentials.checking import Outcome, check_login
 from ..credentials.hashing import verify_secret
 from ..credentials.issuing import set_personal_pin
+from ..events import Event
+from ..extensions import db
+from ..htmx import full_redirect, render_form_errors, render_page, see_other
+from ..links import LinkOutcome
 from ..models import utcnow
 from .email_change import confirm_email_change, request_email_change
 from .forms import ChangePinForm, CharterForm, EditPersonalDataForm, NewPinForm, PersonalDataForm
@@ -172,7 +172,9 @@ def _personal_data_form(first_login: bool):
     agent = g.agent
     form_class = PersonalDataForm if first_login else EditPersonalDataForm
     form = form_class(
-        data=None if request.method == "POST" else {
+        data=None
+        if request.method == "POST"
+        else {
             "email": agent.pending_email or agent.email,
             "phone_mobile": agent.phone_mobile,
             "phone_home": agent.phone_home,
@@ -212,5 +214,6 @@ def confirm_email(token: str):
     """The link of the confirmation mail: the new address takes effect."""
     agent, outcome = confirm_email_change(token)
     db.session.commit()
-    return render_page("account/email_confirmed.html", status=outcome.status, outcome=outcome, Outcome=LinkOutcome,
-                       agent=agent)
+    return render_page(
+        "account/email_confirmed.html", status=outcome.status, outcome=outcome, Outcome=LinkOutcome, agent=agent
+    )

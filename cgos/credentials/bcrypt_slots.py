@@ -54,8 +54,7 @@ class Slots:
                 yield
                 elapsed = time.perf_counter() - start
             with self._lock:
-                self.seconds = elapsed if not self.seconds else (
-                    SMOOTHING * elapsed + (1 - SMOOTHING) * self.seconds)
+                self.seconds = elapsed if not self.seconds else (SMOOTHING * elapsed + (1 - SMOOTHING) * self.seconds)
         finally:
             with self._lock:
                 self.queued -= 1

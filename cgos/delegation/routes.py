@@ -3,9 +3,9 @@
 from flask import Blueprint, abort, flash, g, request, send_file, url_for
 
 from .. import events, uploads
+from ..auth import login_staff, logout, staff_required
 from ..credentials import bcrypt_slots, limits
 from ..credentials.hashing import dummy_hash, verify_secret
-from ..auth import login_staff, logout, staff_required
 from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
@@ -38,8 +38,10 @@ def login():
     account_ok = limits.STAFF_LOCKOUT.hit(email) if email else True
     if not address_ok or not account_ok:
         retry = limits.STAFF_LOGIN_ADDRESS.retry_here() if not address_ok else limits.STAFF_LOCKOUT.retry_at(email)
-        message = ("Après plusieurs tentatives erronées, la connexion est bloquée : réessayez à partir de "
-                   f"{french_time(retry)}.")
+        message = (
+            "Après plusieurs tentatives erronées, la connexion est bloquée : réessayez à partir de "
+            f"{french_time(retry)}."
+        )
         return render_page("delegation/login.html", status=429, form=form, errors={"form": message})
     if not form.validate():
         return render_form_errors("delegation/login.html", form=form, errors={})
@@ -89,22 +91,25 @@ def requests():
     )
     decided = db.session.scalars(
         base.where(MailChangeRequest.status != RequestStatus.PENDING)
-        .order_by(MailChangeRequest.decided_at.desc()).limit(50)
+        .order_by(MailChangeRequest.decided_at.desc())
+        .limit(50)
     )
     registrations = db.session.scalars(
-        db.select(Registration).where(
+        db.select(Registration)
+        .where(
             Registration.delegation_id == g.staff.delegation_id,
             Registration.confirmed_at.is_not(None),
             Registration.agent_id.is_not(None),
             Registration.status == RequestStatus.PENDING,
-        ).order_by(Registration.confirmed_at.desc())
+        )
+        .order_by(Registration.confirmed_at.desc())
     )
-    return render_page("delegation/requests.html", pending=list(pending), decided=list(decided),
-                       registrations=list(registrations))
+    return render_page(
+        "delegation/requests.html", pending=list(pending), decided=list(decided), registrations=list(registrations)
+    )
 
 
-def decision_page(item, template: str, decide_item, positive: str, context_name: str, done: str,
-                  **extra):
+def decision_page(item, template: str, decide_item, positive: str, context_name: str, done: str, **extra):
     """Show a request with its decision form, or record the decision the form carries."""
     form = DecisionForm()
     context = {context_name: item, "form": form, **extra}
@@ -136,9 +141,15 @@ def request_detail(request_id: int):
         flash(NO_AGENT_CANNOT_BE_ACCEPTED, "info")
         return see_other(request.path)
     on_file = item.agent.establishment if item.agent is not None else None
-    return decision_page(item, "delegation/request.html", decide, "accept", "request_",
-                         "La décision est enregistrée et l'agent en est informé par mail.",
-                         establishment_on_file=on_file)
+    return decision_page(
+        item,
+        "delegation/request.html",
+        decide,
+        "accept",
+        "request_",
+        "La décision est enregistrée et l'agent en est informé par mail.",
+        establishment_on_file=on_file,
+    )
 
 
 def send_payslip(item):
@@ -167,8 +178,14 @@ def registration_detail(registration_id: int):
     registration = own(Registration, registration_id)
     if registration.agent is None:
         abort(404)
-    return decision_page(registration, "delegation/registration.html", decide_registration, "verify",
-                         "registration", "La décision est enregistrée.")
+    return decision_page(
+        registration,
+        "delegation/registration.html",
+        decide_registration,
+        "verify",
+        "registration",
+        "La décision est enregistrée.",
+    )
 
 
 @bp.get("/inscriptions/<int:registration_id>/bulletin")

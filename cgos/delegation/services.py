@@ -14,8 +14,9 @@ class AlreadyDecided(Exception):
     """A request gets one decision only."""
 
 
-def _record_decision(item: MailChangeRequest | Registration, staff: DelegationStaff, accepted: bool,
-                     reason: str | None) -> None:
+def _record_decision(
+    item: MailChangeRequest | Registration, staff: DelegationStaff, accepted: bool, reason: str | None
+) -> None:
     """Who decided what and when, written only if the request is still pending in the database.
 
     The check and the write are one conditional UPDATE: of two staff deciding at

@@ -21,28 +21,22 @@ Kind = Literal["numero", "nir"]
 # subclasses come before their parents (InvalidLength subclasses InvalidFormat).
 _MESSAGES: dict[str, tuple[tuple[type[ValidationError], str], ...]] = {
     "numero": (
-        (InvalidChecksum,
-         "La lettre ne correspond pas au numéro C.G.O.S : vérifiez le numéro et la lettre."),
-        (InvalidLength,
-         "Le numéro C.G.O.S comporte 8 chiffres suivis d'une lettre, par exemple 35127846 S."),
-        (InvalidFormat,
-         "Le numéro C.G.O.S comporte 8 chiffres suivis d'une lettre, par exemple 35127846 S."),
+        (InvalidChecksum, "La lettre ne correspond pas au numéro C.G.O.S : vérifiez le numéro et la lettre."),
+        (InvalidLength, "Le numéro C.G.O.S comporte 8 chiffres suivis d'une lettre, par exemple 35127846 S."),
+        (InvalidFormat, "Le numéro C.G.O.S comporte 8 chiffres suivis d'une lettre, par exemple 35127846 S."),
     ),
     "nir": (
-        (nir.InvalidSex,
-         "Le premier chiffre du numéro de sécurité sociale doit être 1 ou 2."),
-        (nir.InvalidMonth,
-         "Le mois de naissance indiqué dans le numéro de sécurité sociale "
-         "(4e et 5e chiffres) n'existe pas."),
-        (InvalidChecksum,
-         "La clé ne correspond pas au numéro de sécurité sociale : "
-         "vérifiez les 13 premiers chiffres et la clé."),
-        (InvalidLength,
-         "Le numéro de sécurité sociale comporte 15 chiffres "
-         "(13 chiffres et la clé de 2 chiffres)."),
-        (InvalidFormat,
-         "Le numéro de sécurité sociale comporte 15 chiffres "
-         "(13 chiffres et la clé de 2 chiffres)."),
+        (nir.InvalidSex, "Le premier chiffre du numéro de sécurité sociale doit être 1 ou 2."),
+        (
+            nir.InvalidMonth,
+            "Le mois de naissance indiqué dans le numéro de sécurité sociale (4e et 5e chiffres) n'existe pas.",
+        ),
+        (
+            InvalidChecksum,
+            "La clé ne correspond pas au numéro de sécurité sociale : vérifiez les 13 premiers chiffres et la clé.",
+        ),
+        (InvalidLength, "Le numéro de sécurité sociale comporte 15 chiffres (13 chiffres et la clé de 2 chiffres)."),
+        (InvalidFormat, "Le numéro de sécurité sociale comporte 15 chiffres (13 chiffres et la clé de 2 chiffres)."),
     ),
 }
 

@@ -61,7 +61,10 @@ class NirForm(FlaskForm):
 
     nir = StringField(
         "Numéro de sécurité sociale",
-        validators=[DataRequired("Saisissez votre numéro de sécurité sociale (15 chiffres, clé comprise)."), nir_number],
+        validators=[
+            DataRequired("Saisissez votre numéro de sécurité sociale (15 chiffres, clé comprise)."),
+            nir_number,
+        ],
         description="15 chiffres, clé comprise, par exemple 2 85 03 35 238 123 88.",
     )
 
@@ -103,7 +106,8 @@ class RegistrationForm(FlaskForm):
     )
     position = SelectField(
         "Votre position statutaire",
-        choices=[SelectChoice("", "Choisissez")] + [SelectChoice(value.value, label) for value, label in POSITIONS.items()],
+        choices=[SelectChoice("", "Choisissez")]
+        + [SelectChoice(value.value, label) for value, label in POSITIONS.items()],
         validators=[DataRequired("Choisissez votre position statutaire.")],
         invalid_choice_message="Choisissez votre position statutaire dans la liste.",
     )

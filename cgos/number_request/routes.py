@@ -41,8 +41,12 @@ def start():
     if request.method == "GET":
         return page("number_request/nir.html", form=form, errors={})
     if not limits.NIR_LOOKUP_ADDRESS.hit_here():
-        return page("number_request/nir.html", 429, form=form,
-                    errors=too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address()))
+        return page(
+            "number_request/nir.html",
+            429,
+            form=form,
+            errors=too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address()),
+        )
     if not form.validate():
         return page("number_request/nir.html", 422, form=form, errors={})
     facts = services.nir_facts(form.nir.data)
@@ -116,8 +120,14 @@ def registration():
 
     def show(status: int = 200, errors: dict | None = None):
         """The form, with what was typed and the choices it leads to."""
-        return page("number_request/registration.html", status, form=form, errors=errors or {},
-                    masked_nir=facts["masked"], **registration_choices(form))
+        return page(
+            "number_request/registration.html",
+            status,
+            form=form,
+            errors=errors or {},
+            masked_nir=facts["masked"],
+            **registration_choices(form),
+        )
 
     if request.method == "GET" or request.form.get("action", "").startswith("search"):
         return show()
@@ -144,14 +154,24 @@ def registration():
     if any(field.errors for field in form):
         return show(422)
     values = {
-        "nir_digest": facts["digest"], "nir_masked": facts["masked"], "civility": form.civility.data,
-        "last_name": form.last_name.data, "first_name": form.first_name.data, "birth_date": birth,
-        "email": form.email.data, "address_flat": form.address_flat.data,
-        "address_building": form.address_building.data, "address_street": form.address_street.data,
-        "address_locality": form.address_locality.data, "country": form.country.data,
-        "postal_code": form.postal_code.data.strip(), "city": commune.name if commune else form.city.data.strip(),
-        "commune_insee": commune.insee if commune else None, "establishment": establishment,
-        "entry_date": form.entry_date.data, "position": form.position.data,
+        "nir_digest": facts["digest"],
+        "nir_masked": facts["masked"],
+        "civility": form.civility.data,
+        "last_name": form.last_name.data,
+        "first_name": form.first_name.data,
+        "birth_date": birth,
+        "email": form.email.data,
+        "address_flat": form.address_flat.data,
+        "address_building": form.address_building.data,
+        "address_street": form.address_street.data,
+        "address_locality": form.address_locality.data,
+        "country": form.country.data,
+        "postal_code": form.postal_code.data.strip(),
+        "city": commune.name if commune else form.city.data.strip(),
+        "commune_insee": commune.insee if commune else None,
+        "establishment": establishment,
+        "entry_date": form.entry_date.data,
+        "position": form.position.data,
     }
     registration = services.register(values, checked)
     flow_state.discard(STATE)
@@ -173,8 +193,9 @@ def confirm(token: str):
     """The link of the confirmation mail: the agent is created and gets a new numéro."""
     registration, outcome = services.confirm(token)
     db.session.commit()
-    return page("number_request/confirmed.html", outcome.status, registration=registration, outcome=outcome,
-                Outcome=LinkOutcome)
+    return page(
+        "number_request/confirmed.html", outcome.status, registration=registration, outcome=outcome, Outcome=LinkOutcome
+    )
 
 
 @bp.get("/villes")

@@ -110,8 +110,13 @@ def register(values: dict, checked: uploads.CheckedFile) -> Registration:
     with uploads.stored(checked) as path:
         delegation = delegation_of(values["establishment"])
         registration = Registration(
-            **values, delegation=delegation, token_digest=_token_digest(token), payslip_path=path,
-            payslip_filename=checked.filename, payslip_mimetype=checked.mimetype, payslip_size=len(checked.content),
+            **values,
+            delegation=delegation,
+            token_digest=_token_digest(token),
+            payslip_path=path,
+            payslip_filename=checked.filename,
+            payslip_mimetype=checked.mimetype,
+            payslip_size=len(checked.content),
         )
         db.session.add(registration)
         send_mail(
@@ -139,10 +144,15 @@ def confirm(token: str) -> tuple[Registration | None, LinkOutcome]:
         registration.confirmed_at = utcnow()
         return registration, LinkOutcome.EXISTS
     agent = Agent(
-        numero=new_numero(), nir_digest=registration.nir_digest, civility=registration.civility,
-        last_name=registration.last_name.upper(), first_name=registration.first_name,
-        birth_date=registration.birth_date, email=registration.email,
-        establishment=registration.establishment, position=registration.position,
+        numero=new_numero(),
+        nir_digest=registration.nir_digest,
+        civility=registration.civility,
+        last_name=registration.last_name.upper(),
+        first_name=registration.first_name,
+        birth_date=registration.birth_date,
+        email=registration.email,
+        establishment=registration.establishment,
+        position=registration.position,
     )
     db.session.add(agent)
     registration.agent = agent

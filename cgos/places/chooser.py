@@ -20,7 +20,8 @@ def choices(form) -> dict:
     if len(communes) == 1:
         commune = communes[0].insee
     return {
-        "communes": communes, "commune": commune,
+        "communes": communes,
+        "commune": commune,
         "establishments": establishments_in(commune, form.establishment_query.data or ""),
         "establishment": request.form.get("establishment"),
     }

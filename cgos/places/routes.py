@@ -18,8 +18,9 @@ def _fragment(template: str, **context):
 def communes():
     """The communes matching what was typed, as a list of choices."""
     query = request.args.get("commune_query", "")
-    return _fragment("partials/places/communes.html", query=query,
-                     communes=communes_with_establishments(query), selected=None)
+    return _fragment(
+        "partials/places/communes.html", query=query, communes=communes_with_establishments(query), selected=None
+    )
 
 
 @bp.get("/etablissements")
@@ -27,5 +28,10 @@ def establishments():
     """The establishments of the chosen commune, as a list of choices."""
     commune = request.args.get("commune")
     query = request.args.get("establishment_query", "")
-    return _fragment("partials/places/establishments.html", commune=commune, query=query,
-                     establishments=establishments_in(commune, query), selected=None)
+    return _fragment(
+        "partials/places/establishments.html",
+        commune=commune,
+        query=query,
+        establishments=establishments_in(commune, query),
+        selected=None,
+    )

@@ -44,8 +44,12 @@ def establishment_in(commune_insee: str | None, establishment_id) -> Establishme
     """The chosen establishment, if it is really in the chosen commune."""
     # An id is what the radio buttons send: ASCII digits that fit PostgreSQL's integer. Anything
     # else (« 1e9 », « ٣ », a 30-digit number that overflows the database's integers) is no choice.
-    if not (isinstance(establishment_id, str) and establishment_id.isascii() and establishment_id.isdigit()
-            and len(establishment_id) <= 9):
+    if not (
+        isinstance(establishment_id, str)
+        and establishment_id.isascii()
+        and establishment_id.isdigit()
+        and len(establishment_id) <= 9
+    ):
         return None
     establishment = db.session.get(Establishment, int(establishment_id))
     if establishment is None or establishment.commune_insee != commune_insee:

@@ -30,8 +30,7 @@ def wrong_address():
 
 def show(form: QuestionnaireForm, status: int = 200, errors: dict | None = None):
     """The questionnaire with the choices that match what was typed and chosen so far."""
-    return render_page(TEMPLATE, status=status, tab="first_connection", form=form, errors=errors or {},
-                       **choices(form))
+    return render_page(TEMPLATE, status=status, tab="first_connection", form=form, errors=errors or {}, **choices(form))
 
 
 uploads.UPLOAD_ENDPOINTS.add("questionnaire.form")
@@ -84,10 +83,18 @@ def save_request(form, agent, establishment, delegation, checked) -> MailChangeR
     """Store the payslip, then the request and the delegation's mail in one transaction."""
     with uploads.stored(checked) as path:
         mail_request = MailChangeRequest(
-            agent=agent, delegation=delegation, numero=form.numero.data, birth_date=form.birth_date.data,
-            new_email=form.new_email.data, last_name=form.last_name.data, first_name=form.first_name.data,
-            commune_insee=establishment.commune_insee, establishment=establishment,
-            payslip_path=path, payslip_filename=checked.filename, payslip_mimetype=checked.mimetype,
+            agent=agent,
+            delegation=delegation,
+            numero=form.numero.data,
+            birth_date=form.birth_date.data,
+            new_email=form.new_email.data,
+            last_name=form.last_name.data,
+            first_name=form.first_name.data,
+            commune_insee=establishment.commune_insee,
+            establishment=establishment,
+            payslip_path=path,
+            payslip_filename=checked.filename,
+            payslip_mimetype=checked.mimetype,
             payslip_size=len(checked.content),
         )
         db.session.add(mail_request)

@@ -167,9 +167,7 @@ def js(request) -> bool:
 @pytest.fixture
 def context(browser, live_server, js):
     """A new browser profile (no cookies) for this test, 390 px wide."""
-    context = browser.new_context(
-        java_script_enabled=js, viewport=VIEWPORT, base_url=live_server, locale="fr-FR"
-    )
+    context = browser.new_context(java_script_enabled=js, viewport=VIEWPORT, base_url=live_server, locale="fr-FR")
     context.set_default_timeout(TIMEOUT_MS)
     yield context
     context.close()

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from test_login_flows import SOPHIE, assert_error_summary, heading, log_in, log_out
 
 pytestmark = pytest.mark.e2e

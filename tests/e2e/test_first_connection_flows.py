@@ -15,9 +15,16 @@ pytestmark = pytest.mark.e2e
 MARIE = {"numero": "35127846 S", "year": "1985", "month": "mars", "email": "marie.dupont@example.org"}
 SOPHIE = {"numero": "29088361 J", "year": "1990", "month": "juin"}
 JEAN = {
-    "numero": "22904518 R", "year": "1979", "month": "novembre", "birth_date": "02/11/1979",
-    "last_name": "MARTIN", "first_name": "Jean", "new_email": "jean.martin@example.org",
-    "commune_query": "Saint-", "commune": "Saint-Brieuc", "commune_choice": "Saint-Brieuc (22000)",
+    "numero": "22904518 R",
+    "year": "1979",
+    "month": "novembre",
+    "birth_date": "02/11/1979",
+    "last_name": "MARTIN",
+    "first_name": "Jean",
+    "new_email": "jean.martin@example.org",
+    "commune_query": "Saint-",
+    "commune": "Saint-Brieuc",
+    "commune_choice": "Saint-Brieuc (22000)",
     "commune_insee": "22278",
     "establishment": "Centre Hospitalier Yves Le Foll",
 }
@@ -373,9 +380,7 @@ def test_birth_date_comes_back_as_typed_after_an_error(page, js):
 # --- 5. The delegation decides; Jean gets his password --------------------------------------------------
 
 
-def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(
-    page, js, live_server, mailbox, audit
-):
+def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(page, js, live_server, mailbox, audit):
     """Staff log in, open Jean's request, download the payslip, need a motif to refuse, accept; Jean goes on."""
     send_questionnaire_for_jean(page, live_server)
     mailbox.wait_for(DELEGATION_MAIL)
@@ -407,8 +412,11 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(
         ("Ville de l'établissement", JEAN["commune"]),
         ("Établissement", JEAN["establishment"]),
     ):
-        expect(summary.locator("div").filter(has=page.locator("dt", has_text=re.compile(f"^{re.escape(term)}$")))
-               .locator("dd")).to_have_text(value)
+        expect(
+            summary.locator("div")
+            .filter(has=page.locator("dt", has_text=re.compile(f"^{re.escape(term)}$")))
+            .locator("dd")
+        ).to_have_text(value)
     audit(page)
 
     with page.expect_download() as download_info:

@@ -80,7 +80,10 @@ def assert_reloaded(page: Page, reloaded: bool) -> None:
 def record_requests(page: Page) -> list[str]:
     """The URLs of the pages and fetches the tab requests from now on."""
     urls = []
-    page.on("request", lambda request: urls.append(request.url) if request.resource_type in ("document", "fetch", "xhr") else None)
+    page.on(
+        "request",
+        lambda request: urls.append(request.url) if request.resource_type in ("document", "fetch", "xhr") else None,
+    )
     return urls
 
 

@@ -229,12 +229,24 @@ def register_newcomer_over_http(page: Page, live_server: str) -> None:
     response = page.request.post(
         "/demande-numero/inscription",
         multipart={
-            "csrf_token": token, "civility": "Mme", "last_name": NEWCOMER["last_name"],
-            "first_name": NEWCOMER["first_name"], "birth_date": NEWCOMER["birth_date"], "email": NEWCOMER["email"],
-            "address_flat": "", "address_building": "", "address_street": NEWCOMER["street"],
-            "address_locality": "", "country": "FR", "postal_code": NEWCOMER["postal_code"],
-            "city": NEWCOMER["city"], "commune_query": NEWCOMER["commune"], "commune": RENNES_INSEE,
-            "establishment_query": "", "establishment": establishment, "entry_date": NEWCOMER["entry_date"],
+            "csrf_token": token,
+            "civility": "Mme",
+            "last_name": NEWCOMER["last_name"],
+            "first_name": NEWCOMER["first_name"],
+            "birth_date": NEWCOMER["birth_date"],
+            "email": NEWCOMER["email"],
+            "address_flat": "",
+            "address_building": "",
+            "address_street": NEWCOMER["street"],
+            "address_locality": "",
+            "country": "FR",
+            "postal_code": NEWCOMER["postal_code"],
+            "city": NEWCOMER["city"],
+            "commune_query": NEWCOMER["commune"],
+            "commune": RENNES_INSEE,
+            "establishment_query": "",
+            "establishment": establishment,
+            "entry_date": NEWCOMER["entry_date"],
             "position": "titulaire",
             "payslip": {"name": "bulletin.pdf", "mimeType": "application/pdf", "buffer": PDF},
         },
@@ -297,10 +309,12 @@ def test_known_nir_gets_the_numero_by_mail(page, js, mailbox, audit):
     open_number_request(page, audit)
     submit_nir(page, MARIE["nir"])
 
-    expect(page.get_by_text(
-        "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail "
-        "pour le recevoir par messagerie."
-    )).to_be_visible()
+    expect(
+        page.get_by_text(
+            "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail "
+            "pour le recevoir par messagerie."
+        )
+    ).to_be_visible()
     expect(page.locator(".masked-address")).to_have_count(0)
     html = page.content()
     assert MARIE["email"] not in html, "the full address on file is in the page"
@@ -398,7 +412,9 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     audit(page)
     identify_newcomer(page, numero)
     expect(heading(page, "Demande d'inscription en cours de vérification")).to_be_visible()
-    expect(page.get_by_text("Votre demande d'inscription est en cours de vérification par votre délégation régionale")).to_be_visible()
+    expect(
+        page.get_by_text("Votre demande d'inscription est en cours de vérification par votre délégation régionale")
+    ).to_be_visible()
     audit(page)
 
     page.goto("/delegation")

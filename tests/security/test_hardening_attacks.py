@@ -16,8 +16,16 @@ import pytest
 from cgos import create_app
 from cgos.extensions import db
 from cgos.mail import open_mail
-from cgos.models import (Agent, AuthSession, Establishment, FlowState, MailChangeRequest, OutboundMail, Registration,
-                         utcnow)
+from cgos.models import (
+    Agent,
+    AuthSession,
+    Establishment,
+    FlowState,
+    MailChangeRequest,
+    OutboundMail,
+    Registration,
+    utcnow,
+)
 from cgos.production import UnsafeConfiguration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +33,14 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 PUBLIC = "https://espace-agent.cgos.info"
 PRODUCTION = {
-    "PRODUCTION": True, "WORKERS": 1, "SECRET_KEY": "s" * 64, "PASSWORD_PEPPER": "p" * 64, "DEV_MAILBOX": False,
-    "SESSION_COOKIE_SECURE": True, "MAIL_SERVER": "smtp.example.org", "PUBLIC_BASE_URL": PUBLIC,
+    "PRODUCTION": True,
+    "WORKERS": 1,
+    "SECRET_KEY": "s" * 64,
+    "PASSWORD_PEPPER": "p" * 64,
+    "DEV_MAILBOX": False,
+    "SESSION_COOKIE_SECURE": True,
+    "MAIL_SERVER": "smtp.example.org",
+    "PUBLIC_BASE_URL": PUBLIC,
 }
 # A NIR nobody has: a woman born in March 1991 in Rennes.
 NEW_NIR_BODY = "2910335238456"
@@ -55,18 +69,33 @@ def register_anne(person):
     person.submit("/demande-numero", {"nir": NEW_NIR})
     person.get("/demande-numero/inscription")
     establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes"))
-    return person.post("/demande-numero/inscription", {
-        **person.page.form_data(),
-        "civility": "Mme", "last_name": "Le Goff", "first_name": "Anne", "birth_date": "12/03/1991",
-        "email": "anne.legoff@example.org", "country": "FR", "postal_code": "35000", "city": "rennes",
-        "address_street": "2 rue de Brest", "commune_query": "Rennes", "commune": "35238",
-        "establishment": str(establishment), "entry_date": "01/09/2015", "position": "titulaire",
-        "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
-    })
+        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
+    )
+    return person.post(
+        "/demande-numero/inscription",
+        {
+            **person.page.form_data(),
+            "civility": "Mme",
+            "last_name": "Le Goff",
+            "first_name": "Anne",
+            "birth_date": "12/03/1991",
+            "email": "anne.legoff@example.org",
+            "country": "FR",
+            "postal_code": "35000",
+            "city": "rennes",
+            "address_street": "2 rue de Brest",
+            "commune_query": "Rennes",
+            "commune": "35238",
+            "establishment": str(establishment),
+            "entry_date": "01/09/2015",
+            "position": "titulaire",
+            "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
+        },
+    )
 
 
 # L3: MIME header injection through the payslip file name, and a 500 on download.
+
 
 def multipart(fields: dict, file_header: str, content: bytes) -> tuple[bytes, str]:
     """A multipart body whose payslip part carries a hand-written Content-Disposition."""
@@ -76,8 +105,10 @@ def multipart(fields: dict, file_header: str, content: bytes) -> tuple[bytes, st
         for name, value in fields.items()
     ]
     parts.append(
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"payslip\"; {file_header}\r\n"
-        "Content-Type: application/pdf\r\n\r\n".encode() + content + b"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="payslip"; {file_header}\r\n'
+        "Content-Type: application/pdf\r\n\r\n".encode()
+        + content
+        + b"\r\n"
     )
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
@@ -85,11 +116,20 @@ def multipart(fields: dict, file_header: str, content: bytes) -> tuple[bytes, st
 def test_a_payslip_name_with_line_breaks_cannot_inject_mail_headers_or_break_the_download(agent, app, new_agent):
     agent.get("/questionnaire-adresse-mail")
     establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll"))
+        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
+    )
     body, content_type = multipart(
-        {**agent.page.form_data(), "numero": "22904518 R", "birth_date": "02/11/1979",
-         "new_email": "jean.martin@example.org", "new_email_confirmation": "jean.martin@example.org",
-         "last_name": "Martin", "first_name": "Jean", "commune": "22278", "establishment": str(establishment)},
+        {
+            **agent.page.form_data(),
+            "numero": "22904518 R",
+            "birth_date": "02/11/1979",
+            "new_email": "jean.martin@example.org",
+            "new_email_confirmation": "jean.martin@example.org",
+            "last_name": "Martin",
+            "first_name": "Jean",
+            "commune": "22278",
+            "establishment": str(establishment),
+        },
         "filename*=UTF-8''evil%0D%0ABcc%3A%20spy%40attacker-mail.fr%0D%0AX.pdf",
         PDF,
     )
@@ -130,6 +170,7 @@ def test_the_payslip_keeps_a_clean_bounded_display_name(app, sent, kept):
 
 # L6 and L12: Host-header poisoning, HSTS, cached payslips; I4: unsafe production start-up.
 
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [
@@ -162,14 +203,23 @@ def test_a_forged_host_is_refused_in_production_and_cannot_poison_a_mail_link(pr
     person.get(f"{PUBLIC}/mot-de-passe-oublie")
     assert person.page.status == 200
     data = {**person.page.form_data(), "numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
-    refused = person.client.post("/mot-de-passe-oublie", data=data, base_url="https://evil.example",
-                                 headers={"Referer": "https://evil.example/mot-de-passe-oublie"})
+    refused = person.client.post(
+        "/mot-de-passe-oublie",
+        data=data,
+        base_url="https://evil.example",
+        headers={"Referer": "https://evil.example/mot-de-passe-oublie"},
+    )
     assert refused.status_code == 400
     person.post(f"{PUBLIC}/mot-de-passe-oublie", data)
     person.get(f"{PUBLIC}/mot-de-passe-oublie/adresse-mail")
-    person.post(f"{PUBLIC}/mot-de-passe-oublie/adresse-mail", {
-        **person.page.form_data(), "email": "sophie.bernard@example.org",
-        "email_confirmation": "sophie.bernard@example.org"})
+    person.post(
+        f"{PUBLIC}/mot-de-passe-oublie/adresse-mail",
+        {
+            **person.page.form_data(),
+            "email": "sophie.bernard@example.org",
+            "email_confirmation": "sophie.bernard@example.org",
+        },
+    )
     links = re.findall(r"^https?://\S+$", open_mail(last_mail()).text_body, re.M)
     assert links and all(link.startswith(PUBLIC + "/") for link in links)
 
@@ -198,20 +248,30 @@ def test_setup_demo_refuses_a_production_configuration(production_app):
 
 
 def test_a_cli_command_in_production_never_invents_a_pepper(tmp_path):
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("FLASK_")
-    } | {"FLASK_PRODUCTION": "true", "FLASK_SECRET_KEY": "s" * 64, "FLASK_MAIL_SERVER": "smtp.example.org",
-         "FLASK_PUBLIC_BASE_URL": PUBLIC, "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"}
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")} | {
+        "FLASK_PRODUCTION": "true",
+        "FLASK_SECRET_KEY": "s" * 64,
+        "FLASK_MAIL_SERVER": "smtp.example.org",
+        "FLASK_PUBLIC_BASE_URL": PUBLIC,
+        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3",
+    }
     pepper = ROOT / "instance" / "pepper"
     before = pepper.stat().st_mtime_ns if pepper.exists() else None
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "setup"], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "setup"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and "PASSWORD_PEPPER is not set" in result.stderr
     assert (pepper.stat().st_mtime_ns if pepper.exists() else None) == before
     assert not (tmp_path / "x.sqlite3").exists() or (tmp_path / "x.sqlite3").stat().st_size == 0
 
 
 # L7: no absolute session lifetime.
+
 
 def test_a_session_older_than_twelve_hours_is_revoked_even_when_active(agent):
     agent.log_in("29088361 J", "482915")
@@ -230,6 +290,7 @@ def test_a_session_older_than_twelve_hours_is_revoked_even_when_active(agent):
 
 
 # L9: mail change without re-authentication, and personal data in the confirmation URL.
+
 
 def sophie_edits_her_mail(agent, **fields):
     """Logged in as Sophie, send « Mes données » with a new address."""
@@ -256,9 +317,13 @@ def test_wrong_current_pins_on_the_mail_change_count_in_the_lockout(make_app, ne
         agent = new_agent(app)
         sophie_edits_her_mail(agent, current_pin="000000")
         for wrong in ("000001", "000002"):
-            page = agent.submit("/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", "current_pin": wrong})
+            page = agent.submit(
+                "/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", "current_pin": wrong}
+            )
             assert page.field_error("current_pin") == "Le mot de passe actuel est incorrect."
-        page = agent.submit("/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", "current_pin": "482915"})
+        page = agent.submit(
+            "/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", "current_pin": "482915"}
+        )
         assert "vous n'êtes plus autorisé à vous connecter pendant un certain délai" in page.text
         assert db.session.scalar(db.select(Agent.pending_email).where(Agent.numero == "29088361J")) is None
         assert agent.client.get("/espace-agent/mes-donnees").status_code == 303
@@ -297,6 +362,7 @@ def test_the_mail_change_link_decodes_to_nothing_personal(agent, new_agent, app)
 
 # L10: unconfirmed registrations are never purged.
 
+
 def test_unconfirmed_registrations_and_their_payslips_are_purged_after_the_link_expires(agent, app, runner):
     register_anne(agent)
     registration = db.session.scalar(db.select(Registration))
@@ -318,6 +384,7 @@ def test_unconfirmed_registrations_and_their_payslips_are_purged_after_the_link_
 
 # I2: a registration with anyone's NIR gives a usable account before the delegation checks it.
 
+
 def confirmed_registration(agent, new_agent, app) -> Registration:
     """Anne registers and follows her link: the agent exists, the delegation has not checked yet."""
     register_anne(agent)
@@ -334,8 +401,10 @@ def test_an_unverified_registration_cannot_get_a_provisional_password(agent, app
     person.get(flow)
     page = person.submit(flow, {"numero": registration.agent.numero, "birth_year": "1991", "birth_month": "3"})
     if page.soup.find("input", attrs={"name": "email_confirmation"}):
-        page = person.submit(f"{flow}/adresse-mail", {"email": "anne.legoff@example.org",
-                                                       "email_confirmation": "anne.legoff@example.org"})
+        page = person.submit(
+            f"{flow}/adresse-mail",
+            {"email": "anne.legoff@example.org", "email_confirmation": "anne.legoff@example.org"},
+        )
     assert "Votre demande d'inscription est en cours de vérification par votre délégation régionale" in page.text
     assert registration.delegation.phone in page.text
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == queued
@@ -350,13 +419,18 @@ def test_a_verified_registration_gets_its_provisional_password(agent, app, new_a
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     person = new_agent(app)
     person.get("/premiere-connexion")
-    person.submit("/premiere-connexion", {"numero": registration.agent.numero, "birth_year": "1991", "birth_month": "3"})
-    page = person.submit("/premiere-connexion/adresse-mail", {"email": "anne.legoff@example.org",
-                                                              "email_confirmation": "anne.legoff@example.org"})
+    person.submit(
+        "/premiere-connexion", {"numero": registration.agent.numero, "birth_year": "1991", "birth_month": "3"}
+    )
+    page = person.submit(
+        "/premiere-connexion/adresse-mail",
+        {"email": "anne.legoff@example.org", "email_confirmation": "anne.legoff@example.org"},
+    )
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
 
 
 # I8: the session cookie has no `__Host-` prefix.
+
 
 def test_a_secure_session_cookie_cannot_be_set_for_a_parent_domain_or_over_http(make_app):
     response = make_app(SESSION_COOKIE_SECURE=True).test_client().get("/", base_url=PUBLIC)

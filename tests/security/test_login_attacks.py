@@ -34,7 +34,9 @@ def events(kind: str) -> list[SecurityEvent]:
 
 def mails_to(address: str) -> list[OutboundMail]:
     """The mails queued for one address, oldest first."""
-    return list(db.session.scalars(db.select(OutboundMail).where(OutboundMail.recipient == address).order_by(OutboundMail.id)))
+    return list(
+        db.session.scalars(db.select(OutboundMail).where(OutboundMail.recipient == address).order_by(OutboundMail.id))
+    )
 
 
 def provisional_pin_mailed_to(address: str) -> str:
@@ -186,8 +188,9 @@ def test_the_weak_pins_of_the_issue_cannot_be_chosen(make_app, new_agent):
         born = date(1990, 6, 21)
         for pin in WEAK_PINS_OF_THE_ISSUE + [born.strftime("%m%d%y"), born.strftime("%y%d%m"), "219006"]:
             sophie.get("/espace-agent/mot-de-passe")
-            page = sophie.submit("/espace-agent/mot-de-passe",
-                                 {"current_pin": SOPHIE_PIN, "new_pin": pin, "confirmation": pin})
+            page = sophie.submit(
+                "/espace-agent/mot-de-passe", {"current_pin": SOPHIE_PIN, "new_pin": pin, "confirmation": pin}
+            )
             assert page.status == 422, pin
             assert page.field_error("new_pin"), pin
 
@@ -203,8 +206,12 @@ def session_cookie(client) -> str:
 def test_a_captured_login_request_does_not_log_in_again(app, agent):
     page = agent.get("/")
     tokens = page.key_tokens()
-    body = {**page.form_data(), "numero": SOPHIE, "pressed": " ".join(tokens[d] for d in SOPHIE_PIN),
-            "action": "validate"}
+    body = {
+        **page.form_data(),
+        "numero": SOPHIE,
+        "pressed": " ".join(tokens[d] for d in SOPHIE_PIN),
+        "action": "validate",
+    }
     captured = session_cookie(agent.client)
     assert "Bienvenue" in agent.post("/", body).text
     replayer = app.test_client()
@@ -216,8 +223,12 @@ def test_a_captured_login_request_does_not_log_in_again(app, agent):
 def test_a_refused_keypad_login_cannot_be_replayed_either(app, agent):
     page = agent.get("/")
     tokens = page.key_tokens()
-    body = {**page.form_data(), "numero": SOPHIE, "pressed": " ".join(tokens[d] for d in "111111"),
-            "action": "validate"}
+    body = {
+        **page.form_data(),
+        "numero": SOPHIE,
+        "pressed": " ".join(tokens[d] for d in "111111"),
+        "action": "validate",
+    }
     captured = session_cookie(agent.client)
     agent.post("/", body)
     replayer = app.test_client()
@@ -337,8 +348,9 @@ def test_guessing_the_current_pin_from_a_stolen_session_stops_at_the_daily_cap(c
     thief.log_in(SOPHIE, SOPHIE_PIN)
     for _ in range(4):
         thief.get("/espace-agent/mot-de-passe")
-        page = thief.submit("/espace-agent/mot-de-passe", {"current_pin": "111111", "new_pin": "530817",
-                                                          "confirmation": "530817"})
+        page = thief.submit(
+            "/espace-agent/mot-de-passe", {"current_pin": "111111", "new_pin": "530817", "confirmation": "530817"}
+        )
     assert is_lockout_answer(page)
     assert agent_named(SOPHIE).pin_blocked_at is not None
     assert "Bienvenue" not in new_agent(capped_app).log_in(SOPHIE, SOPHIE_PIN).text

@@ -91,12 +91,21 @@ def agent_by_numero(numero: str) -> Agent:
 
 def questionnaire_for(agent: Agent, first_name: str = "Nadia", last_name: str = "Haddad") -> MailChangeRequest:
     """A pending questionnaire for `agent`, in Bretagne, typed by someone with the attacker's address."""
-    establishment = db.session.scalar(db.select(Establishment).where(Establishment.name == "Centre Hospitalier Yves Le Foll"))
+    establishment = db.session.scalar(
+        db.select(Establishment).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
+    )
     item = MailChangeRequest(
-        agent=agent, delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne")),
-        numero=agent.numero, birth_date=agent.birth_date, new_email=ATTACKER,
-        last_name=last_name, first_name=first_name, commune_insee=establishment.commune_insee,
-        establishment=establishment, payslip_filename="bulletin.pdf", payslip_mimetype="application/pdf",
+        agent=agent,
+        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne")),
+        numero=agent.numero,
+        birth_date=agent.birth_date,
+        new_email=ATTACKER,
+        last_name=last_name,
+        first_name=first_name,
+        commune_insee=establishment.commune_insee,
+        establishment=establishment,
+        payslip_filename="bulletin.pdf",
+        payslip_mimetype="application/pdf",
         payslip_size=15,
     )
     db.session.add(item)
@@ -211,10 +220,18 @@ def test_a_mail_whose_secret_cannot_be_opened_is_not_sent_without_it(mail_app, s
 
 def test_sent_mails_are_emptied_after_the_retention_days(app, runner):
     old, recent = utcnow() - timedelta(days=31), utcnow() - timedelta(days=29)
-    kept = OutboundMail(recipient="a@example.org", subject="Ancien", text_body="corps", html_body="<p>corps</p>",
-                        created_at=old, sent_at=old)
+    kept = OutboundMail(
+        recipient="a@example.org",
+        subject="Ancien",
+        text_body="corps",
+        html_body="<p>corps</p>",
+        created_at=old,
+        sent_at=old,
+    )
     kept.attachments = [MailAttachment(path="x.pdf", filename="bulletin.pdf", mimetype="application/pdf")]
-    young = OutboundMail(recipient="b@example.org", subject="Récent", text_body="corps", created_at=recent, sent_at=recent)
+    young = OutboundMail(
+        recipient="b@example.org", subject="Récent", text_body="corps", created_at=recent, sent_at=recent
+    )
     unsent = OutboundMail(recipient="c@example.org", subject="En attente", text_body="corps", created_at=old)
     db.session.add_all([kept, young, unsent])
     db.session.commit()
@@ -246,7 +263,10 @@ def test_accepting_a_questionnaire_warns_the_old_address_and_ends_the_agent_sess
     assert "votre adresse mail a été modifiée" in body.lower()
     assert "si vous n'êtes pas à l'origine de cette demande, contactez votre délégation" in body.lower()
     assert item.delegation.phone in body
-    assert all(s.revoked_at is not None for s in db.session.scalars(db.select(AuthSession).where(AuthSession.agent_id == sophie.id)))
+    assert all(
+        s.revoked_at is not None
+        for s in db.session.scalars(db.select(AuthSession).where(AuthSession.agent_id == sophie.id))
+    )
     assert not sophie_browser.get("/espace-agent/").response.headers.get("Location", "").startswith("/espace-agent")
 
 
@@ -287,7 +307,9 @@ def test_two_staff_deciding_at_once_give_one_decision_and_one_mail(app, new_agen
     answers = []
     threads = [
         threading.Thread(target=lambda: answers.append(first.submit(url, {"decision": "accept"}))),
-        threading.Thread(target=lambda: answers.append(second.submit(url, {"decision": "reject", "reason": "Bulletin illisible"}))),
+        threading.Thread(
+            target=lambda: answers.append(second.submit(url, {"decision": "reject", "reason": "Bulletin illisible"}))
+        ),
     ]
     for thread in threads:
         thread.start()
@@ -338,7 +360,10 @@ def test_a_registration_verified_by_other_staff_cannot_be_rejected_from_a_stale_
             decide_registration(registration, staff, False, "Bulletin illisible")
     db.session.rollback()
     assert registration.agent.disabled_at is None, "the verified agent's account stays open"
-    assert db.session.scalar(db.select(db.func.count(OutboundMail.id)).where(OutboundMail.subject.like("%inscription"))) == 0
+    assert (
+        db.session.scalar(db.select(db.func.count(OutboundMail.id)).where(OutboundMail.subject.like("%inscription")))
+        == 0
+    )
 
 
 # I6: staff in the audit trail
@@ -354,7 +379,9 @@ def test_staff_logins_and_decisions_are_recorded_with_the_staff_id(app, new_agen
     item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
     staff.get(f"/delegation/demandes/{item.id}")
     staff.submit(f"/delegation/demandes/{item.id}", {"decision": "accept"})
-    events = {e.kind: e for e in db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.staff_id.is_not(None)))}
+    events = {
+        e.kind: e for e in db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.staff_id.is_not(None)))
+    }
     assert {"login_failure", "login_success", "mail_change_accepted"} <= set(events)
     assert all(e.staff_id == staff_account.id for e in events.values())
     assert "Mauvais" not in (events["login_failure"].detail or "")

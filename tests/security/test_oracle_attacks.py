@@ -24,9 +24,14 @@ def questionnaire(agent, **overrides):
     """Open the questionnaire and send it (a Rennes establishment unless told otherwise)."""
     agent.get(QUESTIONNAIRE)
     data = {
-        **agent.page.form_data(), "numero": "35127846 S", "birth_date": "14/03/1985",
-        "new_email": "x@attacker-mail.fr", "new_email_confirmation": "x@attacker-mail.fr",
-        "last_name": "Dupont", "first_name": "Marie", "commune": "35238",
+        **agent.page.form_data(),
+        "numero": "35127846 S",
+        "birth_date": "14/03/1985",
+        "new_email": "x@attacker-mail.fr",
+        "new_email_confirmation": "x@attacker-mail.fr",
+        "last_name": "Dupont",
+        "first_name": "Marie",
+        "commune": "35238",
         "establishment": str(establishment_id("Centre Hospitalier Universitaire de Rennes")),
         "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
     }
@@ -95,8 +100,7 @@ def test_identification_failures_are_security_events_without_the_birth_date(new_
 
 def test_a_paris_agents_request_with_a_rennes_establishment_goes_to_ile_de_france(new_agent, app):
     """M4 step 1: Nadia HADDAD (AP-HP) with CHU de Rennes declared lands in Île-de-France."""
-    questionnaire(new_agent(app), numero="75236094 N", birth_date="09/09/1995",
-                  last_name="Haddad", first_name="Nadia")
+    questionnaire(new_agent(app), numero="75236094 N", birth_date="09/09/1995", last_name="Haddad", first_name="Nadia")
     request = db.session.scalar(db.select(MailChangeRequest))
     assert request.delegation.code == "ile-de-france"
     bretagne = db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne"))
@@ -106,8 +110,7 @@ def test_a_paris_agents_request_with_a_rennes_establishment_goes_to_ile_de_franc
 
 def test_bretagne_staff_never_see_a_paris_agents_request(new_agent, app):
     """M4 step 2: the forged request is not on Bretagne's screen."""
-    questionnaire(new_agent(app), numero="75236094 N", birth_date="09/09/1995",
-                  last_name="Haddad", first_name="Nadia")
+    questionnaire(new_agent(app), numero="75236094 N", birth_date="09/09/1995", last_name="Haddad", first_name="Nadia")
     request = db.session.scalar(db.select(MailChangeRequest))
     staff = new_agent(app)
     staff_login(staff)
@@ -206,8 +209,12 @@ def test_the_session_cookie_holds_neither_agent_id_nor_nir_digest(agent, app):
     from cgos.credentials.hashing import nir_digest
 
     marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
-    for step in (lambda: nir_step(agent, MARIE_NIR), lambda: nir_step(agent, NOBODYS_NIR),
-                 lambda: identify(agent, "/premiere-connexion"), lambda: identify(agent, "/mot-de-passe-oublie")):
+    for step in (
+        lambda: nir_step(agent, MARIE_NIR),
+        lambda: nir_step(agent, NOBODYS_NIR),
+        lambda: identify(agent, "/premiere-connexion"),
+        lambda: identify(agent, "/mot-de-passe-oublie"),
+    ):
         step()
         with agent.client.session_transaction() as session:
             values = repr(dict(session))
