@@ -20,6 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from cgos import mail
 from cgos.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -149,6 +150,8 @@ def live_server(make_app, smtp_server):
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+    # The first request started the mail sender thread (MAIL_DELIVERY "thread"): it goes with the server.
+    mail.stop_sender()
     with app.app_context():
         db.engine.dispose()
 
