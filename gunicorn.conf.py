@@ -48,4 +48,4 @@ def worker_exit(server, worker):
     """A worker leaving lets its mail sender thread (MAIL_DELIVERY "thread") finish the mail in hand."""
     from cgos import mail
 
-    mail.stop_sender()
+    mail.stop_sender(server.app.wsgi())

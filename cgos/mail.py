@@ -326,53 +326,54 @@ class Sender:
             self.thread.join()
 
 
-# The one running sender of this process, if any (the thread, or the worker's loop).
-_sender: Sender | None = None
+# Guards the start of an app's sender: two first requests in two threads start one.
 _sender_lock = threading.Lock()
+
+
+def running_sender(app: Flask) -> Sender | None:
+    """The sender this process runs for the app, if any (its thread, or the worker's loop)."""
+    return app.extensions.get("mail_sender")
 
 
 def _start_thread_sender() -> None:
     """In "thread" mode, start this process's sender on its first request (after gunicorn's fork)."""
-    global _sender
     app = current_app._get_current_object()
-    if _sender is not None or app.config["MAIL_DELIVERY"] != "thread" or not app.config.get("MAIL_SERVER"):
+    if running_sender(app) or app.config["MAIL_DELIVERY"] != "thread" or not app.config.get("MAIL_SERVER"):
         return
     with _sender_lock:
-        if _sender is None:
-            _sender = Sender(app)
-            _sender.start()
+        if running_sender(app) is None:
+            sender = Sender(app)
+            sender.start()
+            app.extensions["mail_sender"] = sender
 
 
-def stop_sender() -> None:
-    """Stop this process's sender (tests that served requests with MAIL_SERVER set)."""
-    global _sender
+def stop_sender(app: Flask) -> None:
+    """Stop the app's sender in this process, if it runs (a gunicorn worker leaving, a test ending)."""
     with _sender_lock:
-        sender, _sender = _sender, None
+        sender = app.extensions.pop("mail_sender", None)
     if sender is not None:
         sender.stop()
 
 
 def run_worker(app: Flask, stopping: threading.Event | None = None) -> None:
     """`mail worker`: send in this process until `stopping` is set (SIGTERM, Ctrl-C)."""
-    global _sender
     sender = Sender(app)
     if stopping is not None:
         sender.stopping = stopping
-    with _sender_lock:
-        _sender = sender
+    app.extensions["mail_sender"] = sender
     try:
         sender.run()
     finally:
-        with _sender_lock:
-            if _sender is sender:
-                _sender = None
+        app.extensions.pop("mail_sender", None)
 
 
 @event.listens_for(db.session, "after_commit")
 def _wake_sender_after_commit(session) -> None:
     """Mails queued before a commit are in the database now: wake this process's sender."""
-    if g and g.pop("queued_mails", None) and _sender is not None:
-        _sender.wake.set()
+    if g and g.pop("queued_mails", None):
+        sender = running_sender(current_app)
+        if sender is not None:
+            sender.wake.set()
 
 
 def init_app(app: Flask) -> None:

@@ -52,7 +52,7 @@ def delivery(request, make_app, smtp):
         stopping.set()
         if worker is not None:
             worker.join()
-        mail.stop_sender()
+        mail.stop_sender(app)
         db.session.remove()
         db.engine.dispose()
 
@@ -117,7 +117,7 @@ def test_a_silent_smtp_server_does_not_hold_the_request(make_app, new_agent, smt
                 assert mail_row().sent_at is None
             finally:
                 silent.close()
-                mail.stop_sender()
+                mail.stop_sender(app)
                 db.session.remove()
                 db.engine.dispose()
 
@@ -201,18 +201,19 @@ def test_commands_and_the_test_client_without_mail_server_start_no_sender(make_a
         queue_mails(1)
         result = app.test_cli_runner().invoke(args=["mail", "send-pending"])
         assert "1 mail(s) envoyé(s), 0 en attente" in result.output
-        assert mail._sender is None, "a command sends only what it is asked to"
+        assert mail.running_sender(app) is None, "a command sends only what it is asked to"
         db.session.remove()
         db.engine.dispose()
-    request_provisional_password(new_agent(make_app(DEV_MAILBOX=True)))
-    assert mail._sender is None, "no MAIL_SERVER: nothing to send"
+    app = make_app(DEV_MAILBOX=True)
+    request_provisional_password(new_agent(app))
+    assert mail.running_sender(app) is None, "no MAIL_SERVER: nothing to send"
 
 
 def test_in_worker_mode_the_web_process_sends_nothing(make_app, smtp, new_agent):
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_DELIVERY="worker")
     with app.app_context():
         request_provisional_password(new_agent(app))
-        assert mail._sender is None
+        assert mail.running_sender(app) is None
         assert mail_row().sent_at is None and smtp.inbox.messages == []
         assert mail.send_pending() == (1, 0), "it waits in the queue for a sender"
         db.session.remove()

@@ -151,7 +151,7 @@ def live_server(make_app, smtp_server):
     thread.join(timeout=10)
     server.server_close()
     # The first request started the mail sender thread (MAIL_DELIVERY "thread"): it goes with the server.
-    mail.stop_sender()
+    mail.stop_sender(app)
     with app.app_context():
         db.engine.dispose()
 
