@@ -51,3 +51,10 @@ def post_fork(server, worker):
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def worker_exit(server, worker):
+    """A worker leaving lets its mail sender thread (MAIL_DELIVERY "thread") finish the mail in hand."""
+    from cgos import mail
+
+    mail.stop_sender(server.app.wsgi())

@@ -298,6 +298,120 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
+def _hidden_fields(html: bytes) -> dict:
+    """The hidden inputs of a page's forms (CSRF token and the like)."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", html.decode()):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if 'type="hidden"' in tag and name:
+            fields[name.group(1)] = value.group(1) if value else ""
+    return fields
+
+
+def forgotten_password_mail(port: int) -> None:
+    """« Mot de passe oublié » for Marie, to the end: one mail queued."""
+    status, headers, html = request(port, "GET", "/mot-de-passe-oublie")
+    cookie = headers["Set-Cookie"].split(";")[0]
+    form = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    body = urllib.parse.urlencode(
+        {**_hidden_fields(html), "numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
+    )
+    status, headers, _ = request(port, "POST", "/mot-de-passe-oublie", body, form)
+    assert status == 303, status
+    form["Cookie"] = (headers.get("Set-Cookie") or cookie).split(";")[0]
+    status, _, html = request(port, "GET", "/mot-de-passe-oublie/adresse-mail", headers={"Cookie": form["Cookie"]})
+    body = urllib.parse.urlencode(
+        {**_hidden_fields(html), "email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"}
+    )
+    status, _, _ = request(port, "POST", "/mot-de-passe-oublie/adresse-mail", body, form)
+    assert status in (200, 303), status
+
+
+def stalled_smtp_figure(folder: Path, services: dict) -> dict:
+    """Login page p95 under load, alone then while mail forms go to an SMTP server that accepts and never answers.
+
+    Its own gunicorn (default MAIL_DELIVERY "thread", sync workers); afterwards a
+    real SMTP server takes the port and `mail send-pending` must send every mail.
+    """
+    from aiosmtpd.controller import Controller
+
+    smtp_port, port = free_port(), free_port()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", smtp_port))
+    silent.listen(1000)  # accepts (the kernel does) and never answers
+    env = {
+        **environment(folder, services),
+        "FLASK_MAIL_PORT": str(smtp_port),
+        "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'stalled.sqlite3'}",
+        "FLASK_IDENTIFICATION_RATE_LIMIT": '"1000000 per hour"',
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "setup", "--demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+        cwd=ROOT,
+        env={
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(WORKERS),
+            "GUNICORN_LOGLEVEL": "warning",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "gunicorn-stalled.log").open("wb"),
+    )
+    submitted = 0
+    try:
+        wait_for_port(port)
+        for _ in range(20):
+            request(port, "GET", "/")
+        normal = wrk(port, "/", seconds=8)
+        done = threading.Event()
+
+        def submit_forms():
+            """A form a second: each one costs a bcrypt hash, its SMTP wait must cost nothing more."""
+            nonlocal submitted
+            while not done.wait(1):
+                forgotten_password_mail(port)
+                submitted += 1
+
+        submitter = threading.Thread(target=submit_forms)
+        submitter.start()
+        time.sleep(1.5)
+        stalled = wrk(port, "/", seconds=8)
+        done.set()
+        submitter.join()
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait()
+        silent.close()
+    received = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "mail", "send-pending"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        controller.stop()
+    return {"normal": normal, "stalled": stalled, "submitted": submitted, "received": len(received)}
+
+
 def machine() -> str:
     """What the figures were measured on."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -368,6 +482,7 @@ def main() -> None:
         finally:
             gunicorn.terminate()
             gunicorn.wait()
+        stall = stalled_smtp_figure(folder, services)
         search_p95, everywhere_p95, prefixes = autocomplete_p95(services["CGOS_TEST_DATABASE_URL"])
     finally:
         stop_services(folder, services)
@@ -430,6 +545,16 @@ def main() -> None:
             f"**{largest_fragment[1] / 1024:.2f} KB** ({largest_fragment[0]})",
             "≤ 3 KB",
             verdict(largest_fragment[1] <= 3 * 1024),
+        ),
+        (
+            "« Se connecter » GET p95, SMTP server silent, mail forms submitted / without them",
+            f"{stall['stalled']['p95_ms']:.1f} ÷ {stall['normal']['p95_ms']:.1f} ms = "
+            f"**{stall['stalled']['p95_ms'] / stall['normal']['p95_ms']:.2f}×**; "
+            f"{stall['received']} of {stall['submitted']} mails sent once it answers",
+            "≤ 2×, all sent",
+            verdict(
+                stall["stalled"]["p95_ms"] <= 2 * stall["normal"]["p95_ms"] and stall["received"] == stall["submitted"]
+            ),
         ),
         (
             "Worker resident memory after the run",

@@ -1,9 +1,11 @@
-"""Command line: `flask --app app setup`, `flask --app app mail send-pending`, `mail purge`."""
+"""Command line: `flask --app app setup`, `flask --app app mail send-pending`, `mail worker`, `mail purge`."""
 
+import signal
+import threading
 from datetime import date, timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import mail as mail_queue
@@ -256,6 +258,16 @@ def send_pending_command() -> None:
     click.echo(f"{sent} mail(s) envoyé(s), {pending} en attente.")
     if pending:
         raise SystemExit(1)
+
+
+@mail_group.command("worker")
+def mail_worker_command() -> None:
+    """Send each queued mail within a second of its commit, retrying with backoff, until stopped."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    click.echo("Envoi des mails en attente (arrêt : Ctrl-C ou SIGTERM).")
+    mail_queue.run_worker(current_app._get_current_object(), stopping)
 
 
 @mail_group.command("purge")

@@ -39,6 +39,9 @@ def default_config(instance_path: str) -> dict:
         "MAIL_SERVER": None,
         "MAIL_DEFAULT_SENDER": "Espace Agent C.G.O.S <noreply@cgos.info>",
         "MAIL_SMTP_TIMEOUT": 10,
+        # Who sends the queue: "thread" (a background thread of each web process) or "worker"
+        # (only `flask mail worker`). No web request waits on SMTP either way.
+        "MAIL_DELIVERY": "thread",
         "DEV_MAILBOX": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,

@@ -1,9 +1,12 @@
 """The mail queue: every mail is a row written with the change that needs it.
 
-`send_mail()` only queues. Once the request's transaction is committed, the
-mails it queued are sent with Flask-Mail; when SMTP fails they stay queued
-and `flask mail send-pending` sends them later. A mail is claimed before it is
-sent, so two senders never send the same row twice.
+`send_mail()` only queues: no web request opens an SMTP connection. A sender
+sends the committed rows with Flask-Mail: with MAIL_DELIVERY = "thread" a
+background thread of each web process (woken by the commit, else polling each
+second), with "worker" only `flask mail worker` (polling each second). A mail
+that fails is tried again after 30 s, doubling up to an hour; `flask mail
+send-pending` sends everything at once. A mail is claimed (one conditional
+UPDATE) before it is sent, so two senders never send the same row twice.
 
 A secret a mail carries (a provisional PIN, a confirmation link) is never
 stored in clear: the bodies hold a marker where it goes, the values are kept
@@ -18,6 +21,7 @@ import logging
 import re
 import secrets as random_secrets
 import smtplib
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,6 +40,11 @@ from .models import MailAttachment, OutboundMail, utcnow
 log = logging.getLogger(__name__)
 # A claimed mail whose sender died is tried again after this delay.
 CLAIM_TIMEOUT = timedelta(minutes=5)
+# After a failed try a mail waits RETRY_FIRST, doubled at each failure, never more than RETRY_MAX.
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+# A sender looks for due mails this often (at once when its own process commits one).
+POLL_INTERVAL = 1.0
 # Where a secret goes in a stored body: its name and a random tag of this mail.
 MARKER = re.compile(r"\[secret:\w+:[0-9a-f]{16}\]")
 # What the dev mailbox shows of a secret erased after sending.
@@ -142,36 +151,47 @@ def send_mail(recipient: str, subject: str, template: str, attachments=(), secre
     return row
 
 
-def _claim(mail_id: int) -> bool:
-    """Mark a pending mail as being sent; False if it is sent or another sender has it."""
-    now = utcnow()
+def retry_delay(attempts: int) -> timedelta:
+    """How long a mail that failed `attempts` times waits before the next try: 30 s doubling, at most an hour."""
+    doublings = min(max(attempts - 1, 0), 7)  # 30 s × 2^7 is past the hour already
+    return min(RETRY_FIRST * 2**doublings, RETRY_MAX)
+
+
+def is_due(row: OutboundMail, now, retry_now: bool = False) -> bool:
+    """Whether a pending mail may be tried now: never tried, its backoff over, or its sender gone."""
+    if row.sent_at is not None:
+        return False
+    if row.last_attempt_at is None:
+        return True
+    if row.last_error is None:  # claimed and being sent, unless its sender died
+        return row.last_attempt_at < now - CLAIM_TIMEOUT
+    return retry_now or row.last_attempt_at <= now - retry_delay(row.attempts)
+
+
+def _claim(mail_id: int, seen_attempts: int) -> bool:
+    """Take a mail for sending; False if another sender took it since it was read.
+
+    One conditional UPDATE on the attempt count read with the row (before any
+    commit reloads it): of several senders that saw the same row, exactly one matches.
+    """
     result = db.session.execute(
         update(OutboundMail)
-        .where(
-            OutboundMail.id == mail_id,
-            OutboundMail.sent_at.is_(None),
-            or_(
-                OutboundMail.last_attempt_at.is_(None),
-                OutboundMail.last_attempt_at < now - CLAIM_TIMEOUT,
-            ),
-        )
-        .values(last_attempt_at=now, attempts=OutboundMail.attempts + 1)
+        .where(OutboundMail.id == mail_id, OutboundMail.sent_at.is_(None), OutboundMail.attempts == seen_attempts)
+        .values(last_attempt_at=utcnow(), attempts=OutboundMail.attempts + 1, last_error=None)
     )
     db.session.commit()
     return result.rowcount == 1
 
 
-def deliver(row: OutboundMail, connection: flask_mail.Connection) -> bool:
-    """Send one queued mail over an open connection; True once it is gone."""
-    if not _claim(row.id):
-        return False
-    try:
-        values = _unseal(row.sealed_secrets)
-    except SecretUnavailable:
-        row.last_error = "SecretUnavailable: the mail secret key changed since the mail was queued"
-        db.session.commit()
-        log.error("mail %s not sent: its secrets cannot be opened with the current key", row.id)
-        return False
+def _record_failure(row: OutboundMail, error: Exception) -> None:
+    """Keep a mail queued with its error: it is tried again after its backoff."""
+    row.last_error = f"{type(error).__name__}: {error}"[:500]
+    db.session.commit()
+
+
+def _message(row: OutboundMail) -> flask_mail.Message:
+    """The SMTP message of a mail, secrets in place (SecretUnavailable if they cannot be opened)."""
+    values = _unseal(row.sealed_secrets)
     message = flask_mail.Message(
         subject=row.subject,
         recipients=[row.recipient],
@@ -182,13 +202,21 @@ def deliver(row: OutboundMail, connection: flask_mail.Connection) -> bool:
         path = uploads.absolute(attachment.path)
         if path.exists():
             message.attach(attachment.filename, attachment.mimetype, path.read_bytes())
+    return message
+
+
+def deliver(row: OutboundMail, connection: flask_mail.Connection) -> bool:
+    """Send one claimed mail over an open connection; True once it is gone."""
+    try:
+        message = _message(row)
+    except SecretUnavailable as error:
+        _record_failure(row, error)
+        log.error("mail %s not sent: its secrets cannot be opened with the current key", row.id)
+        return False
     try:
         connection.send(message)
     except (smtplib.SMTPException, OSError) as error:
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
-        # Release the claim so the next `send-pending` tries again at once.
-        row.last_attempt_at = None
-        db.session.commit()
+        _record_failure(row, error)
         log.warning("mail %s not sent, kept in the queue: %s", row.id, type(error).__name__)
         return False
     row.sent_at = utcnow()
@@ -200,34 +228,45 @@ def deliver(row: OutboundMail, connection: flask_mail.Connection) -> bool:
 
 
 def deliver_all(rows: list[OutboundMail]) -> int:
-    """Send the given mails over one connection; how many went out."""
+    """Claim the given mails as they were read, then send those claimed over one connection; how many went out."""
     if not rows or not current_app.config.get("MAIL_SERVER"):
+        return 0
+    seen = [(row, row.attempts) for row in rows]
+    claimed = [row for row, attempts in seen if _claim(row.id, attempts)]
+    if not claimed:
         return 0
     sent = 0
     try:
         with _Connection(current_app.extensions["mail"]) as connection:
-            for row in rows:
+            for row in claimed:
                 sent += deliver(row, connection)
     except (smtplib.SMTPException, OSError) as error:
-        for row in rows:
-            if row.sent_at is None:
+        db.session.rollback()
+        for row in claimed:
+            if row.sent_at is None and row.last_error is None:
                 row.last_error = f"{type(error).__name__}: {error}"[:500]
         db.session.commit()
-        log.warning("SMTP unavailable, %d mail(s) kept in the queue: %s", len(rows) - sent, type(error).__name__)
+        log.warning("SMTP unavailable, %d mail(s) kept in the queue: %s", len(claimed) - sent, type(error).__name__)
     return sent
 
 
 def pending_mails() -> list[OutboundMail]:
-    """Every mail not sent yet, oldest first."""
-    return list(
-        db.session.scalars(db.select(OutboundMail).where(OutboundMail.sent_at.is_(None)).order_by(OutboundMail.id))
-    )
+    """Every mail not sent yet, oldest first, read afresh from the database."""
+    query = db.select(OutboundMail).where(OutboundMail.sent_at.is_(None)).order_by(OutboundMail.id)
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+def send_due(now=None) -> int:
+    """Send the pending mails whose time has come (what the thread and the worker do each round)."""
+    now = now or utcnow()
+    return deliver_all([row for row in pending_mails() if is_due(row, now)])
 
 
 def send_pending() -> tuple[int, int]:
-    """Send every queued mail: (sent, still pending)."""
+    """Send every queued mail not being sent elsewhere, backoff or not: (sent, still pending)."""
+    now = utcnow()
     rows = pending_mails()
-    sent = deliver_all(rows)
+    sent = deliver_all([row for row in rows if is_due(row, now, retry_now=True)])
     return sent, len(rows) - sent
 
 
@@ -258,25 +297,95 @@ def purge_sent(now) -> int:
     return len(ids)
 
 
+class Sender:
+    """Sends due mails in a loop until stopped: the background thread of a web process, or `mail worker`.
+
+    It wakes each POLL_INTERVAL, or at once when a commit of its own process
+    queued a mail (`wake`); every round runs in a fresh application context.
+    """
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = None
+
+    def run(self) -> None:
+        """Send what is due, then wait for a wake-up or the next poll; until `stop()`."""
+        while not self.stopping.is_set():
+            self.wake.clear()
+            try:
+                with self.app.app_context():
+                    send_due()
+            except Exception:  # a database outage must not end the loop: the next round retries
+                log.exception("mail delivery round failed, mails kept in the queue")
+            self.wake.wait(POLL_INTERVAL)
+
+    def start(self) -> None:
+        """Run in a daemon thread of this process."""
+        self.thread = threading.Thread(target=self.run, name="cgos-mail-sender", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """End the loop after the current round, and wait for it."""
+        self.stopping.set()
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+# Guards the start of an app's sender: two first requests in two threads start one.
+_sender_lock = threading.Lock()
+
+
+def running_sender(app: Flask) -> Sender | None:
+    """The sender this process runs for the app, if any (its thread, or the worker's loop)."""
+    return app.extensions.get("mail_sender")
+
+
+def _start_thread_sender() -> None:
+    """In "thread" mode, start this process's sender on its first request (after gunicorn's fork)."""
+    app = current_app._get_current_object()
+    if running_sender(app) or app.config["MAIL_DELIVERY"] != "thread" or not app.config.get("MAIL_SERVER"):
+        return
+    with _sender_lock:
+        if running_sender(app) is None:
+            sender = Sender(app)
+            sender.start()
+            app.extensions["mail_sender"] = sender
+
+
+def stop_sender(app: Flask) -> None:
+    """Stop the app's sender in this process, if it runs (a gunicorn worker leaving, a test ending)."""
+    with _sender_lock:
+        sender = app.extensions.pop("mail_sender", None)
+    if sender is not None:
+        sender.stop()
+
+
+def run_worker(app: Flask, stopping: threading.Event | None = None) -> None:
+    """`mail worker`: send in this process until `stopping` is set (SIGTERM, Ctrl-C)."""
+    sender = Sender(app)
+    if stopping is not None:
+        sender.stopping = stopping
+    app.extensions["mail_sender"] = sender
+    try:
+        sender.run()
+    finally:
+        app.extensions.pop("mail_sender", None)
+
+
 @event.listens_for(db.session, "after_commit")
-def _remember_committed_mails(session) -> None:
-    """Mails queued before a commit are in the database now: they may go out."""
-    if g and g.get("queued_mails"):
-        g.setdefault("committed_mails", []).extend(g.pop("queued_mails"))
-
-
-def _deliver_after_request(response):
-    """Send what this request queued and committed."""
-    rows = g.pop("committed_mails", [])
-    if rows:
-        try:
-            deliver_all(rows)
-        except Exception:  # the page must answer even if delivery breaks: the mail stays queued
-            db.session.rollback()
-            log.exception("mail delivery failed, mails kept in the queue")
-    return response
+def _wake_sender_after_commit(session) -> None:
+    """Mails queued before a commit are in the database now: wake this process's sender."""
+    if g and g.pop("queued_mails", None):
+        sender = running_sender(current_app)
+        if sender is not None:
+            sender.wake.set()
 
 
 def init_app(app: Flask) -> None:
-    """Deliver queued mails once the request that queued them has committed."""
-    app.after_request(_deliver_after_request)
+    """Check MAIL_DELIVERY; in "thread" mode the first request starts the sender (never the CLI)."""
+    if app.config["MAIL_DELIVERY"] not in ("thread", "worker"):
+        raise ValueError(f'MAIL_DELIVERY must be "thread" or "worker", not {app.config["MAIL_DELIVERY"]!r}')
+    app.before_request(_start_thread_sender)

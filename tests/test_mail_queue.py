@@ -5,6 +5,7 @@ import re
 import pytest
 
 from cgos.extensions import db
+from cgos.mail import send_pending
 from cgos.models import OutboundMail
 from tests_support.servers import SmtpServer
 
@@ -23,8 +24,8 @@ def smtp():
 
 @pytest.fixture
 def mail_app(make_app, smtp):
-    """The app, sending through the test SMTP server."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2)
+    """The app, sending through the test SMTP server when `send_pending()` runs (no sender of its own)."""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
     with app.app_context():
         yield app
         db.session.remove()
@@ -44,6 +45,8 @@ def request_provisional_password(agent):
 def test_the_provisional_password_mail_goes_out_with_text_and_html(mail_app, smtp, new_agent):
     page = request_provisional_password(new_agent(mail_app))
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+    assert smtp.inbox.messages == [], "the request only queues"
+    assert send_pending() == (1, 0)
     [message] = smtp.inbox.messages
     assert message["To"] == "marie.dupont@example.org"
     assert message["Subject"] == "Espace Agent C.G.O.S : votre mot de passe provisoire"
@@ -62,12 +65,12 @@ def test_an_smtp_outage_loses_no_mail(mail_app, smtp, new_agent):
     page = request_provisional_password(new_agent(mail_app))
     assert page.status == 200
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
-    row = db.session.scalar(db.select(OutboundMail))
-    assert row.sent_at is None and row.last_error
 
     runner = mail_app.test_cli_runner()
     result = runner.invoke(args=["mail", "send-pending"])
     assert result.exit_code == 1 and "0 mail(s) envoyé(s), 1 en attente" in result.output
+    row = db.session.scalar(db.select(OutboundMail))
+    assert row.sent_at is None and row.last_error
 
     smtp.start()
     result = runner.invoke(args=["mail", "send-pending"])
@@ -82,7 +85,6 @@ def test_an_smtp_outage_loses_no_mail(mail_app, smtp, new_agent):
 
 
 def test_a_mail_being_sent_elsewhere_is_not_sent_again(mail_app, smtp):
-    from cgos.mail import send_pending
     from cgos.models import utcnow
 
     db.session.add(
@@ -96,6 +98,7 @@ def test_a_mail_being_sent_elsewhere_is_not_sent_again(mail_app, smtp):
 def test_no_pin_reaches_the_logs(mail_app, smtp, new_agent, caplog):
     caplog.set_level("DEBUG")
     request_provisional_password(new_agent(mail_app))
+    send_pending()
     text = smtp.inbox.messages[0].get_body(("plain",)).get_content()
     pin = re.search(r"Mot de passe provisoire : (\d{6})", text).group(1)
     # "mail.log" is the test SMTP server's own logger: it receives the mail, it is not the portal.

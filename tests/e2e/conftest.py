@@ -19,6 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from cgos import mail
 from cgos.extensions import db
 from tests_support.servers import free_port
 
@@ -142,6 +143,8 @@ def live_server(make_app, smtp_server):
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+    # The first request started the mail sender thread (MAIL_DELIVERY "thread"): it goes with the server.
+    mail.stop_sender(app)
     with app.app_context():
         db.engine.dispose()
 
