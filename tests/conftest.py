@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from flask import has_app_context
 from flask.testing import FlaskClient
 
-from cgos import create_app
+from cgos import create_app, mail
 from cgos.extensions import db
 from tests_support import backends
 from tests_support.backends import BASE_CONFIG
@@ -46,7 +46,7 @@ def prepared_database(tmp_path_factory):
 @pytest.fixture
 def make_app(prepared_database, tmp_path):
     """Build an app on a fresh copy of the prepared database, with extra config."""
-    urls = []
+    urls, apps = [], []
 
     def build(**config):
         """The app, its database copied for this test only, its attempt counters empty."""
@@ -62,9 +62,13 @@ def make_app(prepared_database, tmp_path):
             }
         )
         app.test_client_class = IsolatedClient
+        apps.append(app)
         return app
 
     yield build
+    for app in apps:
+        # An app with a MAIL_SERVER starts a sender thread at its first request: never past its test.
+        mail.stop_sender(app)
     for url in urls:
         prepared_database.drop(url)
 

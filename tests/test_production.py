@@ -17,6 +17,8 @@ SAFE = {
     "DEV_MAILBOX": False,
     "SESSION_COOKIE_SECURE": True,
     "MAIL_SERVER": "smtp.example.org",
+    # As the README advises with gunicorn: a separate `mail worker`, no sender thread in these apps.
+    "MAIL_DELIVERY": "worker",
     "PUBLIC_BASE_URL": "https://espace-agent.cgos.info",
 }
 
