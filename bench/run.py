@@ -180,9 +180,9 @@ def paced_probe(port: int, path: str, seconds: float, rate: float = PROBE_RATE) 
 
 def login_storm(port: int, stop: threading.Event, successes: list, refusals: list) -> None:
     """One agent logging in again and again, as fast as the server answers: a real login each time
-    (bcrypt, security event, new session), its form prepared once and sent again."""
-    cookie, body = prepared_login(port)
+    (bcrypt, security event, new session). Each login opens the page first: a keypad is single use."""
     while not stop.is_set():
+        cookie, body = prepared_login(port)
         status, _, _ = request(
             port, "POST", "/", body, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
         )
