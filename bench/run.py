@@ -353,23 +353,9 @@ def stalled_smtp_figure(folder: Path, services: dict) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-        cwd=ROOT,
-        env={
-            **env,
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": str(WORKERS),
-            "GUNICORN_LOGLEVEL": "warning",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "gunicorn-stalled.log").open("wb"),
-    )
+    gunicorn = start_gunicorn(folder, env, port)
     submitted = 0
     try:
-        wait_for_port(port)
-        for _ in range(20):
-            request(port, "GET", "/")
         normal = wrk(port, "/", seconds=8)
         done = threading.Event()
 
