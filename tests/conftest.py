@@ -13,6 +13,7 @@ from cgos import create_app, mail
 from cgos.extensions import db
 from tests_support import backends
 from tests_support.backends import BASE_CONFIG
+from tests_support.servers import SmtpServer
 
 
 class IsolatedClient(FlaskClient):
@@ -77,6 +78,28 @@ def make_app(prepared_database, tmp_path):
 def app(make_app):
     """The application under test."""
     app = make_app()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) for the test."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    """The app, sending through the test SMTP server when the test sends the queue (`send_pending()`).
+
+    "worker" with no worker running: no sender of its own, so counts stay exact.
+    """
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
     with app.app_context():
         yield app
         db.session.remove()

@@ -13,7 +13,6 @@ import pytest
 from cgos import mail
 from cgos.extensions import db
 from cgos.models import OutboundMail, utcnow
-from tests_support.servers import SmtpServer
 
 MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
 MODES = ["thread", "worker"]
@@ -26,15 +25,6 @@ def wait_until(condition, timeout: float = 15) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
-
-
-@pytest.fixture
-def smtp():
-    """An SMTP server for the test."""
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=MODES)

@@ -2,34 +2,12 @@
 
 import re
 
-import pytest
-
 from cgos.extensions import db
 from cgos.mail import send_pending
 from cgos.models import OutboundMail
-from tests_support.servers import SmtpServer
 
 MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
 DEMO_NIRS = ["285033523812388", "2 85 03 35 238 123 88"]
-
-
-@pytest.fixture
-def smtp():
-    """An SMTP server for the test."""
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    """The app, sending through the test SMTP server when `send_pending()` runs (no sender of its own)."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def request_provisional_password(agent):

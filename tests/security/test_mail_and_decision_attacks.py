@@ -23,33 +23,12 @@ from cgos.models import (
     SecurityEvent,
     utcnow,
 )
-from tests_support.servers import SmtpServer
 
 SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
 SOPHIE_NUMERO, SOPHIE_PIN = "29088361 J", "482915"
 MARIE, MARIE_PROVISIONAL = "35127846 S", "739154"
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 ATTACKER = "nouvelle.adresse@attacker-mail.fr"
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server for the test."""
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    """The app, sending through the test SMTP server."""
-    # "worker" with no worker running: the tests send the queue themselves, when they choose.
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def dump() -> str:
