@@ -51,9 +51,10 @@ test-postgres: install-test chromium services
 bench: install-test services
 	$(BIN)/python bench/run.py
 
-## make bench-scale: a million agents on PostgreSQL (import, login, mail remind, uploads purge; ~15 min)
+## make bench-scale: a million agents on PostgreSQL (import, login, mail remind, uploads purge; ~15 min), then the mail worker (10 000 mails)
 bench-scale: install-test services
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/mail_worker.py
 
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }

@@ -39,6 +39,25 @@ STORM_CLIENTS = 8  # agents logging in without pause: enough to keep the bcrypt 
 PUBLIC_PAGES = ["/", "/premiere-connexion", "/demande-numero", "/mot-de-passe-oublie", "/questionnaire-adresse-mail"]
 
 
+def write_section(text: str) -> None:
+    """Put `text` in bench/RESULTS.md in place of the part it replaces, keeping the others.
+
+    The file is a top part (from `# Benchmark results`, written by `make bench`) followed by
+    `## ` sections (written by `make bench-scale`); `text` starts with the heading of its part.
+    """
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    parts = re.split(r"(?m)^(?=## )", current)
+    heading = text.splitlines()[0]
+    matching = [i for i, part in enumerate(parts) if part.splitlines()[0] == heading]
+    if heading.startswith("# "):
+        matching = [0]
+    if matching:
+        parts[matching[0]] = text
+    else:
+        parts.append(text)
+    RESULTS.write_text("\n\n".join(part.rstrip("\n") for part in parts) + "\n")
+
+
 def free_port() -> int:
     """A TCP port nobody listens on."""
     with socket.socket() as sock:
@@ -574,9 +593,7 @@ def main() -> None:
         ],
         "",
     ]
-    # The « A million agents » section is written by `make bench-scale` (bench/scale.py): kept as it is.
-    scale = RESULTS.read_text().partition("## A million agents")[1:] if RESULTS.exists() else ("", "")
-    RESULTS.write_text("\n".join(lines) + ("\n" + "".join(scale) if scale[0] else ""))
+    write_section("\n".join(lines))  # the sections of `make bench-scale` are kept as they are
     print("\n".join(lines))
 
 

@@ -23,7 +23,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cgos_file  # noqa: E402
-from run import RESULTS, ROOT, SOPHIE, SOPHIE_PIN, environment, free_port, machine, verdict  # noqa: E402
+from run import ROOT, SOPHIE, SOPHIE_PIN, environment, free_port, machine, verdict, write_section  # noqa: E402
 
 COUNT = int(os.environ.get("CGOS_SCALE_AGENTS", cgos_file.MAX_COUNT))
 SECTION = "## A million agents"
@@ -243,13 +243,6 @@ def section(figures: dict) -> str:
     )
 
 
-def write_results(text: str) -> None:
-    """Put the section in bench/RESULTS.md, in place of the previous one."""
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    kept = current.split(SECTION)[0].rstrip("\n")
-    RESULTS.write_text(f"{kept}\n\n{text}")
-
-
 def main() -> None:
     """Start PostgreSQL, load a million agents, measure, write the results."""
     folder = Path(tempfile.mkdtemp(prefix="cgos-scale-"))
@@ -264,7 +257,7 @@ def main() -> None:
         postgres = connection.execute("SHOW server_version").fetchone()[0]
     database = admin.rsplit("/", 1)[0] + "/cgos_scale"
     env = {
-        **environment(folder, int(services["CGOS_REDIS_PORT"])),
+        **environment(folder, services),
         "FLASK_SQLALCHEMY_DATABASE_URI": url.rsplit("/", 1)[0] + "/cgos_scale",
         "FLASK_RATELIMIT_STORAGE_URI": "memory://",
         "FLASK_SESSION_COOKIE_SECURE": "false",
@@ -292,7 +285,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     figures["load"] = max(figures["load"], os.getloadavg()[2])
     text = section(figures)
-    write_results(text)
+    write_section(text)
     print(text)
 
 

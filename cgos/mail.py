@@ -5,8 +5,10 @@ sends the committed rows with Flask-Mail: with MAIL_DELIVERY = "thread" a
 background thread of each web process (woken by the commit, else polling each
 second), with "worker" only `flask mail worker` (polling each second). A mail
 that fails is tried again after 30 s, doubling up to an hour; `flask mail
-send-pending` sends everything at once. A mail is claimed (one conditional
-UPDATE) before it is sent, so two senders never send the same row twice.
+send-pending` sends everything at once. Mails are read and claimed a hundred
+at a time (a conditional UPDATE) before they are sent over one SMTP
+connection, so two senders never send the same row twice, and each is
+recorded as sent in its own commit once the server took it.
 
 A secret a mail carries (a provisional PIN, a confirmation link) is never
 stored in clear: the bodies hold a marker where it goes, the values are kept
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import escape
 from sqlalchemy import delete, event, or_, update
+from sqlalchemy.orm import selectinload
 
 from . import uploads
 from .extensions import db
@@ -45,6 +48,8 @@ RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 # A sender looks for due mails this often (at once when its own process commits one).
 POLL_INTERVAL = 1.0
+# A sender reads, claims and sends the queue this many mails at a time.
+BATCH = 100
 # Where a secret goes in a stored body: its name and a random tag of this mail.
 MARKER = re.compile(r"\[secret:\w+:[0-9a-f]{16}\]")
 # What the dev mailbox shows of a secret erased after sending.
@@ -168,24 +173,49 @@ def is_due(row: OutboundMail, now, retry_now: bool = False) -> bool:
     return retry_now or row.last_attempt_at <= now - retry_delay(row.attempts)
 
 
-def _claim(mail_id: int, seen_attempts: int) -> bool:
-    """Take a mail for sending; False if another sender took it since it was read.
+def _claim(rows: list[OutboundMail]) -> list[int]:
+    """Take mails for sending; the ids of those no other sender took since they were read.
 
-    One conditional UPDATE on the attempt count read with the row (before any
-    commit reloads it): of several senders that saw the same row, exactly one matches.
+    A conditional UPDATE per attempt count read with the rows (before any commit
+    reloads them), returning the ids it matched: of several senders that saw the
+    same row, exactly one matches it.
     """
-    result = db.session.execute(
+    by_attempts: dict[int, list[int]] = {}
+    for row in rows:
+        by_attempts.setdefault(row.attempts, []).append(row.id)
+    claimed = []
+    for attempts, ids in by_attempts.items():
+        result = db.session.execute(
+            update(OutboundMail)
+            .where(OutboundMail.id.in_(ids), OutboundMail.sent_at.is_(None), OutboundMail.attempts == attempts)
+            .values(last_attempt_at=utcnow(), attempts=OutboundMail.attempts + 1, last_error=None)
+            .returning(OutboundMail.id),
+            execution_options={"synchronize_session": False},
+        )
+        claimed += result.scalars().all()
+    db.session.commit()
+    return sorted(claimed)
+
+
+def _record_failure(mail_ids: list[int], error: Exception) -> None:
+    """Keep mails queued with their error: they are tried again after their backoff."""
+    db.session.execute(
         update(OutboundMail)
-        .where(OutboundMail.id == mail_id, OutboundMail.sent_at.is_(None), OutboundMail.attempts == seen_attempts)
-        .values(last_attempt_at=utcnow(), attempts=OutboundMail.attempts + 1, last_error=None)
+        .where(OutboundMail.id.in_(mail_ids), OutboundMail.sent_at.is_(None))
+        .values(last_error=f"{type(error).__name__}: {error}"[:500]),
+        execution_options={"synchronize_session": False},
     )
     db.session.commit()
-    return result.rowcount == 1
 
 
-def _record_failure(row: OutboundMail, error: Exception) -> None:
-    """Keep a mail queued with its error: it is tried again after its backoff."""
-    row.last_error = f"{type(error).__name__}: {error}"[:500]
+def _record_sent(mail_id: int) -> None:
+    """A mail is gone: its secrets are erased, and no sender takes it again."""
+    db.session.execute(
+        update(OutboundMail)
+        .where(OutboundMail.id == mail_id)
+        .values(sent_at=utcnow(), last_error=None, sealed_secrets=None),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
 
 
@@ -205,69 +235,83 @@ def _message(row: OutboundMail) -> flask_mail.Message:
     return message
 
 
-def deliver(row: OutboundMail, connection: flask_mail.Connection) -> bool:
-    """Send one claimed mail over an open connection; True once it is gone."""
-    try:
-        message = _message(row)
-    except SecretUnavailable as error:
-        _record_failure(row, error)
-        log.error("mail %s not sent: its secrets cannot be opened with the current key", row.id)
-        return False
-    try:
-        connection.send(message)
-    except (smtplib.SMTPException, OSError) as error:
-        _record_failure(row, error)
-        log.warning("mail %s not sent, kept in the queue: %s", row.id, type(error).__name__)
-        return False
-    row.sent_at = utcnow()
-    row.last_error = None
-    row.sealed_secrets = None
-    db.session.commit()
-    log.info("mail %s sent", row.id)
-    return True
+def _messages(mail_ids: list[int]) -> list[tuple[int, flask_mail.Message]]:
+    """The claimed mails as SMTP messages, read in one query; a mail whose secrets cannot be opened stays queued."""
+    query = db.select(OutboundMail).where(OutboundMail.id.in_(mail_ids)).order_by(OutboundMail.id)
+    rows = db.session.scalars(query.options(selectinload(OutboundMail.attachments))).all()
+    messages = []
+    for row in rows:
+        try:
+            messages.append((row.id, _message(row)))
+        except SecretUnavailable as error:
+            _record_failure([row.id], error)
+            log.error("mail %s not sent: its secrets cannot be opened with the current key", row.id)
+    return messages
 
 
 def deliver_all(rows: list[OutboundMail]) -> int:
-    """Claim the given mails as they were read, then send those claimed over one connection; how many went out."""
+    """Claim the given mails as they were read, then send those claimed over one connection; how many went out.
+
+    Each mail is recorded as sent in its own commit once the SMTP server took it.
+    """
     if not rows or not current_app.config.get("MAIL_SERVER"):
         return 0
-    seen = [(row, row.attempts) for row in rows]
-    claimed = [row for row, attempts in seen if _claim(row.id, attempts)]
+    claimed = _claim(rows)
     if not claimed:
         return 0
-    sent = 0
+    sent = []
     try:
+        messages = _messages(claimed)
         with _Connection(current_app.extensions["mail"]) as connection:
-            for row in claimed:
-                sent += deliver(row, connection)
+            for mail_id, message in messages:
+                try:
+                    connection.send(message)
+                except (smtplib.SMTPException, OSError) as error:
+                    _record_failure([mail_id], error)
+                    log.warning("mail %s not sent, kept in the queue: %s", mail_id, type(error).__name__)
+                    continue
+                _record_sent(mail_id)
+                sent.append(mail_id)
+                log.info("mail %s sent", mail_id)
     except (smtplib.SMTPException, OSError) as error:
-        db.session.rollback()
-        for row in claimed:
-            if row.sent_at is None and row.last_error is None:
-                row.last_error = f"{type(error).__name__}: {error}"[:500]
-        db.session.commit()
-        log.warning("SMTP unavailable, %d mail(s) kept in the queue: %s", len(claimed) - sent, type(error).__name__)
-    return sent
+        _record_failure([mail_id for mail_id in claimed if mail_id not in sent], error)
+        log.warning(
+            "SMTP unavailable, %d mail(s) kept in the queue: %s", len(claimed) - len(sent), type(error).__name__
+        )
+    return len(sent)
 
 
-def pending_mails() -> list[OutboundMail]:
-    """Every mail not sent yet, oldest first, read afresh from the database."""
-    query = db.select(OutboundMail).where(OutboundMail.sent_at.is_(None)).order_by(OutboundMail.id)
+def pending_mails(after_id: int = 0, limit: int | None = None) -> list[OutboundMail]:
+    """Mails not sent yet, oldest first, read afresh from the database: those after `after_id`, at most `limit`."""
+    query = (
+        db.select(OutboundMail)
+        .where(OutboundMail.sent_at.is_(None), OutboundMail.id > after_id)
+        .order_by(OutboundMail.id)
+        .limit(limit)
+    )
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+def _send_pending_batches(now, retry_now: bool) -> tuple[int, int]:
+    """Go through the queue BATCH mails at a time, sending those due: (sent, seen)."""
+    sent = seen = 0
+    last_id = 0
+    while batch := pending_mails(after_id=last_id, limit=BATCH):
+        last_id = batch[-1].id
+        seen += len(batch)
+        sent += deliver_all([row for row in batch if is_due(row, now, retry_now)])
+    return sent, seen
 
 
 def send_due(now=None) -> int:
     """Send the pending mails whose time has come (what the thread and the worker do each round)."""
-    now = now or utcnow()
-    return deliver_all([row for row in pending_mails() if is_due(row, now)])
+    return _send_pending_batches(now or utcnow(), retry_now=False)[0]
 
 
 def send_pending() -> tuple[int, int]:
     """Send every queued mail not being sent elsewhere, backoff or not: (sent, still pending)."""
-    now = utcnow()
-    rows = pending_mails()
-    sent = deliver_all([row for row in rows if is_due(row, now, retry_now=True)])
-    return sent, len(rows) - sent
+    sent, seen = _send_pending_batches(utcnow(), retry_now=True)
+    return sent, seen - sent
 
 
 def purge_sent(now) -> int:

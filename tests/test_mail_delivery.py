@@ -171,8 +171,8 @@ def test_a_claim_is_won_by_one_of_the_senders_that_read_the_row(make_app):
         db.session.expunge(seen_by_first)
         seen_by_second = mail_row()
         assert seen_by_first.attempts == seen_by_second.attempts == 0
-        assert mail._claim(seen_by_second.id, seen_by_second.attempts) is True
-        assert mail._claim(seen_by_first.id, seen_by_first.attempts) is False, "the stale copy loses"
+        assert mail._claim([seen_by_second]) == [seen_by_second.id]
+        assert mail._claim([seen_by_first]) == [], "the stale copy loses"
         db.session.remove()
         db.engine.dispose()
 
@@ -222,3 +222,32 @@ def test_in_worker_mode_the_web_process_sends_nothing(make_app, smtp, new_agent)
 def test_an_unknown_delivery_mode_is_refused(make_app):
     with pytest.raises(ValueError, match="MAIL_DELIVERY"):
         make_app(MAIL_DELIVERY="cron")
+
+
+def test_a_queue_longer_than_a_batch_goes_out_whole_each_mail_once(make_app, smtp, monkeypatch):
+    monkeypatch.setattr(mail, "BATCH", 7)
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
+    with app.app_context():
+        queue_mails(30)
+        assert mail.send_due() == 30
+        assert sorted(str(m["Subject"]) for m in smtp.inbox.messages) == sorted(f"mail {i}" for i in range(30))
+        assert mail.send_due() == 0, "nothing left, nothing sent again"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_mail_whose_secrets_cannot_be_opened_stays_queued_and_the_others_go(make_app, smtp):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
+    with app.app_context():
+        queue_mails(3)
+        broken = db.session.scalar(db.select(OutboundMail).where(OutboundMail.subject == "mail 1"))
+        broken.sealed_secrets = "not a Fernet token"
+        db.session.commit()
+        assert mail.send_due() == 2
+        assert sorted(str(m["Subject"]) for m in smtp.inbox.messages) == ["mail 0", "mail 2"]
+        broken = db.session.scalar(
+            db.select(OutboundMail).where(OutboundMail.subject == "mail 1").execution_options(populate_existing=True)
+        )
+        assert broken.sent_at is None and "SecretUnavailable" in broken.last_error
+        db.session.remove()
+        db.engine.dispose()
