@@ -1,11 +1,10 @@
 """State a browser carries from one step to the next, kept on the server.
 
 The session cookie is signed but readable: it holds only a random handle per
-purpose (`"keypad"`, `"number_request"`…); the state itself (an agent id, a
-NIR digest, a keypad order) is a `FlowState` row found by the handle's digest.
-`take()` reads and deletes in one statement, so a state meant for one use
-(a keypad layout, consumed by « Valider ») can be used once, even by two
-simultaneous requests.
+purpose (`"first_connection"`, `"number_request"`…); the state itself (an agent
+id, a NIR digest) is a `FlowState` row found by the handle's digest. `take()`
+reads and deletes in one statement, so a state meant for one use can be used
+once, even by two simultaneous requests.
 """
 
 import hashlib

@@ -2,8 +2,9 @@
 
 The browser never sends a digit: each key carries a token derived from a
 secret key and the layout id, so only the server can map it back, and a
-token issued for another layout maps to nothing. The order of the cells and
-the layout id are drawn with `secrets` for every new layout.
+token issued for another layout maps to nothing. Every display draws a new
+layout id with `secrets`; the order of the cells is a keyed hash of that id,
+so the browser holds the id and only the server can tell the order.
 """
 
 import hashlib
@@ -35,26 +36,25 @@ class Layout:
     order: str
 
     @classmethod
-    def new(cls) -> "Layout":
-        """A fresh layout: a random id and a uniform shuffle of the 12 cells."""
-        order = "".join(secrets.SystemRandom().sample(CELLS, len(CELLS)))
-        return cls(id=secrets.token_urlsafe(ID_BYTES), order=order)
+    def new(cls, secret_key: bytes) -> "Layout":
+        """A fresh layout: a random id, and the shuffle it stands for."""
+        return cls.of(secret_key, secrets.token_urlsafe(ID_BYTES))
 
     @classmethod
-    def from_dict(cls, data: object) -> "Layout | None":
-        """Rebuild a layout kept on the server (flow_state); None when missing or malformed."""
-        if not isinstance(data, dict):
-            return None
-        layout_id, order = data.get("id"), data.get("order")
-        if not isinstance(layout_id, str) or not isinstance(order, str):
-            return None
-        if sorted(order) != sorted(CELLS):
-            return None
-        return cls(id=layout_id, order=order)
+    def of(cls, secret_key: bytes, layout_id: str) -> "Layout":
+        """The layout an id stands for: the 12 cells sorted by a keyed hash of the id and their place.
 
-    def to_dict(self) -> dict:
-        """What the server keeps of the layout (never the session cookie: it is readable)."""
-        return {"id": self.id, "order": self.order}
+        A uniform shuffle that only the holder of the key can compute, so the
+        server keeps nothing but the id (in the session) and the order never
+        leaves it.
+        """
+        places = sorted(
+            range(len(CELLS)),
+            key=lambda place: hmac.new(
+                secret_key, f"keypad-order:{layout_id}:{place}".encode(), hashlib.sha256
+            ).digest(),
+        )
+        return cls(id=layout_id, order="".join(CELLS[place] for place in places))
 
 
 def tokens(secret_key: bytes, layout: Layout) -> dict[str, str]:

@@ -68,10 +68,11 @@ def app_without_database(make_app):
 
 
 def test_database_down_gives_french_503_pages(app_without_database, new_agent):
-    """The login page keeps its keypad in the database (single use): down, it says so in French."""
+    """Blank forms need no database; a login does, and says in French that the service is down."""
     agent = new_agent(app_without_database)
     assert agent.get("/premiere-connexion").status == 200, "a blank form needs no database"
-    page = agent.get("/")
+    assert agent.get("/").status == 200, "nor does the login page: its keypad is an id in the session"
+    page = agent.log_in(SOPHIE, SOPHIE_PIN)
     assert page.status == 503
     assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
     assert app_without_database.test_client().get("/readyz").get_json()["database"] == "unavailable"

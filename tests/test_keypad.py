@@ -13,7 +13,7 @@ def token_for(layout, digit, secret=SECRET):
 
 
 def test_a_layout_has_ten_digits_and_two_blanks_in_three_rows_of_four():
-    layout = keypad.Layout.new()
+    layout = keypad.Layout.new(SECRET)
     cells = keypad.cells(SECRET, layout)
     assert len(cells) == keypad.ROWS * keypad.COLUMNS == 12
     assert sorted(c.digit for c in cells if c.digit) == list("0123456789")
@@ -21,19 +21,19 @@ def test_a_layout_has_ten_digits_and_two_blanks_in_three_rows_of_four():
 
 
 def test_every_display_gets_a_new_id_and_new_tokens():
-    first, second = keypad.Layout.new(), keypad.Layout.new()
+    first, second = keypad.Layout.new(SECRET), keypad.Layout.new(SECRET)
     assert first.id != second.id
     assert {token_for(first, d) for d in "0123456789"}.isdisjoint({token_for(second, d) for d in "0123456789"})
 
 
 def test_order_is_shuffled_over_many_layouts():
-    first_cells = Counter(keypad.Layout.new().order[0] for _ in range(600))
+    first_cells = Counter(keypad.Layout.new(SECRET).order[0] for _ in range(600))
     # Each of the 11 distinct symbols appears first sometimes: the order is not fixed.
     assert len(first_cells) == 11
 
 
 def test_tokens_map_back_only_with_their_own_layout_and_key():
-    layout, other = keypad.Layout.new(), keypad.Layout.new()
+    layout, other = keypad.Layout.new(SECRET), keypad.Layout.new(SECRET)
     tokens = [token_for(layout, d) for d in "482915"]
     assert keypad.decode(SECRET, layout, tokens) == "482915"
     assert keypad.decode(SECRET, other, tokens) is None
@@ -42,19 +42,24 @@ def test_tokens_map_back_only_with_their_own_layout_and_key():
 
 
 def test_tokens_do_not_reveal_digits():
-    layout = keypad.Layout.new()
+    layout = keypad.Layout.new(SECRET)
     tokens = [token_for(layout, d) for d in "0123456789"]
     assert len(set(tokens)) == 10
     assert not any(token.isdigit() for token in tokens)
 
 
-def test_layout_from_session_is_checked():
-    layout = keypad.Layout.new()
-    assert keypad.Layout.from_dict(layout.to_dict()) == layout
-    assert keypad.Layout.from_dict(None) is None
-    assert keypad.Layout.from_dict({"id": "x", "order": "0123456789"}) is None
-    assert keypad.Layout.from_dict({"id": "x", "order": "01234567890_"}) is None
-    assert keypad.Layout.from_dict({"id": 3, "order": layout.order}) is None
+def test_a_layout_id_stands_for_one_order_that_only_the_key_gives():
+    layout = keypad.Layout.new(SECRET)
+    assert keypad.Layout.of(SECRET, layout.id) == layout
+    others = {keypad.Layout.of(f"key {n}".encode(), layout.id).order for n in range(50)}
+    assert len(others) > 40, "another key gives another order"
+
+
+def test_every_place_of_the_grid_takes_every_symbol_as_often():
+    counts = Counter(keypad.Layout.new(SECRET).order[place] for _ in range(2200) for place in (0, 11))
+    # 4 400 draws of 12 cells: 367 for each digit (sd 18), 733 for the two blanks (sd 25); bounds at 4.5 sd.
+    assert all(285 < counts[digit] < 450 for digit in keypad.DIGITS)
+    assert 620 < counts[keypad.BLANK] < 845
 
 
 def test_split_tokens_caps_what_a_browser_can_send():

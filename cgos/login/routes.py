@@ -1,17 +1,19 @@
 """« Se connecter »: the numéro C.G.O.S and the server-shuffled keypad."""
 
 import logging
+import time
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, g, request, url_for
+from flask import Blueprint, current_app, flash, g, request, session, url_for
+from limits import parse
 
-from .. import events, flow_state, keypad
+from .. import events, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..credentials import bcrypt_slots, limits
 from ..credentials.accounts import find_agent
 from ..credentials.checking import Outcome, apply_success, check_login
 from ..events import Event
-from ..extensions import db
+from ..extensions import db, limiter
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
 from ..templating import french_time
@@ -22,8 +24,9 @@ bp = Blueprint("login", __name__)
 log = logging.getLogger("cgos.security")
 
 KEYBOARD_MODE = "clavier"
-# A keypad is kept on the server for as long as a session may stay idle.
+# A keypad is valid for as long as a session may stay idle, and validates one login.
 KEYPAD_LIFETIME = timedelta(minutes=20)
+KEYPAD_SINGLE_USE = parse(f"1 per {KEYPAD_LIFETIME.seconds // 60} minutes")
 WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
 ACCOUNT_DISABLED = "Votre compte est désactivé par votre délégation régionale : contactez-la pour en savoir plus."
 INCOMPLETE_PIN = "Saisissez les 6 chiffres de votre mot de passe."
@@ -46,20 +49,38 @@ def _secret_key() -> bytes:
 
 
 def new_layout() -> keypad.Layout:
-    """Shuffle a new keypad and keep it on the server; the session holds only its handle."""
-    layout = keypad.Layout.new()
-    flow_state.save("keypad", layout.to_dict(), KEYPAD_LIFETIME)
+    """Shuffle a new keypad; the session holds its id and when it was shown, never its order."""
+    layout = keypad.Layout.new(_secret_key())
+    session["keypad"] = {"id": layout.id, "shown_at": int(time.time())}
     return layout
 
 
 def current_layout() -> keypad.Layout | None:
-    """The keypad this browser was last shown (a key press without JavaScript reads it)."""
-    return keypad.Layout.from_dict(flow_state.load("keypad"))
+    """The keypad this browser was last shown, while it is fresh (a key press without JavaScript reads it)."""
+    shown = session.get("keypad")
+    if (
+        not isinstance(shown, dict)
+        or not isinstance(shown.get("id"), str)
+        or not isinstance(shown.get("shown_at"), int)
+    ):
+        return None
+    if time.time() - shown["shown_at"] > KEYPAD_LIFETIME.total_seconds():
+        return None
+    return keypad.Layout.of(_secret_key(), shown["id"])
 
 
+@limits.fail_closed
 def taken_layout() -> keypad.Layout | None:
-    """The keypad this browser was last shown, consumed: « Valider » uses a keypad once."""
-    return keypad.Layout.from_dict(flow_state.take("keypad"))
+    """The keypad this browser was last shown, consumed: « Valider » uses a keypad once.
+
+    Its id is counted in the limiter storage for the keypad's lifetime, so a
+    captured request replayed with its old cookie finds it used.
+    """
+    layout = current_layout()
+    session.pop("keypad", None)
+    if layout is None or not limiter.limiter.hit(KEYPAD_SINGLE_USE, "keypad_used", layout.id):
+        return None
+    return layout
 
 
 def show_form(
