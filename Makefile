@@ -30,7 +30,7 @@ run: install
 
 ## make test: lint, then the whole suite (unit, integration, fault, browser in Debian chromium)
 test: install-test chromium services lint
-	$(BIN)/pytest -m "not fuzz"
+	$(BIN)/pytest -m "not fuzz" -n auto
 
 ## make lint: ruff's checks and formatting (configured in pyproject.toml)
 lint: install-test
@@ -39,12 +39,12 @@ lint: install-test
 
 ## make test-fuzz: every public form fed 10 000 hypothesis-generated inputs (slow: minutes)
 test-fuzz: install-test
-	$(BIN)/pytest -m fuzz
+	$(BIN)/pytest -m fuzz -n auto
 
 ## make test-postgres: the whole suite again on a throw-away PostgreSQL and Redis
 test-postgres: install-test chromium services
 	scripts/test-services.sh start $(CURDIR)/.services > .services.env
-	. ./.services.env && $(BIN)/pytest -m "not fuzz"; status=$$?; \
+	. ./.services.env && $(BIN)/pytest -m "not fuzz" -n auto; status=$$?; \
 	  scripts/test-services.sh stop $(CURDIR)/.services; exit $$status
 
 ## make bench: load benchmark against a real gunicorn, results in bench/RESULTS.md

@@ -6,6 +6,7 @@ import itertools
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -93,13 +94,22 @@ def database_backend(folder: Path):
     return PostgresBackend(DATABASE_URL) if DATABASE_URL else SQLiteBackend(folder)
 
 
+def worker_redis_url() -> str:
+    """This test process's own Redis database: pytest-xdist workers (gw0, gw1…) must not
+    empty each other's counters."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    return urlsplit(REDIS_URL)._replace(path=f"/{index}").geturl()
+
+
 def ratelimit_storage() -> str:
     """Flask-Limiter's storage for a new app, emptied (each test starts with no attempt counted)."""
     if not REDIS_URL:
         return "memory://"
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    url = worker_redis_url()
+    client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
-    return REDIS_URL
+    return url
