@@ -1,5 +1,6 @@
 """The journeys several test files go through the same way: asking for a provisional
-password as Marie, registering Anne (an unknown NIR), reading the link of a mail."""
+password as Marie, registering Anne (an unknown NIR), Jean's mail-change questionnaire,
+reading the link of a mail."""
 
 import io
 import re
@@ -35,9 +36,6 @@ def nir_step(agent, nir):
 
 def registration_fields(**overrides):
     """A complete registration matching NEW_NIR: Anne LE GOFF, at the CHU de Rennes; None leaves a field out."""
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
-    )
     data = {
         "civility": "Mme",
         "last_name": "Le Goff",
@@ -50,16 +48,12 @@ def registration_fields(**overrides):
         "address_street": "2 rue de Brest",
         "commune_query": "Rennes",
         "commune": "35238",
-        "establishment": str(establishment),
+        "establishment": str(establishment_id("Centre Hospitalier Universitaire de Rennes")),
         "entry_date": "01/09/2015",
         "position": "titulaire",
         "payslip": (PDF, "bulletin.pdf"),
     }
-    data.update(overrides)
-    if isinstance(data.get("payslip"), tuple):
-        content, name = data["payslip"]
-        data["payslip"] = (io.BytesIO(content), name)
-    return {key: value for key, value in data.items() if value is not None}
+    return with_payslip(data, overrides)
 
 
 def register(agent, **overrides):
@@ -67,6 +61,38 @@ def register(agent, **overrides):
     nir_step(agent, NEW_NIR)
     agent.get(REGISTRATION_URL + "/inscription")
     return agent.post(REGISTRATION_URL + "/inscription", {**agent.page.form_data(), **registration_fields(**overrides)})
+
+
+def with_payslip(data: dict, overrides: dict) -> dict:
+    """`data` with `overrides`, the payslip (content, name) as an upload; None leaves a field out."""
+    data = {**data, **overrides}
+    if isinstance(data.get("payslip"), tuple):
+        content, name = data["payslip"]
+        data["payslip"] = (io.BytesIO(content), name)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def establishment_id(name: str) -> int:
+    """The id of a reference establishment."""
+    return db.session.scalar(db.select(Establishment.id).where(Establishment.name == name))
+
+
+def questionnaire_fields(**overrides):
+    """A complete mail-change questionnaire for Jean MARTIN, whose establishment is in Saint-Brieuc."""
+    data = {
+        "numero": "22904518 R",
+        "birth_date": "02/11/1979",
+        "new_email": "jean.martin@example.org",
+        "new_email_confirmation": "jean.martin@example.org",
+        "last_name": "Martin",
+        "first_name": "Jean",
+        "commune_query": "Saint-Brieuc",
+        "commune": "22278",
+        "establishment_query": "",
+        "establishment": str(establishment_id("Centre Hospitalier Yves Le Foll")),
+        "payslip": (PDF, "bulletin.pdf"),
+    }
+    return with_payslip(data, overrides)
 
 
 def link_in(mail: OutboundMail) -> str:
