@@ -19,7 +19,6 @@ from cgos.mail import open_mail
 from cgos.models import (
     Agent,
     AuthSession,
-    Establishment,
     FlowState,
     MailChangeRequest,
     OutboundMail,
@@ -27,7 +26,7 @@ from cgos.models import (
     utcnow,
 )
 from cgos.production import UnsafeConfiguration
-from tests_support.flows import link_in, register
+from tests_support.flows import link_in, questionnaire_fields, register
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -77,21 +76,8 @@ def multipart(fields: dict, file_header: str, content: bytes) -> tuple[bytes, st
 
 def test_a_payslip_name_with_line_breaks_cannot_inject_mail_headers_or_break_the_download(agent, app, new_agent):
     agent.get("/questionnaire-adresse-mail")
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
-    )
     body, content_type = multipart(
-        {
-            **agent.page.form_data(),
-            "numero": "22904518 R",
-            "birth_date": "02/11/1979",
-            "new_email": "jean.martin@example.org",
-            "new_email_confirmation": "jean.martin@example.org",
-            "last_name": "Martin",
-            "first_name": "Jean",
-            "commune": "22278",
-            "establishment": str(establishment),
-        },
+        {**agent.page.form_data(), **questionnaire_fields(payslip=None)},
         "filename*=UTF-8''evil%0D%0ABcc%3A%20spy%40attacker-mail.fr%0D%0AX.pdf",
         PDF,
     )
