@@ -281,7 +281,7 @@ def remind_command() -> None:
     """Remind agents whose provisional password is not personalised yet (days 7, 21, 28)."""
     from .maintenance import send_reminders
 
-    click.echo(f"{send_reminders()} rappel(s) mis en file d'attente.")
+    click.echo(f"{send_reminders(utcnow())} rappel(s) mis en file d'attente.")
 
 
 uploads_group = AppGroup("uploads", help="Bulletins de paie reçus.")
@@ -292,7 +292,7 @@ def purge_command() -> None:
     """Delete decided payslips past PAYSLIP_RETENTION_DAYS, unconfirmed registrations and expired flow states."""
     from .maintenance import purge
 
-    for what, count in purge().items():
+    for what, count in purge(utcnow()).items():
         click.echo(f"{count} {what}.")
 
 

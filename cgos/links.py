@@ -3,10 +3,13 @@
 The mail-change link (`account/email_change.py`) and the registration link
 (`number_request/services.py`) both end in one of these outcomes; their pages
 (`templates/account/email_confirmed.html`, `templates/number_request/confirmed.html`)
-branch on it.
+branch on it. Both links last LINK_LIFETIME (« sous 48 heures », says the guide).
 """
 
 import enum
+from datetime import datetime, timedelta
+
+LINK_LIFETIME = timedelta(hours=48)
 
 
 class LinkOutcome(enum.StrEnum):
@@ -28,6 +31,16 @@ class LinkOutcome(enum.StrEnum):
     def title(self) -> str:
         """The page's title and heading."""
         return _TITLES[self]
+
+
+def link_expires_at(sent_at: datetime) -> datetime:
+    """The moment a link mailed at `sent_at` stops working: 48 hours later, to the microsecond."""
+    return sent_at + LINK_LIFETIME
+
+
+def is_link_expired(expires_at: datetime, now: datetime) -> bool:
+    """True once `now` has reached the link's end: it works at 47 h 59 min 59 s, not at 48 h."""
+    return now >= expires_at
 
 
 _STATUSES = {

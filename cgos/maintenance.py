@@ -6,9 +6,9 @@ from flask import current_app
 
 from . import flow_state, pins, uploads
 from .extensions import db
+from .links import LINK_LIFETIME as REGISTRATION_LINK_LIFETIME
 from .mail import external_url, send_mail
-from .models import Agent, MailChangeRequest, Registration, RequestStatus, utcnow
-from .number_request.services import LINK_LIFETIME as REGISTRATION_LINK_LIFETIME
+from .models import Agent, MailChangeRequest, Registration, RequestStatus
 
 # An unconfirmed registration is deleted a day after its link expired: a link followed just
 # in time, in a request still running, is never pulled from under it.
@@ -28,9 +28,8 @@ def reminder_due(agent: Agent, now) -> int | None:
     return max(due)
 
 
-def send_reminders() -> int:
-    """Mail every agent whose provisional password is still unused at a reminder day; how many."""
-    now = utcnow()
+def send_reminders(now) -> int:
+    """Mail every agent whose provisional password is still unused at a reminder day at `now`; how many."""
     first_day = min(current_app.config["PROVISIONAL_REMINDER_DAYS"])
     # Only passwords old enough for a reminder and not expired, a batch at a time: memory stays
     # flat however many agents hold a provisional password.
@@ -66,9 +65,9 @@ def send_reminders() -> int:
     return sent
 
 
-def purge_payslips() -> int:
-    """Delete payslips kept longer than allowed after the decision; how many."""
-    limit = utcnow() - timedelta(days=current_app.config["PAYSLIP_RETENTION_DAYS"])
+def purge_payslips(now) -> int:
+    """Delete payslips decided more than PAYSLIP_RETENTION_DAYS before `now`; how many."""
+    limit = now - timedelta(days=current_app.config["PAYSLIP_RETENTION_DAYS"])
     purged = 0
     for model in (MailChangeRequest, Registration):
         items = db.session.scalars(
@@ -81,7 +80,7 @@ def purge_payslips() -> int:
         for item in items:
             uploads.delete(item.payslip_path)
             item.payslip_path = None
-            item.payslip_deleted_at = utcnow()
+            item.payslip_deleted_at = now
             purged += 1
     db.session.commit()
     return purged
@@ -107,11 +106,10 @@ def purge_unconfirmed_registrations(now) -> int:
     return len(registrations)
 
 
-def purge() -> dict[str, int]:
-    """Everything `uploads purge` removes: decided payslips, unconfirmed registrations, expired flow states."""
-    now = utcnow()
+def purge(now) -> dict[str, int]:
+    """Everything `uploads purge` removes at `now`: decided payslips, unconfirmed registrations, expired flow states."""
     return {
-        "bulletin(s) supprimé(s)": purge_payslips(),
+        "bulletin(s) supprimé(s)": purge_payslips(now),
         "inscription(s) non confirmée(s) supprimée(s)": purge_unconfirmed_registrations(now),
         "état(s) de parcours expiré(s) supprimé(s)": flow_state.purge_expired(now),
     }

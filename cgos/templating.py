@@ -34,9 +34,9 @@ def french_datetime(value: datetime) -> str:
     return f"{french_date(value)} à {french_time(value)}"
 
 
-def age(value: datetime) -> str:
-    """How long ago, in words: `il y a 3 jours`, `il y a 2 heures`."""
-    seconds = max(0, int((utcnow() - value).total_seconds()))
+def age(value: datetime, now: datetime | None = None) -> str:
+    """How long before `now` (the clock when not given), in words: `il y a 3 jours`, `il y a 2 heures`."""
+    seconds = max(0, int(((now or utcnow()) - value).total_seconds()))
     days, hours, minutes = seconds // 86400, seconds // 3600, seconds // 60
     if days:
         return f"il y a {days} jour{'s' if days > 1 else ''}"

@@ -1,6 +1,5 @@
 """The delegation back office: login, own requests only, decisions, payslip download."""
 
-import io
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -18,36 +17,17 @@ from cgos.models import (
     SecurityEvent,
     utcnow,
 )
+from tests_support.flows import PDF, questionnaire_fields
 
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
-PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 @pytest.fixture
 def jean_request(app, new_agent):
     """A questionnaire sent by Jean MARTIN (Bretagne)."""
-    from cgos.models import Establishment
-
     agent = new_agent(app)
     agent.get("/questionnaire-adresse-mail")
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
-    )
-    agent.post(
-        "/questionnaire-adresse-mail",
-        {
-            **agent.page.form_data(),
-            "numero": "22904518 R",
-            "birth_date": "02/11/1979",
-            "new_email": "jean.martin@example.org",
-            "new_email_confirmation": "jean.martin@example.org",
-            "last_name": "Martin",
-            "first_name": "Jean",
-            "commune": "22278",
-            "establishment": str(establishment),
-            "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
-        },
-    )
+    agent.post("/questionnaire-adresse-mail", {**agent.page.form_data(), **questionnaire_fields()})
     db.session.query(MailAttachment).delete()
     db.session.query(OutboundMail).delete()
     db.session.commit()

@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 
 from cgos.extensions import db
 from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
+from tests_support.flows import link_in, questionnaire_fields, register
 from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
 
 pytestmark = pytest.mark.faults
@@ -102,25 +103,18 @@ def test_database_down_during_a_questionnaire_leaves_no_payslip(app_without_data
 
 
 def test_a_crash_mid_registration_leaves_no_half_row(app, agent, monkeypatch):
-    from test_number_request import NEW_NIR, registration_fields
-
     def crash(*args, **kwargs):
         raise RuntimeError("the worker died here")
 
     monkeypatch.setattr("cgos.number_request.services.send_mail", crash)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    agent.get("/demande-numero")
-    agent.submit("/demande-numero", {"nir": NEW_NIR})
-    agent.get("/demande-numero/inscription")
-    page = agent.post("/demande-numero/inscription", {**agent.page.form_data(), **registration_fields()})
+    page = register(agent)
     assert page.status == 500 and "Erreur technique" in page.text
     assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
     assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob("*.*"))
 
 
 def test_a_crash_while_confirming_creates_no_agent_and_the_link_still_works(app, agent, new_agent, monkeypatch):
-    from test_number_request import link_in, register
-
     register(agent)
     path = link_in(db.session.scalar(db.select(OutboundMail)))
     real = __import__("cgos.number_request.services", fromlist=["send_mail"]).send_mail
@@ -138,8 +132,6 @@ def test_a_crash_while_confirming_creates_no_agent_and_the_link_still_works(app,
 
 def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
     """First connection, registration and a back-office decision while SMTP is down."""
-    from test_number_request import register
-
     smtp = SmtpServer()
     # "worker" with no worker running: `mail send-pending` alone sends, so the counts below are exact.
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
@@ -158,9 +150,9 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
 
         jean = new_agent(app)
         jean.get("/questionnaire-adresse-mail")
-        from test_questionnaire import fields
-
-        assert jean.post("/questionnaire-adresse-mail", {**jean.page.form_data(), **fields()}).status == 200
+        assert (
+            jean.post("/questionnaire-adresse-mail", {**jean.page.form_data(), **questionnaire_fields()}).status == 200
+        )
         request_id = db.session.scalar(db.select(MailChangeRequest.id))
         staff = new_agent(app)
         staff.get("/delegation")

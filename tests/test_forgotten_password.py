@@ -3,7 +3,8 @@
 The steps it shares with « 1ère connexion » are tested once for both, in `test_identification.py`.
 """
 
-MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
+from tests_support.flows import MARIE
+
 SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
 
 

@@ -11,8 +11,8 @@ import pytest
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail, SecurityEvent
+from tests_support.flows import MARIE
 
-MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
 JEAN = {"numero": "22904518 R", "birth_year": "1979", "birth_month": "11"}
 NO_MATCH = (
     "Les informations saisies ne correspondent à aucun agent connu du C.G.O.S. Vérifiez votre "

@@ -13,8 +13,8 @@ import pytest
 from cgos import mail
 from cgos.extensions import db
 from cgos.models import OutboundMail, utcnow
+from tests_support.flows import request_provisional_password
 
-MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
 MODES = ["thread", "worker"]
 
 
@@ -45,16 +45,6 @@ def delivery(request, make_app, smtp):
         mail.stop_sender(app)
         db.session.remove()
         db.engine.dispose()
-
-
-def request_provisional_password(agent):
-    """Go through « Mot de passe oublié » for Marie."""
-    agent.get("/mot-de-passe-oublie")
-    agent.submit("/mot-de-passe-oublie", MARIE)
-    return agent.submit(
-        "/mot-de-passe-oublie/adresse-mail",
-        {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"},
-    )
 
 
 def mail_row() -> OutboundMail:

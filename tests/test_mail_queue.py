@@ -5,19 +5,9 @@ import re
 from cgos.extensions import db
 from cgos.mail import send_pending
 from cgos.models import OutboundMail
+from tests_support.flows import request_provisional_password
 
-MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
 DEMO_NIRS = ["285033523812388", "2 85 03 35 238 123 88"]
-
-
-def request_provisional_password(agent):
-    """Go through « Mot de passe oublié » for Marie."""
-    agent.get("/mot-de-passe-oublie")
-    agent.submit("/mot-de-passe-oublie", MARIE)
-    return agent.submit(
-        "/mot-de-passe-oublie/adresse-mail",
-        {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"},
-    )
 
 
 def test_the_provisional_password_mail_goes_out_with_text_and_html(mail_app, smtp, new_agent):

@@ -1,6 +1,5 @@
 """« Demande de n°C.G.O.S »: NIR checks, recovering a known numéro, registration and its 48-hour link."""
 
-import io
 import re
 from datetime import date, timedelta
 
@@ -11,59 +10,9 @@ from cgos.identifiers import numero as numero_rules
 from cgos.mail import open_mail
 from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, SecurityEvent, utcnow
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
+from tests_support.flows import NEW_NIR, NEW_NIR_BODY, PDF, link_in, nir_step, register
 
 URL = "/demande-numero"
-PDF = b"%PDF-1.4\n%%EOF\n"
-# A NIR nobody has: a woman born in March 1991 in Rennes.
-NEW_NIR_BODY = "2910335238456"
-NEW_NIR = NEW_NIR_BODY + f"{97 - int(NEW_NIR_BODY) % 97:02d}"
-
-
-def nir_step(agent, nir):
-    """The first step."""
-    agent.get(URL)
-    return agent.submit(URL, {"nir": nir})
-
-
-def registration_fields(**overrides):
-    """A complete registration matching NEW_NIR."""
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
-    )
-    data = {
-        "civility": "Mme",
-        "last_name": "Le Goff",
-        "first_name": "Anne",
-        "birth_date": "12/03/1991",
-        "email": "anne.legoff@example.org",
-        "country": "FR",
-        "postal_code": "35000",
-        "city": "rennes",
-        "address_street": "2 rue de Brest",
-        "commune_query": "Rennes",
-        "commune": "35238",
-        "establishment": str(establishment),
-        "entry_date": "01/09/2015",
-        "position": "titulaire",
-        "payslip": (PDF, "bulletin.pdf"),
-    }
-    data.update(overrides)
-    if isinstance(data.get("payslip"), tuple):
-        content, name = data["payslip"]
-        data["payslip"] = (io.BytesIO(content), name)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def register(agent, **overrides):
-    """Go through the NIR step and send the registration form."""
-    nir_step(agent, NEW_NIR)
-    agent.get(URL + "/inscription")
-    return agent.post(URL + "/inscription", {**agent.page.form_data(), **registration_fields(**overrides)})
-
-
-def link_in(mail: OutboundMail) -> str:
-    """The path of the link on a line of its own."""
-    return re.search(r"^https?://localhost(/\S+)$", open_mail(mail).text_body, re.M).group(1)
 
 
 def test_the_tab_asks_for_the_nir(either):

@@ -1,52 +1,22 @@
 """The mail-change questionnaire: autocomplete, payslip checks, routing to the delegation."""
 
-import io
 from pathlib import Path
 
 import pytest
 
 from cgos.extensions import db
 from cgos.models import MailChangeRequest, OutboundMail
+from tests_support.flows import PDF, establishment_id, questionnaire_fields
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 URL = "/questionnaire-adresse-mail"
 
 
-def fields(**overrides):
-    """A complete questionnaire for Jean MARTIN, whose establishment is in Saint-Brieuc."""
-    data = {
-        "numero": "22904518 R",
-        "birth_date": "02/11/1979",
-        "new_email": "jean.martin@example.org",
-        "new_email_confirmation": "jean.martin@example.org",
-        "last_name": "Martin",
-        "first_name": "Jean",
-        "commune_query": "Saint-Brieuc",
-        "commune": "22278",
-        "establishment_query": "",
-        "payslip": ((PDF), "bulletin.pdf"),
-    }
-    data["establishment"] = str(establishment_id("Centre Hospitalier Yves Le Foll"))
-    data.update(overrides)
-    if isinstance(data.get("payslip"), tuple):
-        content, name = data["payslip"]
-        data["payslip"] = (io.BytesIO(content), name)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def establishment_id(name: str) -> int:
-    """The id of a reference establishment."""
-    from cgos.models import Establishment
-
-    return db.session.scalar(db.select(Establishment.id).where(Establishment.name == name))
-
-
 def send(agent, **overrides):
     """Open the questionnaire and send it."""
     agent.get(URL)
-    data = {**agent.page.form_data(), **fields(**overrides)}
+    data = {**agent.page.form_data(), **questionnaire_fields(**overrides)}
     return agent.post(URL, data)
 
 

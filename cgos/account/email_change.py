@@ -2,16 +2,13 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
 
 from .. import events
 from ..events import Event
 from ..extensions import db
-from ..links import LinkOutcome
+from ..links import LINK_LIFETIME, LinkOutcome, is_link_expired, link_expires_at
 from ..mail import external_url, send_mail
 from ..models import Agent, utcnow
-
-LINK_LIFETIME = timedelta(hours=48)
 
 
 def _token_digest(token: str) -> str:
@@ -25,7 +22,7 @@ def request_email_change(agent: Agent, new_email: str) -> None:
     token = secrets.token_urlsafe(32)
     agent.pending_email = new_email
     agent.email_change_token_digest = _token_digest(token)
-    agent.email_change_expires_at = utcnow() + LINK_LIFETIME
+    agent.email_change_expires_at = link_expires_at(utcnow())
     send_mail(
         new_email,
         "Espace Agent C.G.O.S : confirmez votre nouvelle adresse mail",
@@ -52,7 +49,7 @@ def confirm_email_change(token: str) -> tuple[Agent | None, LinkOutcome]:
         return None, LinkOutcome.INVALID
     if agent.pending_email is None:
         return agent, LinkOutcome.USED
-    if utcnow() >= agent.email_change_expires_at:
+    if is_link_expired(agent.email_change_expires_at, utcnow()):
         return None, LinkOutcome.EXPIRED
     agent.email = agent.pending_email
     agent.pending_email = None

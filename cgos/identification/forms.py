@@ -1,14 +1,12 @@
 """The identification shared by « 1ère connexion » and « Mot de passe oublié »."""
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, StopValidation
 
 from ..form_fields import email_pair, numero_field
-from ..validators import MONTHS
+from ..validators import MINIMUM_AGE, MONTHS, paris_today
 
 
 def birth_year(form, field) -> None:
@@ -16,7 +14,7 @@ def birth_year(form, field) -> None:
     value = (field.data or "").strip()
     if not (len(value) == 4 and value.isascii() and value.isdigit()):
         raise StopValidation("Saisissez votre année de naissance sur 4 chiffres, par exemple 1985.")
-    if not 1900 <= int(value) <= date.today().year - 14:
+    if not 1900 <= int(value) <= paris_today().year - MINIMUM_AGE:
         raise StopValidation("Vérifiez votre année de naissance : elle ne semble pas correcte.")
     field.data = value
 

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import date, timedelta
+from datetime import date
 
 from .. import events, uploads
 from ..credentials.accounts import find_agent_by_nir_digest
@@ -12,12 +12,11 @@ from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
 from ..identifiers import numero as numero_rules
-from ..links import LinkOutcome
+from ..links import LINK_LIFETIME, LinkOutcome, is_link_expired, link_expires_at
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
 from ..reference_data import normalize_search_text
 
-LINK_LIFETIME = timedelta(hours=48)
 _random = secrets.SystemRandom()
 
 
@@ -138,7 +137,7 @@ def confirm(token: str) -> tuple[Registration | None, LinkOutcome]:
         return None, LinkOutcome.INVALID
     if registration.confirmed_at is not None:
         return registration, LinkOutcome.USED
-    if utcnow() - registration.created_at > LINK_LIFETIME:
+    if is_link_expired(link_expires_at(registration.created_at), utcnow()):
         return registration, LinkOutcome.EXPIRED
     if find_agent_by_nir_digest(registration.nir_digest) is not None:
         registration.confirmed_at = utcnow()

@@ -19,7 +19,6 @@ from cgos.mail import open_mail
 from cgos.models import (
     Agent,
     AuthSession,
-    Establishment,
     FlowState,
     MailChangeRequest,
     OutboundMail,
@@ -27,6 +26,7 @@ from cgos.models import (
     utcnow,
 )
 from cgos.production import UnsafeConfiguration
+from tests_support.flows import link_in, questionnaire_fields, register
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -42,9 +42,6 @@ PRODUCTION = {
     "MAIL_SERVER": "smtp.example.org",
     "PUBLIC_BASE_URL": PUBLIC,
 }
-# A NIR nobody has: a woman born in March 1991 in Rennes.
-NEW_NIR_BODY = "2910335238456"
-NEW_NIR = NEW_NIR_BODY + f"{97 - int(NEW_NIR_BODY) % 97:02d}"
 
 
 def last_mail() -> OutboundMail:
@@ -52,46 +49,10 @@ def last_mail() -> OutboundMail:
     return db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
 
 
-def link_path(mail: OutboundMail) -> str:
-    """The path of the link on a line of its own."""
-    return re.search(r"^https?://[^/\s]+(/\S+)$", open_mail(mail).text_body, re.M).group(1)
-
-
 def staff_login(person):
     """Log in to the back office as the Bretagne demo staff."""
     person.get("/delegation")
     return person.submit("/delegation", STAFF)
-
-
-def register_anne(person):
-    """« Demande de n°C.G.O.S » for an unknown NIR, up to the confirmation mail."""
-    person.get("/demande-numero")
-    person.submit("/demande-numero", {"nir": NEW_NIR})
-    person.get("/demande-numero/inscription")
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
-    )
-    return person.post(
-        "/demande-numero/inscription",
-        {
-            **person.page.form_data(),
-            "civility": "Mme",
-            "last_name": "Le Goff",
-            "first_name": "Anne",
-            "birth_date": "12/03/1991",
-            "email": "anne.legoff@example.org",
-            "country": "FR",
-            "postal_code": "35000",
-            "city": "rennes",
-            "address_street": "2 rue de Brest",
-            "commune_query": "Rennes",
-            "commune": "35238",
-            "establishment": str(establishment),
-            "entry_date": "01/09/2015",
-            "position": "titulaire",
-            "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
-        },
-    )
 
 
 # L3: MIME header injection through the payslip file name, and a 500 on download.
@@ -115,21 +76,8 @@ def multipart(fields: dict, file_header: str, content: bytes) -> tuple[bytes, st
 
 def test_a_payslip_name_with_line_breaks_cannot_inject_mail_headers_or_break_the_download(agent, app, new_agent):
     agent.get("/questionnaire-adresse-mail")
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
-    )
     body, content_type = multipart(
-        {
-            **agent.page.form_data(),
-            "numero": "22904518 R",
-            "birth_date": "02/11/1979",
-            "new_email": "jean.martin@example.org",
-            "new_email_confirmation": "jean.martin@example.org",
-            "last_name": "Martin",
-            "first_name": "Jean",
-            "commune": "22278",
-            "establishment": str(establishment),
-        },
+        {**agent.page.form_data(), **questionnaire_fields(payslip=None)},
         "filename*=UTF-8''evil%0D%0ABcc%3A%20spy%40attacker-mail.fr%0D%0AX.pdf",
         PDF,
     )
@@ -335,7 +283,7 @@ def test_the_mail_change_link_decodes_to_nothing_personal(agent, new_agent, app)
     page = sophie_edits_her_mail(agent, current_pin="482915")
     assert page.status == 200
     mail = db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "new.addr@attacker-mail.fr"))
-    path = link_path(mail)
+    path = link_in(mail)
     token = path.rsplit("/", 1)[1]
     assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token)
     sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
@@ -365,7 +313,7 @@ def test_the_mail_change_link_decodes_to_nothing_personal(agent, new_agent, app)
 
 
 def test_unconfirmed_registrations_and_their_payslips_are_purged_after_the_link_expires(agent, app, runner):
-    register_anne(agent)
+    register(agent)
     registration = db.session.scalar(db.select(Registration))
     payslip = Path(app.config["UPLOAD_FOLDER"]) / registration.payslip_path
     assert payslip.exists()
@@ -388,8 +336,8 @@ def test_unconfirmed_registrations_and_their_payslips_are_purged_after_the_link_
 
 def confirmed_registration(agent, new_agent, app) -> Registration:
     """Anne registers and follows her link: the agent exists, the delegation has not checked yet."""
-    register_anne(agent)
-    new_agent(app).get(link_path(last_mail()))
+    register(agent)
+    new_agent(app).get(link_in(last_mail()))
     return db.session.scalar(db.select(Registration))
 
 

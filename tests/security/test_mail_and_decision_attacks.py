@@ -23,6 +23,7 @@ from cgos.models import (
     SecurityEvent,
     utcnow,
 )
+from tests_support.flows import register
 
 SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
 SOPHIE_NUMERO, SOPHIE_PIN = "29088361 J", "482915"
@@ -147,8 +148,6 @@ def test_a_database_dump_holds_no_mail_change_link(mail_app, smtp, new_agent):
 
 
 def test_a_database_dump_holds_no_registration_link(app, new_agent):
-    from test_number_request import register
-
     register(new_agent(app))
     row = db.session.scalar(db.select(OutboundMail))
     link = re.search(r"^https?://localhost(/\S+)$", open_mail(row).text_body, re.M).group(1)
@@ -323,8 +322,6 @@ def test_a_questionnaire_decided_by_other_staff_cannot_be_decided_again_from_a_s
 
 
 def test_a_registration_verified_by_other_staff_cannot_be_rejected_from_a_stale_read(app, new_agent):
-    from test_number_request import register
-
     from cgos.delegation.services import AlreadyDecided, decide_registration
     from cgos.models import Registration
 
