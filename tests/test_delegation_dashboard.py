@@ -44,9 +44,7 @@ def workload(app, monkeypatch):
 
 def figures(page) -> dict[str, str]:
     """The dashboard's key figures, label -> value."""
-    return {
-        div.dt.get_text(strip=True): div.dd.get_text(strip=True) for div in page.main.select("dl.figures > div")
-    }
+    return {div.dt.get_text(strip=True): div.dd.get_text(strip=True) for div in page.main.select("dl.figures > div")}
 
 
 def test_the_dashboard_figures(either, workload):
@@ -113,7 +111,7 @@ def test_the_export_opens_in_a_french_spreadsheet(agent, workload):
     assert response.headers["Content-Disposition"] == 'attachment; filename="demandes-en-attente-2026-11-25.csv"'
     assert text.startswith("\ufeffType;Reçue le;")
     assert rows[0] == dashboard.EXPORT_HEADER
-    assert [row[5] for row in rows[1:]] == ["LEGOFF", "DUPONT", "'=HYPERLINK(\"http://x\")"]
+    assert [row[5] for row in rows[1:]] == ["LEGOFF", "DUPONT", '\'=HYPERLINK("http://x")']
     assert rows[1][0] == "Demande de n°C.G.O.S" and rows[1][3] == "oui" and rows[1][4] == "12345678 R"
     assert rows[3][3] == "non"
     assert db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.kind == "requests_exported")).staff_id
