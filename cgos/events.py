@@ -32,6 +32,7 @@ class Event(enum.StrEnum):
     REGISTRATION_ACCEPTED = "registration_accepted"
     REGISTRATION_REJECTED = "registration_rejected"
     # Back office: what staff did to or saw of an agent's account (staff id on the row).
+    AGENT_VIEWED = "agent_viewed"
     AGENT_EMAIL_SHOWN = "agent_email_shown"
     ACCOUNT_UNLOCKED = "account_unlocked"
     NUMERO_RESENT = "numero_resent"

@@ -124,6 +124,8 @@ def test_an_agent_page_shows_identity_establishment_and_masks_the_mail(either):
     assert page.main.find("button", string="Désactiver")
     assert not page.main.find("button", string="Réactiver")
     assert "PIN" not in page.main.get_text() and not page.main.find("input", attrs={"type": "password"})
+    (event,) = staff_events("agent_viewed")
+    assert event.agent_id == marie.id and event.staff_id is not None
 
 
 def test_showing_the_mail_is_recorded_with_the_staff_id(either):

@@ -7,7 +7,7 @@ mailed to the agent where it concerns them. Staff never see or set a PIN.
 """
 
 from flask import abort, flash, g, request, url_for
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from stdnum.exceptions import ValidationError
 
 from .. import events
@@ -31,6 +31,7 @@ from ..models import (
     SecurityEvent,
     utcnow,
 )
+from ..places.search import starts_with
 from ..reference_data import normalize_search_text
 from . import account_state
 from .forms import AgentSearchForm, ReasonForm
@@ -89,16 +90,11 @@ def own_agent(agent_id: int) -> Agent:
     return agent
 
 
-def _starts_with(column, text: str):
-    """`column` starts with `text`, written as a range so that the index is used."""
-    return and_(column >= text, column < text + "\uffff")
-
-
 def name_condition(query: str):
     """Names in any order: `marie dupont` finds `dupont marie` (last name first in search_name)."""
     words = normalize_search_text(query).split()
     orders = {" ".join(words[i:] + words[:i]) for i in range(len(words))}
-    return or_(*(_starts_with(Agent.search_name, order) for order in sorted(orders)))
+    return or_(*(starts_with(Agent.search_name, order) for order in sorted(orders)))
 
 
 def search_condition(query: str):
@@ -185,8 +181,11 @@ def agent_page(agent: Agent, show_email: bool = False):
 @bp.get("/agents/<int:agent_id>")
 @staff_required
 def agent_detail(agent_id: int):
-    """One agent of the delegation, the mail address masked."""
-    return agent_page(own_agent(agent_id))
+    """One agent of the delegation, the mail address masked; the look is recorded."""
+    agent = own_agent(agent_id)
+    events.record(Event.AGENT_VIEWED, agent, staff=g.staff)
+    db.session.commit()
+    return agent_page(agent)
 
 
 @bp.post("/agents/<int:agent_id>/adresse-mail")
