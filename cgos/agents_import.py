@@ -25,7 +25,7 @@ from .credentials.hashing import nir_digest
 from .extensions import UTCDateTime, db
 from .identifiers import nir as nir_rules
 from .identifiers import numero as numero_rules
-from .models import Establishment, PasswordState, Position, utcnow
+from .models import Establishment, PasswordState, Position, agent_search_name, utcnow
 
 HEADER = ["numero", "nir", "civilite", "nom", "prenom", "date_naissance", "email", "etablissement", "position"]
 CIVILITIES = {"M.", "Mme"}
@@ -42,6 +42,7 @@ FIELDS = [
     "email",
     "establishment_id",
     "position",
+    "search_name",
 ]
 # A plain ASCII local part (dot-atom, RFC 5322): most addresses, checked without email_validator's full pass.
 PLAIN_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -154,6 +155,7 @@ def _row_values(row: dict, establishments: dict[str, int]) -> tuple[tuple, list[
         email or None,
         establishments.get(name),
         position or None,
+        agent_search_name(last_name, first_name),
     )
     return values, problems
 
@@ -178,7 +180,7 @@ def _create_staging(connection) -> None:
         text(
             f"CREATE TEMPORARY TABLE {STAGING} (line integer NOT NULL, numero varchar(9), nir_digest varchar(64), "
             "civility varchar(3), last_name varchar(100), first_name varchar(100), birth_date date, "
-            "email varchar(254), establishment_id integer, position varchar(20))"
+            "email varchar(254), establishment_id integer, position varchar(20), search_name varchar(201))"
             + (" ON COMMIT DROP" if postgres else "")
         )
     )

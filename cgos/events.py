@@ -31,6 +31,14 @@ class Event(enum.StrEnum):
     MAIL_CHANGE_REJECTED = "mail_change_rejected"
     REGISTRATION_ACCEPTED = "registration_accepted"
     REGISTRATION_REJECTED = "registration_rejected"
+    # Back office: what staff did to or saw of an agent's account (staff id on the row).
+    AGENT_VIEWED = "agent_viewed"
+    AGENT_EMAIL_SHOWN = "agent_email_shown"
+    ACCOUNT_UNLOCKED = "account_unlocked"
+    NUMERO_RESENT = "numero_resent"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_REACTIVATED = "account_reactivated"
+    REQUESTS_EXPORTED = "requests_exported"
 
 
 def record(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from .extensions import db
+from .reference_data import normalize_search_text
 
 
 def utcnow() -> datetime:
@@ -108,6 +109,11 @@ class Position(enum.StrEnum):
     RETRAITE = "retraité"
 
 
+def agent_search_name(last_name: str, first_name: str) -> str:
+    """What `Agent.search_name` holds: `dupont marie` for Marie DUPONT (accents and case folded)."""
+    return normalize_search_text(f"{last_name} {first_name}")
+
+
 class Agent(db.Model):
     """A hospital agent (or retiree) known to the C.G.O.S."""
 
@@ -118,6 +124,8 @@ class Agent(db.Model):
     civility: Mapped[str] = mapped_column(String(3))
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
+    # `dupont marie`: last and first names folded (reference_data.normalize_search_text), for the back office's search.
+    search_name: Mapped[str] = mapped_column(String(201), index=True, default="")
     birth_date: Mapped[date]
     email: Mapped[str | None] = mapped_column(String(254))
     phone_mobile: Mapped[str | None] = mapped_column(String(20))
@@ -153,6 +161,16 @@ class Agent(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     establishment: Mapped[Establishment | None] = relationship()
+
+    # The back office finds an agent by mail address whatever its case.
+    __table_args__ = (Index("ix_agent_email_lower", func.lower(email)),)
+
+    @validates("last_name", "first_name")
+    def _fold_search_name(self, key: str, value: str) -> str:
+        """Keep `search_name` in step with the names it is made of."""
+        names = {"last_name": self.last_name, "first_name": self.first_name, key: value}
+        self.search_name = agent_search_name(names["last_name"] or "", names["first_name"] or "")
+        return value
 
     @property
     def display_name(self) -> str:

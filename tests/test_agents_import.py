@@ -253,3 +253,12 @@ def test_the_quick_email_check_agrees_with_email_validator(email):
     except EmailNotValidError:
         quick = None
     assert quick == expected
+
+
+def test_an_import_fills_the_folded_name_the_back_office_searches(runner, tmp_path):
+    lines = [GOOD[0].replace("{key}", nir_key("1800535238001")).replace("LEROY,Paul", "LE BRIS-ÉON,Zoé")]
+    lines.append("29088361j,290062901908862,Mme,BERNARD-HÉLIAS,Sophie,1990-06-21,,,\n")
+    assert runner.invoke(args=["agents", "import", write(tmp_path, lines)]).exit_code == 0
+    names = dict(db.session.execute(db.select(Agent.first_name, Agent.search_name).where(Agent.numero != "")).all())
+    assert names["Zoé"] == "le bris eon zoe"
+    assert names["Sophie"] == "bernard helias sophie", "an update refolds the name"

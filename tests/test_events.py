@@ -22,4 +22,11 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
         "MAIL_CHANGE_REJECTED": "mail_change_rejected",
         "REGISTRATION_ACCEPTED": "registration_accepted",
         "REGISTRATION_REJECTED": "registration_rejected",
+        "AGENT_VIEWED": "agent_viewed",
+        "AGENT_EMAIL_SHOWN": "agent_email_shown",
+        "ACCOUNT_UNLOCKED": "account_unlocked",
+        "NUMERO_RESENT": "numero_resent",
+        "ACCOUNT_DISABLED": "account_disabled",
+        "ACCOUNT_REACTIVATED": "account_reactivated",
+        "REQUESTS_EXPORTED": "requests_exported",
     }

@@ -1,7 +1,7 @@
 """Back-office forms: staff login and the decision on a request."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, TextAreaField
+from wtforms import EmailField, PasswordField, SearchField, TextAreaField
 from wtforms.validators import DataRequired
 
 
@@ -19,3 +19,18 @@ class DecisionForm(FlaskForm):
         "Motif",
         description="Obligatoire si la demande n'est pas prise en compte : il est envoyé à l'agent.",
     )
+
+
+class AgentSearchForm(FlaskForm):
+    """« Rechercher un agent »: a numéro C.G.O.S, a name or a mail address (a GET form, no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Rechercher un agent", description="N° C.G.O.S, nom et prénom, ou adresse mail.")
+
+
+class ReasonForm(FlaskForm):
+    """The confirmation of an action on an agent's account, with its reason where one is asked."""
+
+    reason = TextAreaField("Motif", description="Il est envoyé à l'agent.")

@@ -193,3 +193,7 @@ def registration_detail(registration_id: int):
 def registration_payslip(registration_id: int):
     """The payslip of a registration, to the staff of its delegation only."""
     return send_payslip(own(Registration, registration_id))
+
+
+# The views of agents and of the dashboard join this blueprint.
+from . import agents, dashboard  # noqa: E402, F401

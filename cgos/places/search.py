@@ -9,7 +9,7 @@ from ..reference_data import normalize_search_text
 MAX_RESULTS = 10
 
 
-def _prefix(column, text: str):
+def starts_with(column, text: str):
     """`column` starts with `text`, written as a range so that the index is used."""
     return and_(column >= text, column < text + "\uffff")
 
@@ -22,7 +22,7 @@ def communes_with_establishments(query: str, limit: int = MAX_RESULTS) -> list[C
     has_establishment = exists().where(Establishment.commune_insee == Commune.insee)
     statement = (
         select(Commune)
-        .where(_prefix(Commune.search_name, text), has_establishment)
+        .where(starts_with(Commune.search_name, text), has_establishment)
         .order_by(Commune.search_name, Commune.insee)
         .limit(limit)
     )

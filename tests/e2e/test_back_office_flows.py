@@ -1,0 +1,116 @@
+"""The delegation's working day in a real browser: search → agent page → unlock, the dashboard, the export.
+
+JavaScript on and off, at 390 px (a phone) and 1280 px (a desk) wide, axe on every page.
+"""
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import Page, expect
+from test_login_flows import heading
+
+pytestmark = pytest.mark.e2e
+
+STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
+SOPHIE_MAIL = "sophie.bernard@example.org"
+
+
+@pytest.fixture(params=[390, 1280], ids=["390px", "1280px"])
+def width(request) -> int:
+    """The viewport widths the back office is used at."""
+    return request.param
+
+
+@pytest.fixture
+def context(browser, live_server, js, width):
+    """A new browser profile at the chosen width (overrides the 390 px one of conftest)."""
+    context = browser.new_context(
+        java_script_enabled=js, viewport={"width": width, "height": 900}, base_url=live_server, locale="fr-FR"
+    )
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def audit_page(audit, axe_check, width):
+    """axe on every page; the 390 px layout checks too when the viewport is a phone's."""
+
+    def run(page: Page) -> None:
+        """Audit the page as it is now."""
+        if width == 390:
+            audit(page)
+            return
+        page.wait_for_load_state("load")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        axe_check(page)
+
+    return run
+
+
+def log_in_staff(page: Page) -> None:
+    """The back office's login, the way it asks today (a second factor changes this function only)."""
+    page.goto("/delegation")
+    page.get_by_label("Adresse mail").fill(STAFF["email"])
+    page.get_by_label("Mot de passe").fill(STAFF["password"])
+    page.get_by_role("button", name="Se connecter").click()
+    expect(heading(page, "Délégation régionale Bretagne")).to_be_visible()
+
+
+def test_search_an_agent_open_the_page_and_unlock_the_account(page: Page, mailbox, audit_page):
+    log_in_staff(page)
+    audit_page(page)
+    search = page.get_by_role("searchbox", name="Rechercher un agent")
+    search.fill("2908836")
+    page.get_by_role("button", name="Rechercher", exact=True).click()
+    expect(page).to_have_title("Erreur : Recherche « 2908836 » – Espace Agent C.G.O.S")
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit_page(page)
+
+    page.get_by_role("searchbox", name="Rechercher un agent").fill("bernard sophie")
+    page.get_by_role("button", name="Rechercher", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("1 agent trouvé")
+    audit_page(page)
+    page.get_by_role("link", name="Sophie BERNARD").click()
+
+    expect(heading(page, "Sophie BERNARD")).to_be_visible()
+    expect(page.get_by_text("29088361 J")).to_be_visible()
+    expect(page.get_by_text("sop*****@e*****")).to_be_visible()
+    expect(page.get_by_text(SOPHIE_MAIL)).to_have_count(0)
+    audit_page(page)
+    page.get_by_role("button", name="Afficher", exact=True).click()
+    expect(page.get_by_text(SOPHIE_MAIL)).to_be_visible()
+
+    page.get_by_role("button", name="Débloquer le compte").click()
+    expect(heading(page, "Débloquer le compte : Sophie BERNARD (29088361 J)")).to_be_visible()
+    audit_page(page)
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_text("Le compte est débloqué")).to_be_visible()
+    expect(heading(page, "Sophie BERNARD")).to_be_visible()
+    audit_page(page)
+    assert "débloqué" in mailbox.wait_for(SOPHIE_MAIL).get_body(preferencelist=("plain",)).get_content()
+
+    page.get_by_role("button", name="Renvoyer le numéro C.G.O.S").click()
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_text("Le numéro C.G.O.S est envoyé")).to_be_visible()
+
+
+def test_the_dashboard_and_the_export(page: Page, audit_page):
+    log_in_staff(page)
+    page.get_by_role("link", name="Tableau de bord").click()
+    expect(heading(page, "Tableau de bord : Délégation régionale Bretagne")).to_be_visible()
+    expect(page.get_by_role("img", name="Demandes reçues et traitées par semaine")).to_be_visible()
+    audit_page(page)
+    page.get_by_text("Voir les données", exact=True).click()
+    expect(page.get_by_role("table").last.get_by_role("row")).to_have_count(13)
+    audit_page(page)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Exporter").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("demandes-en-attente-")
+    content = open(download.path(), encoding="utf-8").read()
+    assert content.startswith("\ufeff")
+    header = next(csv.reader(io.StringIO(content.removeprefix("\ufeff")), delimiter=";"))
+    assert header[:3] == ["Type", "Reçue le", "Jours ouvrés d'attente"]

@@ -1,0 +1,146 @@
+"""Attacks on the back office's authorisation: staff of one delegation reaching another's agents,
+requests, payslips or export lines, by id, by search or by export (issue 13)."""
+
+from datetime import timedelta
+
+import pytest
+
+from cgos.extensions import db
+from cgos.models import Agent, OutboundMail, SecurityEvent, utcnow
+from tests_support import back_office as bo
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture
+def paris_agent(app) -> Agent:
+    """Nadia HADDAD, agent of an establishment of Paris: Île-de-France's, never Bretagne's."""
+    return bo.agent("75236094 N")
+
+
+@pytest.fixture
+def bretagne_staff(agent):
+    """A browser logged in as Bretagne staff."""
+    bo.log_in_staff(agent)
+    return agent
+
+
+def test_another_delegations_agent_page_is_not_found_by_id(bretagne_staff, paris_agent):
+    assert bretagne_staff.client.get(f"/delegation/agents/{paris_agent.id}").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["debloquer", "renvoyer-numero", "desactiver", "reactiver"])
+def test_no_action_reaches_another_delegations_agent(bretagne_staff, paris_agent, action):
+    url = f"/delegation/agents/{paris_agent.id}/{action}"
+    assert bretagne_staff.client.get(url).status_code == 404
+    token = bretagne_staff.get("/delegation/agents").soup.select_one("form.logout input[name=csrf_token]")["value"]
+    response = bretagne_staff.client.post(url, data={"csrf_token": token, "reason": "Essai"})
+    assert response.status_code == 404
+    db.session.refresh(paris_agent)
+    assert paris_agent.disabled_at is None
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
+    assert not db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.agent_id == paris_agent.id))
+
+
+def test_another_delegations_agent_mail_cannot_be_revealed(bretagne_staff, paris_agent):
+    token = bretagne_staff.get("/delegation/agents").soup.select_one("form.logout input[name=csrf_token]")["value"]
+    response = bretagne_staff.client.post(
+        f"/delegation/agents/{paris_agent.id}/adresse-mail", data={"csrf_token": token}
+    )
+    assert response.status_code == 404
+    assert b"nadia.haddad" not in response.data
+
+
+def test_an_unknown_agent_id_is_not_found_either(bretagne_staff):
+    assert bretagne_staff.client.get("/delegation/agents/999999").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["75236094 N", "75236094n", "haddad", "Nadia Haddad", "nadia.haddad@example.org"])
+def test_another_delegations_agent_is_never_found_by_search(bretagne_staff, paris_agent, query):
+    page = bretagne_staff.get("/delegation/agents", query_string={"q": query})
+    assert page.status == 200
+    assert "HADDAD" not in page.main.get_text() and f"/delegation/agents/{paris_agent.id}" not in str(page.main)
+
+
+def test_an_agent_without_an_establishment_is_found_by_every_delegation(app, agent, new_agent):
+    orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
+    bo.ile_de_france_staff()
+    for browser, credentials in ((agent, bo.BRETAGNE), (new_agent(app), bo.ILE_DE_FRANCE)):
+        bo.log_in_staff(browser, credentials)
+        page = browser.get("/delegation/agents", query_string={"q": "sanslieu"})
+        assert page.main.find("a", string="Paul SANSLIEU")["href"] == f"/delegation/agents/{orphan.id}"
+        assert browser.client.get(f"/delegation/agents/{orphan.id}").status_code == 200
+
+
+def test_the_other_delegation_cannot_reach_bretagnes_agents_either(app, agent):
+    bo.ile_de_france_staff()
+    bo.log_in_staff(agent, bo.ILE_DE_FRANCE)
+    marie = bo.agent("35127846 S")
+    assert agent.client.get(f"/delegation/agents/{marie.id}").status_code == 404
+    assert "DUPONT" not in agent.get("/delegation/agents", query_string={"q": "dupont"}).main.get_text()
+
+
+def test_an_agents_page_lists_only_the_delegations_own_requests(app, agent):
+    """An agent with no establishment may have asked another delegation: that request stays out of reach."""
+    orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
+    elsewhere = bo.questionnaire(orphan, utcnow() - timedelta(days=1), place=bo.PARIS_APHP)
+    bo.log_in_staff(agent)
+    page = agent.get(f"/delegation/agents/{orphan.id}")
+    assert f"/delegation/demandes/{elsewhere.id}" not in str(page.main)
+    assert "Aucune demande en attente." in page.main.get_text()
+    assert agent.client.get(f"/delegation/demandes/{elsewhere.id}").status_code == 404
+
+
+def test_another_delegations_request_and_payslip_stay_out_of_reach(app, agent, tmp_path):
+    from cgos import uploads
+
+    nadia = bo.agent("75236094 N")
+    stored = "attaque-bulletin.pdf"
+    folder = uploads.absolute(stored).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    uploads.absolute(stored).write_bytes(PDF)
+    item = bo.questionnaire(nadia, utcnow() - timedelta(days=1), place=bo.PARIS_APHP, payslip_path=stored)
+    bo.log_in_staff(agent)
+    assert agent.client.get(f"/delegation/demandes/{item.id}").status_code == 404
+    assert agent.client.get(f"/delegation/demandes/{item.id}/bulletin").status_code == 404
+    dashboard = agent.get("/delegation/tableau-de-bord").main.get_text()
+    assert "HADDAD" not in dashboard
+
+
+def test_another_delegations_requests_never_reach_the_export(app, agent):
+    nadia = bo.agent("75236094 N")
+    bo.questionnaire(nadia, utcnow() - timedelta(days=3), place=bo.PARIS_APHP)
+    orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
+    bo.questionnaire(orphan, utcnow() - timedelta(days=2), place=bo.PARIS_APHP)
+    bo.questionnaire(bo.agent("35127846 S"), utcnow() - timedelta(days=1))
+    bo.log_in_staff(agent)
+    text = agent.client.get("/delegation/tableau-de-bord/demandes-en-attente.csv").get_data(as_text=True)
+    assert "DUPONT" in text
+    assert "HADDAD" not in text and "75236094" not in text and "SANSLIEU" not in text
+
+
+def test_agents_cannot_use_the_back_office(agent):
+    agent.log_in("29088361 J", "482915")
+    sophie = bo.agent("29088361 J")
+    for url in (
+        f"/delegation/agents/{sophie.id}",
+        "/delegation/agents?q=bernard",
+        "/delegation/tableau-de-bord",
+        "/delegation/tableau-de-bord/demandes-en-attente.csv",
+    ):
+        assert agent.client.get(url).status_code == 303
+
+
+def test_a_staff_action_without_the_csrf_token_is_refused(bretagne_staff):
+    marie = bo.agent("35127846 S")
+    response = bretagne_staff.client.post(f"/delegation/agents/{marie.id}/desactiver", data={"reason": "x"})
+    assert response.status_code == 400
+    db.session.refresh(marie)
+    assert marie.disabled_at is None
+
+
+def test_staff_never_see_a_pin_or_nir(bretagne_staff):
+    sophie = bo.agent("29088361 J")
+    page = bretagne_staff.get(f"/delegation/agents/{sophie.id}")
+    text = page.text
+    assert "482915" not in text and "2 90 06 29" not in text and sophie.pin_hash not in str(page.soup)
