@@ -1,9 +1,10 @@
 """Full page or fragment: one decision for every view.
 
-A plain request gets the whole page; an htmx request gets the same template
-rendered into the fragment layout (title, tabs swapped out of band, main
-content). History restores ask for the whole page, since htmx picks the main
-region out of it.
+A plain request gets the whole page; an htmx request (a link or form boosted
+into #main by the body's `hx-boost:inherited`, or an autocomplete) gets the
+same template rendered into the fragment layout (title, tabs swapped out of
+band, main content). History restores ask for the whole page, since htmx picks
+the main region out of it.
 """
 
 from flask import Response, make_response, redirect, render_template, request

@@ -97,8 +97,9 @@ def test_a_request_page_shows_every_field_and_the_payslip(either, jean_request):
         "Centre Hospitalier Yves Le Foll",
     ]:
         assert text in page.text
-    link = page.main.find("a", string=re.compile("Télécharger"))["href"]
-    response = either.client.get(link)
+    link = page.main.find("a", string=re.compile("Télécharger"))
+    assert link["hx-boost"] == "false", "the body boosts links into #main: a download must opt out"
+    response = either.client.get(link["href"])
     assert response.data == PDF
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert page.main.find("button", string="Demande prise en compte")

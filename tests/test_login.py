@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 
 from cgos import passwords
 from cgos.credentials import limits
@@ -37,6 +38,14 @@ def test_login_page_as_full_page_and_fragment(client):
     assert "<html" not in fragment and "<title>" in fragment
     assert 'hx-swap-oob="true"' in fragment
     assert "Accès à l&#39;Espace Agent avec votre mot de passe" in fragment
+
+
+def test_htmx_wiring_is_declared_once_on_the_body(client):
+    """Links and forms are boosted from the body into #main; none repeats the target by hand."""
+    soup = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
+    assert soup.body["hx-boost:inherited"] == "target:#main swap:innerHTML"
+    assert soup.select_one("main#main[hx-history-elt]")
+    assert not soup.select('[hx-target="#main"]')
 
 
 def test_a_staff_member_on_the_login_page_still_sees_the_logout_button(app, agent, new_agent):
