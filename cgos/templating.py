@@ -109,7 +109,11 @@ def page_has_errors(form=None, errors=None) -> bool:
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx)
+    from .mail import external_url  # the mail module needs the app's templates: imported once they exist
+
+    app.jinja_env.globals.update(
+        collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx, external_url=external_url
+    )
     app.add_template_filter(format_numero, "numero")
     app.add_template_filter(format_phone, "phone")
     app.add_template_filter(tel_uri)
