@@ -63,7 +63,7 @@ def sitemap():
 
 
 @bp.get("/aide-et-contact")
-def help():
+def help_and_contact():
     """Whom to call: every regional delegation, with its phone number."""
     delegations = db.session.scalars(db.select(Delegation).order_by(Delegation.name)).all()
     return render_page("public/help.html", delegations=delegations)

@@ -7,7 +7,6 @@ identity steps does. JavaScript on and off, axe on every page.
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from test_login_flows import KEYPAD_NAME, NUMERO_LABEL, SOPHIE, heading, key, keypad, keypad_status, typed_text
 
 pytestmark = pytest.mark.e2e
