@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ENV := FLASK_DEV_MAILBOX=true FLASK_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test lint test-fuzz test-postgres bench bench-scale install install-test chromium services clean
+.PHONY: run test lint screenshots test-fuzz test-postgres bench bench-scale install install-test chromium services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: install-test chromium services lint
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## make screenshots: every screen at 390 px (and every mail) as PNG files in screenshots/, from a live demo server
+screenshots: install-test chromium
+	$(BIN)/python scripts/screenshots.py
 
 ## make test-fuzz: every public form fed 10 000 hypothesis-generated inputs (slow: minutes)
 test-fuzz: install-test

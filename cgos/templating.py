@@ -1,6 +1,7 @@
 """Template filters and globals: French dates and times, masked mail addresses, numéros, phones,
 and the error helpers the form macros (templates/components/forms.html) call."""
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,17 @@ def format_phone(value: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
+def tel_uri(value: str | None) -> str:
+    """A phone number as a `tel:` link target (RFC 3966), French numbers in E.164: `tel:+33145708220`."""
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return "tel:" + re.sub(r"[^\d+]", "", value)
+    return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
     """The error summary's lines: (anchor of the field, message), general errors first."""
     errors = dict(errors or {})
@@ -97,9 +109,14 @@ def page_has_errors(form=None, errors=None) -> bool:
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx)
+    from .mail import external_url  # the mail module needs the app's templates: imported once they exist
+
+    app.jinja_env.globals.update(
+        collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx, external_url=external_url
+    )
     app.add_template_filter(format_numero, "numero")
     app.add_template_filter(format_phone, "phone")
+    app.add_template_filter(tel_uri)
     app.add_template_filter(french_date)
     app.add_template_filter(french_time)
     app.add_template_filter(french_datetime)

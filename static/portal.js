@@ -5,10 +5,14 @@ var htmx=(()=>{const e={parse(t){if(!t)return{};if(t.startsWith("{"))return JSON
  * - Keypad: with JavaScript a key press only records the key's opaque token in
  *   the form (no request, nothing lost, order kept); « Valider » sends them all
  *   at once. Without JavaScript each key is a submit button handled by the server.
- * - « Afficher le mot de passe »: shows or hides the password fields at once.
+ *   « Effacer » removes the last token, « Corriger » all of them.
+ * - « Afficher le mot de passe »: shows or hides the password fields at once; the
+ *   `js` class on <html> reveals it (and any .js-only control), hidden without JavaScript.
  */
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");
 
   function keypadParts(element) {
     var form = element.closest("form");
@@ -41,7 +45,9 @@ var htmx=(()=>{const e={parse(t){if(!t)return{};if(t.startsWith("{"))return JSON
   document.addEventListener("click", function (event) {
     var key = event.target.closest("[data-keypad-key]");
     var clear = key ? null : event.target.closest("[data-keypad-clear]");
-    var parts = (key || clear) && keypadParts(key || clear);
+    var erase = key || clear ? null : event.target.closest("[data-keypad-erase]");
+    var control = key || clear || erase;
+    var parts = control && keypadParts(control);
     if (!parts) {
       return;
     }
@@ -49,6 +55,9 @@ var htmx=(()=>{const e={parse(t){if(!t)return{};if(t.startsWith("{"))return JSON
     var list = clear ? [] : tokens(parts);
     if (key && list.length < parts.length) {
       list.push(key.value);
+    }
+    if (erase) {
+      list.pop();
     }
     show(parts, list);
   });

@@ -107,6 +107,43 @@ def test_a_key_press_without_javascript_adds_a_dot_and_keeps_the_numero(agent):
     assert "Bienvenue" in page.text
 
 
+def test_effacer_without_javascript_removes_the_last_digit_on_the_same_keypad(agent):
+    page = agent.get("/")
+    tokens = page.key_tokens()
+    for digit in "483":
+        page = agent.submit("/", {"numero": SOPHIE, "key": tokens[digit]})
+    page = agent.submit("/", {"action": "erase"})
+    assert page.status == 200
+    assert page.soup.find(id="keypad-status").get_text(strip=True) == "2 chiffres saisis sur 6"
+    assert page.soup.find(id="pressed")["value"].split() == [tokens["4"], tokens["8"]]
+    assert page.key_tokens() == tokens, "the keypad stays the same after « Effacer »"
+    assert page.soup.find("button", attrs={"value": "erase"}).has_attr("autofocus")
+    for digit in "2915":
+        page = agent.submit("/", {"key": tokens[digit]})
+    page = agent.submit("/", {"action": "validate"})
+    assert "Bienvenue" in page.text
+
+
+def test_effacer_on_an_empty_entry_or_an_older_keypad(agent):
+    page = agent.get("/")
+    page = agent.submit("/", {"numero": SOPHIE, "action": "erase"})
+    assert page.soup.find(id="keypad-status").get_text(strip=True) == "0 chiffre saisi sur 6"
+    older = page.key_tokens()
+    page = agent.get("/")
+    page = agent.submit("/", {"pressed": older["4"], "action": "erase"})
+    assert page.status == 422 and "Le clavier a été renouvelé" in page.text
+
+
+def test_the_effacer_key_is_outside_the_shuffled_grid(either):
+    soup = either.get("/").soup
+    [erase] = [b for b in soup.find_all("button") if b.get_text(" ", strip=True).endswith("le dernier chiffre")]
+    assert " ".join(erase.get_text(" ", strip=True).replace("⌫", "").split()) == "Effacer le dernier chiffre"
+    assert erase.find(attrs={"aria-hidden": "true"}).get_text(strip=True) == "⌫"
+    assert erase.find_parent("fieldset") is None and erase.find_parent(class_="keypad__grid") is None
+    assert "Le clavier change à chaque affichage." in soup.find(id="keypad-hint").get_text()
+    assert "keypad-hint" in soup.find("fieldset", id="keypad")["aria-describedby"].split()
+
+
 def test_corriger_clears_the_entry_with_a_new_keypad(agent):
     page = agent.get("/")
     tokens = page.key_tokens()

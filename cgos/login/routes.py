@@ -124,28 +124,44 @@ def login():
 @bp.post("/")
 @bcrypt_slots.refuse_when_busy
 def submit():
-    """A key press, « Corriger » or « Valider »: all go through the same form."""
+    """A key press, « Effacer », « Corriger » or « Valider »: all go through the same form."""
     form = LoginForm()
     if "key" in request.form:
         return press_key(form, request.form["key"])
+    if request.form.get("action") == "erase":
+        return erase_key(form)
     if request.form.get("action") == "clear":
         return show_form(form, focus="clear")
     return attempt_login(form)
 
 
-def press_key(form: LoginForm, token: str):
-    """Without JavaScript: one more key of the PIN, on the same keypad."""
+def kept_keys(form: LoginForm, extra: list[str]) -> tuple[keypad.Layout, list[str]] | None:
+    """The keypad shown and the keys typed on it so far, if they (and `extra`) belong to it."""
     layout = current_layout()
     tokens = keypad.split_tokens(form.pressed.data)
-    if (
-        layout is None
-        or form.layout.data != layout.id
-        or keypad.decode(_secret_key(), layout, tokens + [token]) is None
-    ):
+    if layout is None or form.layout.data != layout.id or keypad.decode(_secret_key(), layout, tokens + extra) is None:
+        return None
+    return layout, tokens
+
+
+def press_key(form: LoginForm, token: str):
+    """Without JavaScript: one more key of the PIN, on the same keypad."""
+    kept = kept_keys(form, [token])
+    if kept is None:
         return show_form(form, status=422, errors={"keypad": STALE_KEYPAD})
+    layout, tokens = kept
     if len(tokens) < keypad.PIN_LENGTH:
         tokens.append(token)
     return show_form(form, layout=layout, tokens=tokens, focus=token)
+
+
+def erase_key(form: LoginForm):
+    """Without JavaScript: « Effacer » forgets the last key typed, on the same keypad."""
+    kept = kept_keys(form, [])
+    if kept is None:
+        return show_form(form, status=422, errors={"keypad": STALE_KEYPAD})
+    layout, tokens = kept
+    return show_form(form, layout=layout, tokens=tokens[:-1], focus="erase")
 
 
 def typed_secret(form: LoginForm, layout: keypad.Layout | None) -> str | None:
@@ -211,12 +227,7 @@ def attempt_login(form: LoginForm):
     if blocked:
         return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
     if outcome is Outcome.LEGACY:
-        flash(
-            "Votre mot de passe composé de chiffres, de lettres et de caractères spéciaux n'est plus "
-            "accepté. Demandez un nouveau mot de passe à 6 chiffres : un mot de passe provisoire vous "
-            "sera adressé par messagerie.",
-            "info",
-        )
+        # The page it leads to says why (once): no notice on top of it.
         return see_other(url_for("forgotten_password.identify", motif="ancien"))
     if outcome is Outcome.PROVISIONAL_EXPIRED:
         return show_form(form, status=422, errors={"form": PROVISIONAL_EXPIRED})
