@@ -54,11 +54,39 @@ def registration_fields(**overrides):
     return {key: value for key, value in data.items() if value is not None}
 
 
+# The question pages of the registration and the fields of each.
+QUESTION_PAGES = [
+    ("/inscription", ["civility", "last_name", "first_name", "birth_date", "email"]),
+    (
+        "/inscription/adresse",
+        ["address_flat", "address_building", "address_street", "address_locality", "country", "postal_code", "city"],
+    ),
+    (
+        "/inscription/etablissement",
+        ["commune_query", "commune", "establishment_query", "establishment", "entry_date", "position"],
+    ),
+    ("/inscription/bulletin", ["payslip"]),
+]
+
+
+def answer_questions(agent, fields):
+    """Answer each question page with its fields; the first page refused, or the check page."""
+    for path, names in QUESTION_PAGES:
+        agent.get(URL + path)
+        page = agent.submit(URL + path, {name: fields[name] for name in names if name in fields})
+        if page.status != 200:
+            return page
+    return page
+
+
 def register(agent, **overrides):
-    """Go through the NIR step and send the registration form."""
+    """Go through the NIR step, each question page, then « Envoyer » on « Vérifiez vos réponses »."""
     nir_step(agent, NEW_NIR)
-    agent.get(URL + "/inscription")
-    return agent.post(URL + "/inscription", {**agent.page.form_data(), **registration_fields(**overrides)})
+    page = answer_questions(agent, registration_fields(**overrides))
+    if page.status != 200:
+        return page
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
+    return agent.submit(URL + "/inscription/verification")
 
 
 def link_in(mail: OutboundMail) -> str:
@@ -98,7 +126,7 @@ def test_corsica_nirs_are_accepted(agent):
 
     body = "185022A004123"
     page = nir_step(agent, body + stdnum_nir.calc_check_digits(body))
-    assert page.soup.h1.get_text(strip=True) == "Formulaire d'inscription"
+    assert page.soup.h1.get_text(strip=True) == "Votre identité"
 
 
 def test_nir_lookups_are_rate_limited(make_app, new_agent):
@@ -146,8 +174,14 @@ def test_a_known_nir_without_mail_is_sent_to_the_delegation(either):
 
 
 def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either):
+    """The guide's fields, spread over the question pages."""
     page = nir_step(either, NEW_NIR)
-    labels = [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
+    labels = []
+    for path, _ in QUESTION_PAGES:
+        page = either.get(URL + path)
+        labels += [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
+        if path == "/inscription/etablissement":
+            positions = page.soup.select("#position option")
     for name in [
         "Civilité",
         "Nom",
@@ -168,8 +202,15 @@ def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either)
         "Joindre votre dernier bulletin de paie ou de pension",
     ]:
         assert name in labels
-    positions = [o.get_text() for o in page.soup.select("#position option")][1:]
-    assert positions == ["Titulaire", "Stagiaire", "Contractuel", "Apprenti", "Contrat aidé", "Retraité"]
+    assert [o.get_text() for o in positions][1:] == [
+        "Titulaire",
+        "Stagiaire",
+        "Contractuel",
+        "Apprenti",
+        "Contrat aidé",
+        "Retraité",
+    ]
+    page = either.get(URL + "/inscription")
     assert NEW_NIR not in page.response.get_data(as_text=True)
     assert "2 •• •• •• ••• ••• " in page.text
 
@@ -409,9 +450,10 @@ def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
     chosen = communes_with_establishments("sa", limit=50)[-1]
     assert chosen not in communes_with_establishments("sa")
     nir_step(agent, NEW_NIR)
-    agent.get(URL + "/inscription")
+    agent.get(URL + "/inscription/etablissement")
     page = agent.submit(
-        URL + "/inscription", {"commune_query": "sa", "commune": chosen.insee, "action": "search_establishment"}
+        URL + "/inscription/etablissement",
+        {"commune_query": "sa", "commune": chosen.insee, "action": "search_establishment"},
     )
     radio = page.soup.find("input", attrs={"name": "commune", "value": chosen.insee})
     assert radio and radio.has_attr("checked")
