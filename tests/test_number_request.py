@@ -2,8 +2,8 @@
 
 import io
 import re
-from pathlib import Path
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 

@@ -286,7 +286,9 @@ def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audi
 
     page.get_by_role("link", name="Demande de modification de mon adresse mail").click()
     expect(heading(page, "Vous avez constaté que votre adresse de messagerie est inexacte")).to_be_visible()
-    expect(page.get_by_role("link", name="ici", exact=True)).to_have_attribute("href", "/questionnaire-adresse-mail")
+    expect(page.get_by_role("link", name="Compléter le questionnaire")).to_have_attribute(
+        "href", "/questionnaire-adresse-mail"
+    )
     audit(page)
     page.go_back()
     expect(heading(page, "Confirmation de votre adresse mail")).to_be_visible()
@@ -304,7 +306,7 @@ def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audi
     expect(mail_field(page)).to_have_count(0)
     audit(page)
 
-    page.get_by_role("link", name="ICI", exact=True).click()
+    page.get_by_role("link", name="Compléter le questionnaire").click()
     expect(page).to_have_url(re.compile(r"/questionnaire-adresse-mail$"))
     expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
     expect(questionnaire_field(page, "Nouvelle adresse mail")).to_be_visible()
@@ -322,7 +324,7 @@ def test_agent_without_mail_sends_the_questionnaire_with_a_payslip(page, js, mai
     expect(mail_field(page)).to_have_count(0)
     audit(page)
 
-    page.get_by_role("link", name="ici", exact=True).click()
+    page.get_by_role("link", name="Compléter le questionnaire").click()
     expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
     audit(page)
 
