@@ -30,10 +30,12 @@ def communes_with_establishments(query: str, limit: int = MAX_RESULTS) -> list[C
     text = normalize_search_text(query or "")
     if len(text) < 2:
         return []
-    has_establishment = exists().where(Establishment.commune_insee == Commune.insee)
-    statement = select(Commune).where(has_establishment)
+    # Driven by the few communes that have an establishment (index on establishment.commune_insee),
+    # each typed word checked against that commune's words (index on commune_word.insee): a short,
+    # common prefix (« sa ») costs no more than a rare one.
+    statement = select(Commune).where(Commune.insee.in_(select(Establishment.commune_insee)))
     for word in text.split():
-        statement = statement.where(Commune.insee.in_(select(CommuneWord.insee).where(_prefix(CommuneWord.word, word))))
+        statement = statement.where(exists().where(CommuneWord.insee == Commune.insee, _prefix(CommuneWord.word, word)))
     # Names that start with what was typed come first (« rennes » before « Saint-Rennes »…).
     starts = case((_prefix(Commune.search_name, text), 0), else_=1)
     return list(db.session.scalars(statement.order_by(starts, Commune.search_name, Commune.insee).limit(limit)))
