@@ -564,3 +564,16 @@ def test_without_javascript_a_search_puts_the_focus_on_the_first_result(agent):
     assert page.soup.find("input", attrs={"name": "commune"}).has_attr("autofocus")
     page = agent.submit(URL + "/inscription/etablissement", {"action": "search_establishment"})
     assert page.soup.find("input", attrs={"name": "establishment"}).has_attr("autofocus")
+
+
+def test_the_new_numero_is_in_a_panel_with_a_button_to_ask_for_the_password(agent, app, new_agent):
+    register(agent)
+    assert agent.page.main.select_one(".panel.panel--success h1").get_text(strip=True) == "Confirmez votre adresse mail"
+    page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    panel = page.main.select_one(".panel.panel--success")
+    numero = re.search(r"\d{8} [A-Z]", panel.select_one(".numero-panel__numero").get_text()).group(0)
+    button = page.main.find("a", string="Demander mon mot de passe")
+    assert "button" in button["class"]
+    assert button["href"] == "/premiere-connexion?numero=" + numero.replace(" ", "")
+    page = agent.get(button["href"])
+    assert page.soup.find(id="numero")["value"] == numero
