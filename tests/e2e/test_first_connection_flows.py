@@ -465,3 +465,29 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
         log_in(agent_page, JEAN["numero"], provisional)
     finally:
         jean.close()
+
+
+def test_the_payslip_attached_first_is_kept_across_searches_and_errors(page, js, mailbox, tmp_path, audit):
+    """Attached before anything else: kept (« bulletin.pdf — Remplacer ») through « Rechercher » and an error."""
+    identify(page, JEAN)
+    page.get_by_role("link", name="Compléter le questionnaire").click()
+    expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
+    # The numéro Jean typed at « 1ère connexion » is already there; his birth date is not (never from the file).
+    expect(questionnaire_field(page, "Numéro C.G.O.S")).to_have_value(re.compile(r"^22904518 ?R$"))
+    expect(questionnaire_field(page, "Date de naissance")).to_have_value("")
+    page.get_by_label(PAYSLIP_LABEL).set_input_files(payslip_file(tmp_path))
+    fill_identity(page)
+    questionnaire_field(page, "Nom").fill("")
+    choose_establishment(page, js, audit)
+    page.get_by_role("button", name="Envoyer").click()
+    assert_error_summary(page, "Saisissez votre nom.")
+    expect(page.locator(".kept-file")).to_have_text(re.compile(r"bulletin\.pdf — Remplacer"))
+    expect(page.get_by_role("alert")).not_to_contain_text("bulletin de paie")
+    audit(page)
+    questionnaire_field(page, "Nom").fill(JEAN["last_name"])
+    page.get_by_role("button", name="Envoyer").click()
+    expect(heading(page, "Votre questionnaire a été envoyé")).to_be_visible()
+    expect(page.locator(".panel--success")).to_be_visible()
+    attachments = list(mailbox.wait_for(DELEGATION_MAIL).iter_attachments())
+    assert [part.get_filename() for part in attachments] == ["bulletin.pdf"]
+    assert attachments[0].get_content() == PDF
