@@ -82,11 +82,11 @@ def display_name(sent: str, extension: str) -> str:
     return f"{stem or FALLBACK_NAME}{extension}"
 
 
-def store(checked: CheckedFile) -> str:
-    """Write the file under a random name; the path relative to UPLOAD_FOLDER."""
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / PAYSLIP_DIR
+def store(checked: CheckedFile, directory: str = PAYSLIP_DIR) -> str:
+    """Write the file under a random name in `directory`; the path relative to UPLOAD_FOLDER."""
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / directory
     folder.mkdir(parents=True, exist_ok=True)
-    relative = f"{PAYSLIP_DIR}/{secrets.token_hex(16)}{checked.extension}"
+    relative = f"{directory}/{secrets.token_hex(16)}{checked.extension}"
     path = Path(current_app.config["UPLOAD_FOLDER"]) / relative
     with open(path, "xb") as handle:
         handle.write(checked.content)
@@ -143,14 +143,7 @@ KEPT_DIR = "kept"
 
 def keep(checked: CheckedFile) -> dict:
     """Write a checked payslip aside for the form under way; what its flow state keeps of it."""
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / KEPT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    relative = f"{KEPT_DIR}/{secrets.token_hex(16)}{checked.extension}"
-    path = Path(current_app.config["UPLOAD_FOLDER"]) / relative
-    with open(path, "xb") as handle:
-        handle.write(checked.content)
-    os.chmod(path, 0o600)
-    return {"path": relative, "filename": checked.filename, "mimetype": checked.mimetype}
+    return {"path": store(checked, KEPT_DIR), "filename": checked.filename, "mimetype": checked.mimetype}
 
 
 def kept_payslip(kept) -> dict | None:

@@ -101,20 +101,18 @@ def test_database_down_during_a_questionnaire_leaves_no_payslip(app_without_data
 
 
 def test_a_crash_mid_registration_leaves_no_half_row(app, agent, monkeypatch):
-    from test_number_request import NEW_NIR, registration_fields
+    from test_number_request import register
 
     def crash(*args, **kwargs):
         raise RuntimeError("the worker died here")
 
     monkeypatch.setattr("cgos.number_request.services.send_mail", crash)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    agent.get("/demande-numero")
-    agent.submit("/demande-numero", {"nir": NEW_NIR})
-    agent.get("/demande-numero/inscription")
-    page = agent.post("/demande-numero/inscription", {**agent.page.form_data(), **registration_fields()})
+    page = register(agent)
     assert page.status == 500 and "Erreur technique" in page.text
     assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
-    assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob("*.*"))
+    # Only the copy kept with the form's flow state remains (purged with it): no payslip was stored.
+    assert [path.parent.name for path in Path(app.config["UPLOAD_FOLDER"]).rglob("*.*")] == ["kept"]
 
 
 def test_a_crash_while_confirming_creates_no_agent_and_the_link_still_works(app, agent, new_agent, monkeypatch):

@@ -1,4 +1,4 @@
-"""« Demande de n°C.G.O.S »: the NIR, then the registration form of the guide (3.1)."""
+"""« Demande de n°C.G.O.S »: the NIR, then the registration of the guide (3.1), one form per question page."""
 
 from babel import Locale
 from flask_wtf import FlaskForm

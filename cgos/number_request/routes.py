@@ -1,7 +1,9 @@
 """« Demande de n°C.G.O.S »: by NIR, recover a known numéro or register (guide part 3).
 
-The wizard's state (the agent found, or the NIR's facts and digest) is kept on
-the server; the session cookie only holds a handle to it.
+The wizard's state (the agent found, or the NIR's facts and digest, then each
+question page's answers and the payslip kept) is kept on the server; the session
+cookie only holds a handle to it. The registration row is written at « Envoyer »
+on « Vérifiez vos réponses », never before.
 """
 
 from datetime import date, timedelta

@@ -64,34 +64,10 @@ def staff_login(person):
 
 
 def register_anne(person):
-    """« Demande de n°C.G.O.S » for an unknown NIR, up to the confirmation mail."""
-    person.get("/demande-numero")
-    person.submit("/demande-numero", {"nir": NEW_NIR})
-    person.get("/demande-numero/inscription")
-    establishment = db.session.scalar(
-        db.select(Establishment.id).where(Establishment.name == "Centre Hospitalier Universitaire de Rennes")
-    )
-    return person.post(
-        "/demande-numero/inscription",
-        {
-            **person.page.form_data(),
-            "civility": "Mme",
-            "last_name": "Le Goff",
-            "first_name": "Anne",
-            "birth_date": "12/03/1991",
-            "email": "anne.legoff@example.org",
-            "country": "FR",
-            "postal_code": "35000",
-            "city": "rennes",
-            "address_street": "2 rue de Brest",
-            "commune_query": "Rennes",
-            "commune": "35238",
-            "establishment": str(establishment),
-            "entry_date": "01/09/2015",
-            "position": "titulaire",
-            "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
-        },
-    )
+    """« Demande de n°C.G.O.S » for an unknown NIR, through its question pages, up to the confirmation mail."""
+    from test_number_request import register
+
+    return register(person)
 
 
 # L3: MIME header injection through the payslip file name, and a 500 on download.
