@@ -252,7 +252,12 @@ def test_first_connection_mails_a_provisional_password_that_opens_the_charter(pa
     expect(page.locator(".masked-address")).to_have_text("mar*****@e*****")
     assert MARIE["email"] not in page.content(), "the full address on file is in the page"
     expect(page.get_by_role("link", name="Demande de modification de mon adresse mail")).to_be_visible()
-    expect(page.get_by_role("link", name="Annuler")).to_have_attribute("href", "/premiere-connexion")
+    expect(page.locator(".steps")).to_have_text("Étape 2 sur 2")
+    # « Annuler » and « Retour » come back to the identity step with the numéro typed.
+    expect(page.get_by_role("link", name="Annuler")).to_have_attribute("href", "/premiere-connexion?numero=35127846S")
+    expect(page.get_by_role("link", name="Retour", exact=True)).to_have_attribute(
+        "href", "/premiere-connexion?numero=35127846S"
+    )
     audit(page)
 
     confirm_address(page, MARIE["email"])
@@ -280,7 +285,7 @@ def test_agent_with_a_personal_password_gets_validation_impossible(page, js, mai
 
 
 def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audit):
-    """Two wrong addresses are errors beside the field; the third one offers the questionnaire « ICI »."""
+    """Two wrong addresses are errors beside the field; the third one offers « Compléter le questionnaire »."""
     identify(page, MARIE)
     expect(heading(page, "Confirmation de votre adresse mail")).to_be_visible()
 
