@@ -117,7 +117,6 @@ QUESTIONS = (
     ("payslip", ".payslip", "Votre bulletin de paie ou de pension"),
 )
 STEP_COUNT = len(QUESTIONS) + 2
-CHECK_TITLE = "Vérifiez vos réponses"
 
 
 def step_of(key: str) -> int:
@@ -147,7 +146,7 @@ def next_url(key: str) -> str:
 
 def question_page(key: str, template: str, form, status: int = 200, errors: dict | None = None, **context):
     """A question page of the registration, with its step and the address it posts to."""
-    title = dict((q[0], q[2]) for q in QUESTIONS)[key]
+    title = next(question[2] for question in QUESTIONS if question[0] == key)
     return page(
         template,
         status,
