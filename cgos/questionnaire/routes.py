@@ -76,12 +76,15 @@ uploads.UPLOAD_ENDPOINTS.add("questionnaire.form")
 def form():
     """The questionnaire: searches (without JavaScript) or the request itself."""
     form = QuestionnaireForm(data=prefill())
-    if request.method == "GET":
+    searching = request.form.get("action", "").startswith("search")
+    uploading = bool(getattr(request.files.get("payslip"), "filename", None))
+    if request.method == "GET" or (searching and not uploading):
         return show(form, kept=uploads.kept_payslip((flow_state.load(STATE) or {}).get("payslip")))
+    # Counted: « Envoyer », and a search carrying a file (the file is written aside).
     if not limits.QUESTIONNAIRE_ADDRESS.hit_here():
         message = limits.too_many_message(limits.QUESTIONNAIRE_ADDRESS, limits.client_address())
         return show(form, 429, {"form": message})
-    if request.form.get("action", "").startswith("search"):
+    if searching:
         # A file chosen before « Rechercher » is kept too (it is checked; its error waits for « Envoyer »).
         kept, _ = keep_payslip_sent()
         return show(form, kept=kept)
