@@ -6,6 +6,7 @@ state) is not audited again, to keep the module fast on a busy 2-core machine.
 """
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -331,11 +332,13 @@ def test_agent_without_mail_sends_the_questionnaire_with_a_payslip(page, js, mai
 
     page.get_by_role("link", name="Compléter le questionnaire").click()
     expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
+    # The numéro he typed at « 1ère connexion » comes pre-filled.
+    expect(questionnaire_field(page, "Numéro C.G.O.S")).to_have_value(re.compile(r"^22904518 ?R$"))
     audit(page)
 
-    # Sent empty: every field is required, each listed in the summary with a link to it.
+    # Sent with only the numéro: every other field is required, each listed in the summary with a link to it.
     page.get_by_role("button", name="Envoyer").click()
-    assert_error_summary(page, "Saisissez votre numéro C.G.O.S")
+    assert_error_summary(page, "Saisissez votre date de naissance.")
     summary = page.get_by_role("alert")
     expect(summary.get_by_role("link", name="Joignez votre dernier bulletin de paie ou de pension.")).to_have_attribute(
         "href", "#payslip"
@@ -466,6 +469,12 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
         assert JEAN["new_email"] not in agent_page.content()
         confirm_address(agent_page, JEAN["new_email"])
         expect(heading(agent_page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
+        # The acceptance mail went to the same address: wait for the provisional password's, sent after it.
+        deadline = time.monotonic() + 10
+        newest = mailbox.wait_for
+        while "Mot de passe provisoire :" not in newest(JEAN["new_email"]).get_body(("plain",)).get_content():
+            assert time.monotonic() < deadline, "no provisional password mailed"
+            time.sleep(0.1)
         provisional = mailbox.provisional_pin(JEAN["new_email"])
         log_in(agent_page, JEAN["numero"], provisional)
     finally:
