@@ -7,6 +7,7 @@ from functools import wraps
 
 from flask import Flask, current_app, flash, g, request, session, url_for
 
+from . import charter
 from .extensions import db
 from .htmx import see_other
 from .models import Agent, AuthSession, utcnow
@@ -97,11 +98,16 @@ def _expire(auth_session: AuthSession, now, notice: str) -> None:
     flash(notice, "info")
 
 
+def current_charter() -> charter.Charter:
+    """The charter in force (CHARTER_PATH)."""
+    return charter.load(current_app.config["CHARTER_PATH"])
+
+
 def pending_step(agent: Agent) -> str | None:
     """The first-login step the agent still has to complete, in the guide's order."""
     from .models import PasswordState
 
-    if agent.charter_accepted_at is None:
+    if agent.charter_accepted_at is None or agent.charter_version != current_charter().version:
         return "account.charter"
     if agent.password_state != PasswordState.PERSONAL:
         return "account.change_provisional_pin"

@@ -10,12 +10,14 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import mail as mail_queue
 from . import reference_data
+from .auth import current_charter
 from .credentials.hashing import hash_secret, nir_digest
 from .extensions import db
 from .identifiers import numero as numero_rules
 from .models import (
     Agent,
     Commune,
+    CommuneWord,
     Delegation,
     DelegationStaff,
     Department,
@@ -84,6 +86,7 @@ def load_reference_data() -> dict[str, int]:
             for c in reference_data.iter_communes()
         ],
     )
+    sync_commune_words()
     counts["délégations"] = _upsert(
         Delegation,
         "code",
@@ -109,6 +112,21 @@ def load_reference_data() -> dict[str, int]:
             added += 1
     counts["établissements"] = added
     return counts
+
+
+def sync_commune_words() -> None:
+    """The word table of the commune search, in step with the communes' search names (no change on a rerun)."""
+    wanted = {
+        (word, insee)
+        for insee, search_name in db.session.execute(db.select(Commune.insee, Commune.search_name))
+        for word in set(search_name.split())
+    }
+    present = {(word, insee) for word, insee in db.session.execute(db.select(CommuneWord.word, CommuneWord.insee))}
+    for word, insee in present - wanted:
+        db.session.execute(db.delete(CommuneWord).where(CommuneWord.word == word, CommuneWord.insee == insee))
+    missing = [{"word": word, "insee": insee} for word, insee in wanted - present]
+    if missing:
+        db.session.execute(db.insert(CommuneWord), missing)
 
 
 def _establishment(name: str) -> Establishment | None:
@@ -210,6 +228,7 @@ def load_demo_data() -> int:
             agent.password_state = PasswordState.LEGACY
         if "accepted" in spec:
             agent.charter_accepted_at = agent.personal_data_confirmed_at = spec["accepted"]
+            agent.charter_version = current_charter().version
         if "provisional_issued_at" in spec:
             # Nobody knows this PIN: it only stands for a mail sent 45 days ago.
             from .pins import generate_provisional_pin

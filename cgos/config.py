@@ -5,6 +5,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from . import charter
+
 MIB = 1024 * 1024
 
 
@@ -73,6 +75,8 @@ def default_config(instance_path: str) -> dict:
         "PROVISIONAL_REMINDER_DAYS": [7, 21, 28],
         # Days a payslip is kept after the delegation's decision (`flask uploads purge`).
         "PAYSLIP_RETENTION_DAYS": 30,
+        # The charter's file (HTML, its version on the first line): replace it to publish a new version.
+        "CHARTER_PATH": str(charter.DEFAULT_PATH),
         # Days the body of a sent mail is kept (`flask mail purge`); recipient, subject and times stay.
         "MAIL_RETENTION_DAYS": 30,
         # Key material for the secrets a queued mail carries; SECRET_KEY is used when unset.

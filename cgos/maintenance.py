@@ -1,6 +1,6 @@
 """Scheduled work: provisional-password reminders, the payslip purge and expired data."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
@@ -8,7 +8,7 @@ from . import flow_state, pins, uploads
 from .extensions import db
 from .links import LINK_LIFETIME as REGISTRATION_LINK_LIFETIME
 from .mail import external_url, send_mail
-from .models import Agent, MailChangeRequest, Registration, RequestStatus
+from .models import Agent, FlowState, MailChangeRequest, Registration, RequestStatus
 
 # An unconfirmed registration is deleted a day after its link expired: a link followed just
 # in time, in a request still running, is never pulled from under it.
@@ -106,10 +106,31 @@ def purge_unconfirmed_registrations(now) -> int:
     return len(registrations)
 
 
+# A kept payslip is written just before the flow state that names it: never purged that young.
+KEPT_GRACE = timedelta(minutes=10)
+
+
+def purge_kept_payslips(now) -> int:
+    """Delete the payslips kept for forms abandoned (no live flow state names them); how many."""
+    live = db.session.scalars(db.select(FlowState.data).where(FlowState.expires_at > now))
+    named = {
+        data["payslip"].get("path") for data in live if isinstance(data, dict) and isinstance(data.get("payslip"), dict)
+    }
+    purged = 0
+    for relative in uploads.kept_paths():
+        path = uploads.absolute(relative)
+        written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        if relative not in named and now - written > KEPT_GRACE:
+            uploads.delete(relative)
+            purged += 1
+    return purged
+
+
 def purge(now) -> dict[str, int]:
     """Everything `uploads purge` removes at `now`: decided payslips, unconfirmed registrations, expired flow states."""
     return {
         "bulletin(s) supprimé(s)": purge_payslips(now),
         "inscription(s) non confirmée(s) supprimée(s)": purge_unconfirmed_registrations(now),
         "état(s) de parcours expiré(s) supprimé(s)": flow_state.purge_expired(now),
+        "bulletin(s) de formulaire abandonné supprimé(s)": purge_kept_payslips(now),
     }

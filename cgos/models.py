@@ -49,6 +49,13 @@ class Commune(db.Model):
         return f"{self.name} ({self.department_code})"
 
 
+class CommuneWord(db.Model):
+    """Each word of a commune's search name: « brieuc » finds Saint-Brieuc through an indexed prefix range."""
+
+    word: Mapped[str] = mapped_column(String(120), primary_key=True)
+    insee: Mapped[str] = mapped_column(ForeignKey("commune.insee", ondelete="CASCADE"), primary_key=True, index=True)
+
+
 class Delegation(db.Model):
     """A C.G.O.S regional delegation, which handles the agents of one region."""
 
@@ -140,6 +147,8 @@ class Agent(db.Model):
     provisional_pin_hash: Mapped[str | None] = mapped_column(String(100))
     provisional_issued_at: Mapped[datetime | None]
     charter_accepted_at: Mapped[datetime | None]
+    # The charter version accepted (with charter_accepted_at, when); another version is asked for again.
+    charter_version: Mapped[str | None] = mapped_column(String(40))
     personal_data_confirmed_at: Mapped[datetime | None]
     # A new address typed by the agent, in force once its confirmation link is followed.
     pending_email: Mapped[str | None] = mapped_column(String(254))

@@ -82,11 +82,11 @@ def display_name(sent: str, extension: str) -> str:
     return f"{stem or FALLBACK_NAME}{extension}"
 
 
-def store(checked: CheckedFile) -> str:
-    """Write the file under a random name; the path relative to UPLOAD_FOLDER."""
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / PAYSLIP_DIR
+def store(checked: CheckedFile, directory: str = PAYSLIP_DIR) -> str:
+    """Write the file under a random name in `directory`; the path relative to UPLOAD_FOLDER."""
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / directory
     folder.mkdir(parents=True, exist_ok=True)
-    relative = f"{PAYSLIP_DIR}/{secrets.token_hex(16)}{checked.extension}"
+    relative = f"{directory}/{secrets.token_hex(16)}{checked.extension}"
     path = Path(current_app.config["UPLOAD_FOLDER"]) / relative
     with open(path, "xb") as handle:
         handle.write(checked.content)
@@ -134,3 +134,54 @@ class PortalRequest(Request):
     def max_content_length(self, value: int | None) -> None:
         """Keep Flask's per-request override working."""
         Request.max_content_length.fset(self, value)
+
+
+# A payslip checked but not yet sent (a form with errors, a question page passed) waits here,
+# named in the form's flow state; `uploads purge` deletes those no live flow state names.
+KEPT_DIR = "kept"
+
+
+def keep(checked: CheckedFile) -> dict:
+    """Write a checked payslip aside for the form under way; what its flow state keeps of it."""
+    return {"path": store(checked, KEPT_DIR), "filename": checked.filename, "mimetype": checked.mimetype}
+
+
+def kept_payslip(kept) -> dict | None:
+    """The kept payslip a flow state names, if it is still on disk."""
+    if not (isinstance(kept, dict) and isinstance(kept.get("path"), str) and kept["path"].startswith(f"{KEPT_DIR}/")):
+        return None
+    try:
+        return kept if absolute(kept["path"]).is_file() else None
+    except ValueError:
+        return None
+
+
+def keep_payslip(upload: FileStorage | None, kept: dict | None) -> tuple[dict | None, str | None]:
+    """(the payslip kept, the message to show): a new upload replaces the kept one; none keeps it."""
+    if upload is None or not upload.filename:
+        return kept, None if kept else MISSING
+    checked, problem = check_payslip(upload)
+    if problem:
+        return kept, problem
+    new = keep(checked)
+    forget_kept(kept)
+    return new, None
+
+
+def kept_file(kept: dict) -> CheckedFile:
+    """The kept payslip, read back to be stored with its request."""
+    content = absolute(kept["path"]).read_bytes()
+    extension = Path(kept["path"]).suffix
+    return CheckedFile(content, kept["mimetype"], extension, kept["filename"])
+
+
+def forget_kept(kept: dict | None) -> None:
+    """Delete a kept payslip (sent or replaced)."""
+    if kept_payslip(kept) is not None:
+        delete(kept["path"])
+
+
+def kept_paths() -> list[str]:
+    """Every kept payslip on disk, relative to UPLOAD_FOLDER."""
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / KEPT_DIR
+    return [f"{KEPT_DIR}/{path.name}" for path in folder.glob("*")] if folder.is_dir() else []

@@ -285,3 +285,43 @@ def test_the_first_login_step_does_not_ask_for_the_password_just_typed(agent, ma
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     page = agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
     assert page.soup.find(id="email") is not None and page.soup.find(id="current_pin") is None
+
+
+def test_each_first_login_step_shows_where_it_is(either, marie):
+    page = either.log_in(MARIE, PROVISIONAL)
+    assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 1 sur 3"
+    assert "(étape 1 sur 3)" in page.title
+    page = either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 2 sur 3"
+    page = either.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
+    assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 3 sur 3"
+
+
+def test_the_charter_shows_the_guide_text_and_records_the_version_accepted(either, marie):
+    page = either.log_in(MARIE, PROVISIONAL)
+    assert "Bienvenue sur l'espace agent du site www.cgos.info" in page.text
+    assert "★ Actuellement, cette nouvelle fonctionnalité est ouverte uniquement aux agents" in page.text
+    assert "Conformément au règlement général" not in page.text, "no invented clause"
+    either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    db.session.refresh(marie)
+    assert marie.charter_version == "2026-11" and marie.charter_accepted_at is not None
+
+
+def test_a_new_charter_version_is_accepted_again_at_the_next_login(make_app, new_agent, tmp_path):
+    """As Keycloak's « Terms and Conditions » required action: the operator's new file, no code change."""
+    charter = tmp_path / "charte.html"
+    charter.write_text("<!-- charter-version: 2027-01 -->\n<p>Nouvelle charte officielle du C.G.O.S.</p>\n")
+    app = make_app(CHARTER_PATH=str(charter))
+    with app.app_context():
+        agent = new_agent(app)
+        page = agent.log_in("29088361 J", "482915")
+        assert heading(page) == "Conditions générales d'utilisation"
+        assert "La charte d'utilisation a changé" in page.text
+        assert "Nouvelle charte officielle du C.G.O.S." in page.text and page.soup.select_one(".steps") is None
+        assert agent.get("/espace-agent/", follow_redirects=True).soup.h1.get_text(strip=True) == heading(page)
+        page = agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+        assert heading(page) == "Bienvenue, Sophie BERNARD"
+        sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+        assert sophie.charter_version == "2027-01"
+        again = new_agent(app)
+        assert heading(again.log_in("29088361 J", "482915")) == "Bienvenue, Sophie BERNARD"

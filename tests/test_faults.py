@@ -111,7 +111,8 @@ def test_a_crash_mid_registration_leaves_no_half_row(app, agent, monkeypatch):
     page = register(agent)
     assert page.status == 500 and "Erreur technique" in page.text
     assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
-    assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob("*.*"))
+    # Only the copy kept with the form's flow state remains (purged with it): no payslip was stored.
+    assert [path.parent.name for path in Path(app.config["UPLOAD_FOLDER"]).rglob("*.*")] == ["kept"]
 
 
 def test_a_crash_while_confirming_creates_no_agent_and_the_link_still_works(app, agent, new_agent, monkeypatch):

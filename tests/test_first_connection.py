@@ -33,7 +33,7 @@ def test_the_address_on_file_is_masked_and_never_shown_whole(either):
     assert page.soup.select_one(".masked-address").get_text() == "mar*****@e*****"
     assert "marie.dupont@example.org" not in body and "marie.dupont" not in body and "example.org" not in body
     assert page.main.find("button", string="Confirmer")
-    assert page.main.find("a", string="Annuler")["href"] == "/premiere-connexion"
+    assert page.main.find("a", string="Annuler")["href"] == "/premiere-connexion?numero=35127846S", "keeps the numéro"
     assert page.main.find("a", string="Demande de modification de mon adresse mail")
 
 
@@ -54,4 +54,4 @@ def test_asking_to_change_the_address(either):
     identify(either)
     page = either.get("/adresse-mail-inexacte")
     assert "Vous avez constaté que votre adresse de messagerie est inexacte" in page.text
-    assert page.main.find("a", string="ici")["href"] == "/questionnaire-adresse-mail"
+    assert page.main.find("a", string="Compléter le questionnaire")["href"] == "/questionnaire-adresse-mail"

@@ -19,6 +19,10 @@ NO_MATCH = (
     "numéro C.G.O.S, votre année et votre mois de naissance."
 )
 WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
+LAST_TRY = (
+    " Attention : si la prochaine adresse saisie est aussi erronée, vous devrez compléter le questionnaire "
+    "de changement d'adresse mail."
+)
 URLS = {"first_connection": "/premiere-connexion", "forgotten_password": "/mot-de-passe-oublie"}
 HEADINGS = {
     "first_connection": "Vous n'avez pas encore de mot de passe",
@@ -142,12 +146,15 @@ def test_the_confirmation_must_repeat_the_address(either, flow):
 @by_flow
 def test_three_wrong_addresses_lead_to_the_questionnaire(either, flow):
     identify(either, flow)
-    for _ in range(2):
-        page = confirm(either, flow, "marie@example.org")
-        assert page.field_error("email") == WRONG_ADDRESS
+    page = confirm(either, flow, "marie@example.org")
+    assert page.field_error("email") == WRONG_ADDRESS
+    page = confirm(either, flow, "marie@example.org")
+    assert page.field_error("email") == WRONG_ADDRESS + LAST_TRY, (
+        "the second one says the next leads to the questionnaire"
+    )
     page = confirm(either, flow, "marie@example.org")
     assert "Vous avez constaté que votre adresse de messagerie est inexacte" in page.text
-    assert page.main.find("a", string="ICI")["href"] == "/questionnaire-adresse-mail"
+    assert page.main.find("a", string="Compléter le questionnaire")["href"] == "/questionnaire-adresse-mail"
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
 
 
@@ -157,7 +164,7 @@ def test_the_number_of_wrong_addresses_is_configurable(make_app, new_agent, flow
     with app.app_context():
         agent = new_agent(app)
         identify(agent, flow)
-        assert "ICI" in confirm(agent, flow, "marie@example.org").text
+        assert "Compléter le questionnaire" in confirm(agent, flow, "marie@example.org").text
 
 
 @by_flow
@@ -198,7 +205,7 @@ def test_an_agent_without_mail_is_sent_to_the_questionnaire_or_the_delegation(ei
         "Votre demande de mot de passe ne peut aboutir car votre adresse de messagerie est indispensable "
         "pour la finaliser."
     ) in page.text
-    assert page.main.find("a", string="ici")["href"] == "/questionnaire-adresse-mail"
+    assert page.main.find("a", string="Compléter le questionnaire")["href"] == "/questionnaire-adresse-mail"
     assert "Délégation régionale Bretagne" in page.text
 
 

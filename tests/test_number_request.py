@@ -1,7 +1,9 @@
 """« Demande de n°C.G.O.S »: NIR checks, recovering a known numéro, registration and its 48-hour link."""
 
+import io
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +12,17 @@ from cgos.identifiers import numero as numero_rules
 from cgos.mail import open_mail
 from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, SecurityEvent, utcnow
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
-from tests_support.flows import NEW_NIR, NEW_NIR_BODY, PDF, link_in, nir_step, register
+from tests_support.flows import (
+    NEW_NIR,
+    NEW_NIR_BODY,
+    PDF,
+    QUESTION_PAGES,
+    answer_questions,
+    link_in,
+    nir_step,
+    register,
+    registration_fields,
+)
 
 URL = "/demande-numero"
 
@@ -47,7 +59,7 @@ def test_corsica_nirs_are_accepted(agent):
 
     body = "185022A004123"
     page = nir_step(agent, body + stdnum_nir.calc_check_digits(body))
-    assert page.soup.h1.get_text(strip=True) == "Formulaire d'inscription"
+    assert page.soup.h1.get_text(strip=True) == "Votre identité"
 
 
 def test_nir_lookups_are_rate_limited(make_app, new_agent):
@@ -95,8 +107,14 @@ def test_a_known_nir_without_mail_is_sent_to_the_delegation(either):
 
 
 def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either):
+    """The guide's fields, spread over the question pages."""
     page = nir_step(either, NEW_NIR)
-    labels = [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
+    labels = []
+    for path, _ in QUESTION_PAGES:
+        page = either.get(URL + path)
+        labels += [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
+        if path == "/inscription/etablissement":
+            positions = page.soup.select("#position option")
     for name in [
         "Civilité",
         "Nom",
@@ -117,8 +135,15 @@ def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either)
         "Joindre votre dernier bulletin de paie ou de pension",
     ]:
         assert name in labels
-    positions = [o.get_text() for o in page.soup.select("#position option")][1:]
-    assert positions == ["Titulaire", "Stagiaire", "Contractuel", "Apprenti", "Contrat aidé", "Retraité"]
+    assert [o.get_text() for o in positions][1:] == [
+        "Titulaire",
+        "Stagiaire",
+        "Contractuel",
+        "Apprenti",
+        "Contrat aidé",
+        "Retraité",
+    ]
+    page = either.get(URL + "/inscription")
     assert NEW_NIR not in page.response.get_data(as_text=True)
     assert "2 •• •• •• ••• ••• " in page.text
 
@@ -358,9 +383,129 @@ def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
     chosen = communes_with_establishments("sa", limit=50)[-1]
     assert chosen not in communes_with_establishments("sa")
     nir_step(agent, NEW_NIR)
-    agent.get(URL + "/inscription")
+    agent.get(URL + "/inscription/etablissement")
     page = agent.submit(
-        URL + "/inscription", {"commune_query": "sa", "commune": chosen.insee, "action": "search_establishment"}
+        URL + "/inscription/etablissement",
+        {"commune_query": "sa", "commune": chosen.insee, "action": "search_establishment"},
     )
     radio = page.soup.find("input", attrs={"name": "commune", "value": chosen.insee})
     assert radio and radio.has_attr("checked")
+
+
+def test_each_question_page_shows_its_step_and_moves_on_with_continuer(either):
+    nir_step(either, NEW_NIR)
+    fields = registration_fields()
+    for number, (path, names) in enumerate(QUESTION_PAGES, start=2):
+        page = either.get(URL + path)
+        assert page.soup.select_one(".steps").get_text(strip=True) == f"Étape {number} sur 6"
+        assert f"(étape {number} sur 6)" in page.title
+        assert page.main.select("form .actions button")[0].get_text(strip=True) == "Continuer"
+        assert page.main.select_one("a.back-link").get_text(strip=True) == "Retour"
+        page = either.submit(URL + path, {name: fields[name] for name in names if name in fields})
+    assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 6 sur 6"
+    assert page.main.find("button", string="Envoyer")
+
+
+def test_the_nir_page_is_step_one_with_a_numeric_keyboard_and_a_way_to_type_2a(either):
+    page = either.get(URL)
+    assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 1 sur 6"
+    assert page.soup.find(id="nir")["inputmode"] == "numeric"
+    link = page.main.find("a", string="utiliser le clavier avec lettres")
+    page = either.get(link["href"])
+    assert page.soup.find(id="nir")["inputmode"] == "text"
+    assert "2A ou 2B" in page.soup.find(id="nir-hint").get_text()
+
+
+def test_no_row_is_written_before_envoyer(agent):
+    nir_step(agent, NEW_NIR)
+    page = answer_questions(agent, registration_fields())
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
+    assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
+
+
+def test_check_page_lists_every_answer_and_modifier_comes_back_to_it(either):
+    nir_step(either, NEW_NIR)
+    page = answer_questions(either, registration_fields())
+    rows = {
+        row.dt.get_text(strip=True): row.select("dd")[0].get_text(strip=True)
+        for row in page.main.select(".summary-list__row")
+    }
+    assert rows["Nom"] == "Le Goff" and rows["Date de naissance"] == "12 mars 1991"
+    assert (
+        rows["Ville"] == "Rennes" and rows["Nom de votre établissement"] == "Centre Hospitalier Universitaire de Rennes"
+    )
+    assert rows["Votre position statutaire"] == "Titulaire" and rows["Bulletin joint"] == "bulletin.pdf"
+    modify = page.main.select_one(".summary-list__action a")
+    assert modify.get_text(" ", strip=True) == "Modifier : Civilité"
+    page = either.get(modify["href"])
+    assert page.soup.find(id="last_name")["value"] == "Le Goff"
+    assert page.main.select_one("a.back-link")["href"].endswith("/inscription/verification")
+    # (The test client's form_data leaves selects empty: a browser sends the option selected.)
+    page = either.submit(modify["href"], {"civility": "Mme", "first_name": "Annie"})
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
+    assert "Annie" in page.text
+    page = either.submit(URL + "/inscription/verification")
+    assert db.session.scalar(db.select(Registration.first_name)) == "Annie"
+
+
+def test_the_check_page_sends_back_to_a_page_not_answered(agent):
+    nir_step(agent, NEW_NIR)
+    page = agent.get(URL + "/inscription/verification", follow_redirects=True)
+    assert page.soup.h1.get_text(strip=True) == "Votre identité"
+
+
+def test_the_payslip_is_kept_across_pages_and_replaced_by_a_new_one(either, app):
+    nir_step(either, NEW_NIR)
+    answer_questions(either, registration_fields(payslip=(PDF, "mon bulletin.pdf")))
+    page = either.get(URL + "/inscription/bulletin")
+    kept = page.main.select_one(".kept-file")
+    assert kept.get_text(" ", strip=True) == "Fichier joint : mon bulletin.pdf — Remplacer"
+    assert page.soup.find(id="payslip").get("aria-required") is None
+    page = either.submit(URL + "/inscription/bulletin")
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses", "no new file: the kept one stays"
+    either.get(URL + "/inscription/bulletin")
+    page = either.submit(URL + "/inscription/bulletin", {"payslip": (io.BytesIO(b"GIF89a"), "b.gif")})
+    assert page.status == 422 and "Le fichier joint doit être un PDF" in page.field_error("payslip")
+    assert "mon bulletin.pdf" in page.main.select_one(".kept-file").get_text()
+    page = either.submit(URL + "/inscription/bulletin", {"payslip": (io.BytesIO(PDF), "autre.pdf")})
+    assert "autre.pdf" in page.text
+    either.submit(URL + "/inscription/verification")
+    registration = db.session.scalar(db.select(Registration))
+    assert registration.payslip_filename == "autre.pdf"
+    kept_folder = Path(app.config["UPLOAD_FOLDER"]) / "kept"
+    assert not list(kept_folder.glob("*")), "sent: the kept copy is gone"
+
+
+def test_an_abandoned_payslip_is_purged_with_its_flow_state(agent, app, monkeypatch):
+    from cgos import maintenance
+
+    nir_step(agent, NEW_NIR)
+    answer_questions(agent, registration_fields())
+    kept_folder = Path(app.config["UPLOAD_FOLDER"]) / "kept"
+    assert len(list(kept_folder.glob("*"))) == 1
+    assert maintenance.purge_kept_payslips(utcnow() + timedelta(minutes=30)) == 0, "its form is still open"
+    assert maintenance.purge_kept_payslips(utcnow() + timedelta(hours=2)) == 1
+    assert not list(kept_folder.glob("*"))
+
+
+def test_without_javascript_a_search_puts_the_focus_on_the_first_result(agent):
+    nir_step(agent, NEW_NIR)
+    agent.get(URL + "/inscription/etablissement")
+    page = agent.submit(URL + "/inscription/etablissement", {"commune_query": "rennes", "action": "search_commune"})
+    assert page.soup.find("input", attrs={"name": "commune"}).has_attr("autofocus")
+    page = agent.submit(URL + "/inscription/etablissement", {"action": "search_establishment"})
+    assert page.soup.find("input", attrs={"name": "establishment"}).has_attr("autofocus")
+
+
+def test_the_new_numero_is_in_a_panel_with_a_button_to_ask_for_the_password(agent, app, new_agent):
+    register(agent)
+    assert agent.page.main.select_one(".panel.panel--success h1").get_text(strip=True) == "Confirmez votre adresse mail"
+    page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    panel = page.main.select_one(".panel.panel--success")
+    numero = re.search(r"\d{8} [A-Z]", panel.select_one(".numero-panel__numero").get_text()).group(0)
+    button = page.main.find("a", string="Demander mon mot de passe")
+    assert "button" in button["class"]
+    assert button["href"] == "/premiere-connexion?numero=" + numero.replace(" ", "")
+    page = agent.get(button["href"])
+    assert page.soup.find(id="numero")["value"] == numero

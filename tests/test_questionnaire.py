@@ -1,5 +1,6 @@
 """The mail-change questionnaire: autocomplete, payslip checks, routing to the delegation."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,36 @@ def test_a_six_mebibyte_payslip_is_refused_under_the_default_limit(agent, app):
     assert page.status == 422
     assert page.field_error("payslip").startswith("Le fichier joint dépasse 5 Mo")
     assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob("*.*"))
+
+
+def test_a_checked_payslip_is_kept_after_a_form_error_and_sent_with_the_request(either, app):
+    page = send(either, payslip=(PDF, "mon bulletin.pdf"), last_name="")
+    assert page.status == 422
+    assert (
+        page.main.select_one(".kept-file").get_text(" ", strip=True) == "Fichier joint : mon bulletin.pdf — Remplacer"
+    )
+    assert page.field_error("payslip") is None
+    data = {**questionnaire_fields(), "payslip": None}
+    page = either.submit(URL, {key: value for key, value in data.items() if value is not None})
+    assert page.status == 200 and page.soup.select_one(".error-summary") is None
+    mail_request = db.session.scalar(db.select(MailChangeRequest))
+    assert mail_request.payslip_filename == "mon bulletin.pdf"
+    assert not list((Path(app.config["UPLOAD_FOLDER"]) / "kept").glob("*"))
+
+
+def test_without_javascript_rechercher_keeps_the_payslip_and_focuses_the_first_result(agent):
+    agent.get(URL)
+    page = agent.submit(
+        URL,
+        {"commune_query": "brest", "action": "search_commune", "payslip": (io.BytesIO(PDF), "bulletin.pdf")},
+    )
+    assert "bulletin.pdf — Remplacer" in page.main.select_one(".kept-file").get_text(" ", strip=True)
+    assert page.soup.find("input", attrs={"name": "commune"}).has_attr("autofocus")
+
+
+def test_the_numero_typed_at_an_identification_step_is_prefilled(agent):
+    agent.get("/premiere-connexion")
+    agent.submit("/premiere-connexion", {"numero": "35127846s", "birth_year": "1985", "birth_month": "3"})
+    page = agent.get(URL)
+    assert page.soup.find(id="numero")["value"] == "35127846 S"
+    assert page.soup.find(id="birth_date").get("value", "") == "", "never data from the file"

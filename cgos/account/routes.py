@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, g, request, url_for
 
 from .. import events, pins
-from ..auth import agent_required, login_agent, logout, pending_step, revoke_sessions
+from ..auth import agent_required, current_charter, login_agent, logout, pending_step, revoke_sessions
 from ..credentials import limits
 from ..credentials.checking import Outcome, check_login
 from ..credentials.hashing import verify_secret
@@ -27,6 +27,7 @@ def charter():
     if form.validate_on_submit():
         if request.form.get("decision") == "accept":
             g.agent.charter_accepted_at = utcnow()
+            g.agent.charter_version = current_charter().version
             db.session.commit()
             return see_other(url_for(pending_step(g.agent) or ".home"))
         events.record(Event.LOGOUT, g.agent, "charter_refused")
@@ -38,7 +39,8 @@ def charter():
             "info",
         )
         return full_redirect(url_for("login.login"))
-    return render_page("account/charter.html", form=form)
+    renewed = g.agent.charter_accepted_at is not None
+    return render_page("account/charter.html", form=form, charter=current_charter(), renewed=renewed, step_count=3)
 
 
 def pin_weakness(form: NewPinForm) -> None:

@@ -32,6 +32,19 @@ NO_MATCH = (
     "numéro C.G.O.S, votre année et votre mois de naissance."
 )
 WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
+LAST_TRY = (
+    " Attention : si la prochaine adresse saisie est aussi erronée, vous devrez compléter le questionnaire "
+    "de changement d'adresse mail."
+)
+STEP_COUNT = 2
+
+
+def wrong_address_message(agent: Agent) -> str:
+    """The wrong-address error; when one try is left, it says the next wrong one leads to the questionnaire."""
+    left = limits.MAIL_CONFIRMATION.amount - limits.MAIL_CONFIRMATION.attempts(agent.numero)
+    return WRONG_ADDRESS + (LAST_TRY if left == 1 else "")
+
+
 WIZARD_LIFETIME = timedelta(hours=1)
 
 
@@ -75,7 +88,9 @@ class Flow:
 
 def page(flow: Flow, template: str, status: int = 200, **context):
     """Render a step with the flow's tab and context."""
-    return render_page(template, status=status, tab=flow.tab, steps=flow.name, **flow.context(), **context)
+    return render_page(
+        template, status=status, tab=flow.tab, steps=flow.name, step_count=STEP_COUNT, **flow.context(), **context
+    )
 
 
 def identified_agent(flow: Flow) -> Agent | None:
@@ -84,9 +99,16 @@ def identified_agent(flow: Flow) -> Agent | None:
     return db.session.get(Agent, agent_id) if isinstance(agent_id, int) else None
 
 
+def typed_numero(flow: Flow) -> str | None:
+    """The numéro the agent typed at this flow's first step (kept for « Annuler » and the questionnaire)."""
+    numero = (flow_state.load(flow.name) or {}).get("numero")
+    return numero if isinstance(numero, str) else None
+
+
 def identify(flow: Flow):
     """Step 1: numéro C.G.O.S, birth year and month (identification tries counted across flows)."""
-    form = IdentityForm()
+    # The numéro carried from another page (« Se connecter », « Annuler »): only ever typed by the agent.
+    form = IdentityForm(data={"numero": request.args.get("numero", "")[:20]})
     if request.method == "GET":
         return page(flow, flow.template, form=form, errors={})
     if not flow.address_limit.hit_here():
@@ -100,7 +122,7 @@ def identify(flow: Flow):
         events.record(Event.IDENTIFICATION_FAILURE, find_agent(form.numero.data), flow.name)
         db.session.commit()
         return page(flow, flow.template, 422, form=form, errors={"form": NO_MATCH})
-    flow_state.save(flow.name, {"agent": agent.id}, WIZARD_LIFETIME)
+    flow_state.save(flow.name, {"agent": agent.id, "numero": form.numero.data}, WIZARD_LIFETIME)
     return see_other(url_for(f"{flow.name}.confirm_mail"))
 
 
@@ -116,7 +138,12 @@ def confirm_mail(flow: Flow):
     if not agent.email:
         return page(flow, "identification/no_mail.html", delegation=delegation_for(agent))
     form = MailConfirmationForm()
-    context = {"form": form, "errors": {}, "masked": agent.email if flow.show_masked_address else None}
+    context = {
+        "form": form,
+        "errors": {},
+        "masked": agent.email if flow.show_masked_address else None,
+        "typed_numero": typed_numero(flow),
+    }
     if request.method == "GET":
         return page(flow, "identification/confirm_mail.html", **context)
     if not flow.address_limit.hit_here():
@@ -128,7 +155,7 @@ def confirm_mail(flow: Flow):
     if outcome == "blocked":
         return page(flow, "identification/wrong_mail.html", 422)
     if outcome == "wrong":
-        form.email.errors.append(WRONG_ADDRESS)
+        form.email.errors.append(wrong_address_message(agent))
         return page(flow, "identification/confirm_mail.html", 422, **context)
     issue_provisional_password(agent)
     flow_state.discard(flow.name, commit=False)

@@ -1,4 +1,4 @@
-"""« Demande de n°C.G.O.S »: the NIR, then the registration form of the guide (3.1)."""
+"""« Demande de n°C.G.O.S »: the NIR, then the registration of the guide (3.1), one form per question page."""
 
 from babel import Locale
 from flask_wtf import FlaskForm
@@ -69,8 +69,8 @@ class NirForm(FlaskForm):
     )
 
 
-class RegistrationForm(FlaskForm):
-    """The registration form of the guide."""
+class IdentityForm(FlaskForm):
+    """Question page « Votre identité »."""
 
     civility = SelectField(
         "Civilité",
@@ -86,6 +86,11 @@ class RegistrationForm(FlaskForm):
         validators=[DataRequired("Saisissez votre adresse mail personnelle."), email_address],
         description="Votre numéro C.G.O.S vous sera envoyé à cette adresse.",
     )
+
+
+class AddressForm(FlaskForm):
+    """Question page « Votre adresse »."""
+
     address_flat = StringField("Appart., escalier", validators=[optional_text])
     address_building = StringField("Bâtiment, entrée, résidence", validators=[optional_text])
     address_street = StringField("N° et voie", validators=[optional_text])
@@ -98,6 +103,15 @@ class RegistrationForm(FlaskForm):
     )
     postal_code = StringField("Code postal", validators=[DataRequired("Saisissez votre code postal.")])
     city = StringField("Ville", validators=[DataRequired("Saisissez votre ville.")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = countries()
+
+
+class EstablishmentForm(FlaskForm):
+    """Question page « Votre établissement »."""
+
     commune_query, commune, establishment_query, establishment = establishment_choice_fields()
     entry_date = FrenchDateField(
         "Date d'entrée dans votre établissement",
@@ -111,8 +125,9 @@ class RegistrationForm(FlaskForm):
         validators=[DataRequired("Choisissez votre position statutaire.")],
         invalid_choice_message="Choisissez votre position statutaire dans la liste.",
     )
-    payslip = payslip_field()
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.country.choices = countries()
+
+class PayslipForm(FlaskForm):
+    """Question page « Votre bulletin de paie »: the file is checked in `uploads`."""
+
+    payslip = payslip_field()

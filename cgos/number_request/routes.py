@@ -1,10 +1,13 @@
 """« Demande de n°C.G.O.S »: by NIR, recover a known numéro or register (guide part 3).
 
-The wizard's state (the agent found, or the NIR's facts and digest) is kept on
-the server; the session cookie only holds a handle to it.
+The wizard's state (the agent found, or the NIR's facts and digest, then each
+question page's answers and the payslip kept) is kept on the server; the session
+cookie only holds a handle to it. The registration row is written at « Envoyer »
+on « Vérifiez vos réponses », never before.
 """
 
 from datetime import date, timedelta
+from functools import partial
 
 from flask import Blueprint, render_template, request, session, url_for
 
@@ -13,20 +16,21 @@ from ..credentials import limits
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..delegations import delegation_for
 from ..extensions import db
-from ..htmx import render_page, see_other
+from ..htmx import is_htmx, render_page, see_other
 from ..identification.forms import MailConfirmationForm
 from ..identification.steps import WRONG_ADDRESS, check_retyped_address, too_many
 from ..links import LinkOutcome
 from ..models import Agent
-from ..places.chooser import choices, chosen_establishment
+from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment
+from ..places.search import establishment_in
 from . import services
-from .forms import NirForm, RegistrationForm
+from .forms import POSITIONS, AddressForm, EstablishmentForm, IdentityForm, NirForm, PayslipForm, countries
 
 bp = Blueprint("number_request", __name__, url_prefix="/demande-numero")
 STATE = "number_request"
 STATE_LIFETIME = timedelta(hours=1)
 TAB = "number_request"
-uploads.UPLOAD_ENDPOINTS.add("number_request.registration")
+uploads.UPLOAD_ENDPOINTS.add("number_request.payslip")
 
 
 def page(template: str, status: int = 200, **context):
@@ -38,26 +42,25 @@ def page(template: str, status: int = 200, **context):
 def start():
     """The NIR: its structure is checked, then whether the C.G.O.S knows it."""
     form = NirForm()
+    typed = request.form.get("nir", "")
+    # The digits' keyboard, unless the agent asked for letters (Corsica's 2A, 2B) or typed some.
+    letters = request.args.get("clavier") == "lettres" or any(c.isalpha() for c in typed)
+    show = partial(page, "number_request/nir.html", form=form, letters=letters, steps=STEP_COUNT)
     if request.method == "GET":
-        return page("number_request/nir.html", form=form, errors={})
+        return show(errors={})
     if not limits.NIR_LOOKUP_ADDRESS.hit_here():
-        return page(
-            "number_request/nir.html",
-            429,
-            form=form,
-            errors=too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address()),
-        )
+        return show(429, errors=too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address()))
     if not form.validate():
-        return page("number_request/nir.html", 422, form=form, errors={})
+        return show(422, errors={})
     facts = services.nir_facts(form.nir.data)
     if not limits.NIR.hit(facts["digest"]):
-        return page("number_request/nir.html", 429, form=form, errors=too_many(limits.NIR, facts["digest"]))
+        return show(429, errors=too_many(limits.NIR, facts["digest"]))
     agent = find_agent_by_nir_digest(facts["digest"])
     if agent is not None:
         flow_state.save(STATE, {"agent": agent.id}, STATE_LIFETIME)
         return see_other(url_for(".known"))
     flow_state.save(STATE, {"facts": facts}, STATE_LIFETIME)
-    return see_other(url_for(".registration"))
+    return see_other(url_for(".identity"))
 
 
 def state() -> dict:
@@ -105,76 +108,277 @@ def sent():
     return page("number_request/sent.html")
 
 
-def registration_choices(form: RegistrationForm) -> dict:
-    """Communes and establishments matching what was typed and chosen so far, and the postal code's cities."""
-    return {**choices(form), "cities": services.communes_for_postal_code(form.postal_code.data or "")}
+# The question pages of the registration, in order: (key, endpoint, title). The NIR is step 1,
+# « Vérifiez vos réponses » the last.
+QUESTIONS = (
+    ("identity", ".identity", "Votre identité"),
+    ("address", ".address", "Votre adresse"),
+    ("establishment", ".establishment", "Votre établissement"),
+    ("payslip", ".payslip", "Votre bulletin de paie ou de pension"),
+)
+STEP_COUNT = len(QUESTIONS) + 2
+
+
+def step_of(key: str) -> int:
+    """The step number of a question page (the NIR is step 1)."""
+    return 2 + [question[0] for question in QUESTIONS].index(key)
+
+
+def answers(current: dict) -> dict:
+    """The answers given so far, by question page."""
+    value = current.get("answers")
+    return value if isinstance(value, dict) else {}
+
+
+def save_answers(current: dict, key: str, values: dict) -> None:
+    """Keep one page's answers with the rest of the registration's state."""
+    flow_state.save(STATE, {**current, "answers": {**answers(current), key: values}}, STATE_LIFETIME)
+
+
+def next_url(key: str) -> str:
+    """Where « Continuer » leads: back to the check page when coming from « Modifier », else the next page."""
+    if request.args.get("retour") == "verification":
+        return url_for(".check")
+    keys = [question[0] for question in QUESTIONS]
+    position = keys.index(key)
+    return url_for(QUESTIONS[position + 1][1]) if position + 1 < len(QUESTIONS) else url_for(".check")
+
+
+def question_page(key: str, template: str, form, status: int = 200, errors: dict | None = None, **context):
+    """A question page of the registration, with its step and the address it posts to."""
+    title = next(question[2] for question in QUESTIONS if question[0] == key)
+    return page(
+        template,
+        status,
+        form=form,
+        errors=errors or {},
+        title=title,
+        step=step_of(key),
+        steps=STEP_COUNT,
+        action=url_for(request.endpoint, retour=request.args.get("retour")),
+        **context,
+    )
+
+
+def registration_state() -> tuple[dict, dict | None]:
+    """(the state, the NIR's facts) of a registration under way; facts None when there is none."""
+    current = state()
+    facts = current.get("facts")
+    return current, facts if isinstance(facts, dict) else None
+
+
+def refused_here():
+    """The address's registration limit (payslips sent, registrations sent); the message when over it."""
+    if limits.REGISTRATION_ADDRESS.hit_here():
+        return None
+    return too_many(limits.REGISTRATION_ADDRESS, limits.client_address())
+
+
+def stored_date(value) -> date | None:
+    """A date kept in the state (ISO text), or None."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
-def registration():
-    """An unknown NIR: the registration form of the guide."""
-    facts = state().get("facts")
-    if not isinstance(facts, dict):
+def identity():
+    """Question page 1: civility, names, birth date and mail, checked against the NIR."""
+    current, facts = registration_state()
+    if facts is None:
         return see_other(url_for(".start"))
-    form = RegistrationForm()
-
-    def show(status: int = 200, errors: dict | None = None):
-        """The form, with what was typed and the choices it leads to."""
-        return page(
-            "number_request/registration.html",
-            status,
-            form=form,
-            errors=errors or {},
-            masked_nir=facts["masked"],
-            **registration_choices(form),
-        )
-
-    if request.method == "GET" or request.form.get("action", "").startswith("search"):
+    given = answers(current).get("identity", {})
+    form = IdentityForm(data={**given, "birth_date": stored_date(given.get("birth_date"))})
+    show = partial(question_page, "identity", "number_request/identity.html", form, masked_nir=facts["masked"])
+    if request.method == "GET":
         return show()
-    if not limits.REGISTRATION_ADDRESS.hit_here():
-        return show(429, too_many(limits.REGISTRATION_ADDRESS, limits.client_address()))
     form.validate()
     birth = form.birth_date.data if isinstance(form.birth_date.data, date) else None
     for name, message in services.identity_mismatches(facts, form.civility.data, birth).items():
         if not form[name].errors:
             form[name].errors = [message]
+    if any(field.errors for field in form):
+        return show(422)
+    values = {name: form[name].data for name in ("civility", "last_name", "first_name", "email")}
+    save_answers(current, "identity", {**values, "birth_date": birth.isoformat()})
+    return see_other(next_url("identity"))
+
+
+@bp.route("/inscription/adresse", methods=["GET", "POST"])
+def address():
+    """Question page 2: the postal address; in France, the city must match the postal code."""
+    current, facts = registration_state()
+    if facts is None:
+        return see_other(url_for(".start"))
+    form = AddressForm(data=answers(current).get("address", {}))
+
+    def show(status: int = 200, errors: dict | None = None):
+        """The page, with the cities of the postal code typed."""
+        cities = services.communes_for_postal_code(form.postal_code.data or "")
+        return question_page("address", "number_request/address.html", form, status, errors, cities=cities)
+
+    if request.method == "GET":
+        return show()
+    form.validate()
     commune = None
     if form.country.data == "FR" and form.postal_code.data and form.city.data:
         commune, problem = services.french_city(form.postal_code.data, form.city.data)
         if problem:
             form.city.errors = [problem]
+    if any(field.errors for field in form):
+        return show(422)
+    values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    values["postal_code"] = form.postal_code.data.strip()
+    values["city"] = commune.name if commune else form.city.data.strip()
+    values["commune_insee"] = commune.insee if commune else None
+    save_answers(current, "address", values)
+    return see_other(next_url("address"))
+
+
+@bp.route("/inscription/etablissement", methods=["GET", "POST"])
+def establishment():
+    """Question page 3: the establishment (chosen in its commune), the entry date and the position."""
+    current, facts = registration_state()
+    if facts is None:
+        return see_other(url_for(".start"))
+    given = answers(current).get("establishment", {})
+    if request.method == "GET":
+        form = EstablishmentForm(data={**given, "entry_date": stored_date(given.get("entry_date"))})
+    else:
+        form = EstablishmentForm()
+    searching = request.method == "POST" and request.form.get("action", "").startswith("search")
+
+    def show(status: int = 200, errors: dict | None = None):
+        """The page, with the communes and establishments matching what was typed and chosen."""
+        found = choices(form, given if request.method == "GET" else None)
+        focus = request.form.get("action", "").removeprefix("search_") if searching and not is_htmx() else None
+        return question_page(
+            "establishment", "number_request/establishment.html", form, status, errors, focus=focus, **found
+        )
+
+    if request.method == "GET" or searching:
+        return show()
+    form.validate()
+    chosen = chosen_establishment(form)
+    birth = stored_date(answers(current).get("identity", {}).get("birth_date"))
     if isinstance(form.entry_date.data, date):
         problem = services.entry_date_problem(form.entry_date.data, birth, date.today())
         if problem:
             form.entry_date.errors = [problem]
-    establishment = chosen_establishment(form)
-    checked, payslip_error = uploads.check_payslip(request.files.get("payslip"))
-    if payslip_error:
-        form.payslip.errors = [payslip_error]
     if any(field.errors for field in form):
         return show(422)
     values = {
-        "nir_digest": facts["digest"],
-        "nir_masked": facts["masked"],
-        "civility": form.civility.data,
-        "last_name": form.last_name.data,
-        "first_name": form.first_name.data,
-        "birth_date": birth,
-        "email": form.email.data,
-        "address_flat": form.address_flat.data,
-        "address_building": form.address_building.data,
-        "address_street": form.address_street.data,
-        "address_locality": form.address_locality.data,
-        "country": form.country.data,
-        "postal_code": form.postal_code.data.strip(),
-        "city": commune.name if commune else form.city.data.strip(),
-        "commune_insee": commune.insee if commune else None,
-        "establishment": establishment,
-        "entry_date": form.entry_date.data,
+        "commune_query": form.commune_query.data,
+        "commune": chosen.commune_insee,
+        "establishment_query": form.establishment_query.data,
+        "establishment": str(chosen.id),
+        "entry_date": form.entry_date.data.isoformat(),
         "position": form.position.data,
     }
-    registration = services.register(values, checked)
+    save_answers(current, "establishment", values)
+    return see_other(next_url("establishment"))
+
+
+@bp.route("/inscription/bulletin", methods=["GET", "POST"])
+def payslip():
+    """Question page 4: the payslip, kept on the server with the registration's state until « Envoyer »."""
+    current, facts = registration_state()
+    if facts is None:
+        return see_other(url_for(".start"))
+    form = PayslipForm()
+    kept = uploads.kept_payslip(current.get("payslip"))
+    show = partial(question_page, "payslip", "number_request/payslip.html", form)
+    if request.method == "GET":
+        return show(kept=kept)
+    if refusal := refused_here():
+        return show(429, refusal, kept=kept)
+    kept, problem = uploads.keep_payslip(request.files.get("payslip"), kept)
+    if kept is not None:
+        current = {**current, "payslip": kept}
+        flow_state.save(STATE, current, STATE_LIFETIME)
+    if problem:
+        form.payslip.errors = [problem]
+        return show(422, kept=kept)
+    return see_other(next_url("payslip"))
+
+
+def incomplete(current: dict) -> str | None:
+    """The endpoint of the first question page not answered yet, or None."""
+    given = answers(current)
+    for key, endpoint, _ in QUESTIONS[:-1]:
+        if not isinstance(given.get(key), dict):
+            return endpoint
+    if uploads.kept_payslip(current.get("payslip")) is None:
+        return ".payslip"
+    return None
+
+
+def registration_values(facts: dict, given: dict):
+    """The row's values from the answers kept, and the establishment (None if it has gone)."""
+    identity, address, work = given["identity"], given["address"], given["establishment"]
+    chosen = establishment_in(work.get("commune"), work.get("establishment"))
+    values = {
+        "nir_digest": facts["digest"],
+        "nir_masked": facts["masked"],
+        **{name: identity[name] for name in ("civility", "last_name", "first_name", "email")},
+        "birth_date": stored_date(identity["birth_date"]),
+        **{
+            name: address.get(name)
+            for name in (
+                "address_flat",
+                "address_building",
+                "address_street",
+                "address_locality",
+                "country",
+                "postal_code",
+                "city",
+                "commune_insee",
+            )
+        },
+        "establishment": chosen,
+        "entry_date": stored_date(work["entry_date"]),
+        "position": work["position"],
+    }
+    return values
+
+
+@bp.route("/inscription/verification", methods=["GET", "POST"])
+def check():
+    """« Vérifiez vos réponses »: every answer with « Modifier »; « Envoyer » writes the registration."""
+    current, facts = registration_state()
+    if facts is None:
+        return see_other(url_for(".start"))
+    if missing := incomplete(current):
+        return see_other(url_for(missing))
+    values = registration_values(facts, answers(current))
+    kept = uploads.kept_payslip(current.get("payslip"))
+    errors = {}
+    if values["establishment"] is None:
+        errors["establishment"] = CHOOSE_ESTABLISHMENT
+    problem = services.entry_date_problem(values["entry_date"], values["birth_date"], date.today())
+    if problem:
+        errors["entry_date"] = problem
+    show = partial(
+        page,
+        "number_request/check.html",
+        values=values,
+        kept=kept,
+        masked_nir=facts["masked"],
+        positions=POSITIONS,
+        country_names=dict((choice.value, choice.label) for choice in countries()),
+        step=STEP_COUNT,
+        steps=STEP_COUNT,
+    )
+    if request.method == "GET":
+        return show(errors=errors)
+    if errors:
+        return show(422, errors=errors)
+    if refusal := refused_here():
+        return show(429, errors=refusal)
+    registration = services.register(values, uploads.kept_file(kept))
     flow_state.discard(STATE)
+    uploads.forget_kept(kept)
     session["registration_sent"] = registration.email
     return see_other(url_for(".registration_sent"))
 

@@ -9,9 +9,10 @@ CHOOSE_COMMUNE = "Choisissez la ville de votre établissement dans la liste prop
 CHOOSE_ESTABLISHMENT = "Choisissez votre établissement dans la liste proposée."
 
 
-def choices(form) -> dict:
-    """Communes and establishments matching what was typed and chosen so far, for the page."""
-    commune = request.form.get("commune") or None
+def choices(form, chosen: dict | None = None) -> dict:
+    """Communes and establishments matching what was typed and chosen so far (or the answers kept), for the page."""
+    picked = chosen if chosen is not None else request.form
+    commune = picked.get("commune") or None
     query = form.commune_query.data or ""
     communes = communes_with_establishments(query)
     if commune and commune not in {c.insee for c in communes}:
@@ -23,7 +24,7 @@ def choices(form) -> dict:
         "communes": communes,
         "commune": commune,
         "establishments": establishments_in(commune, form.establishment_query.data or ""),
-        "establishment": request.form.get("establishment"),
+        "establishment": picked.get("establishment"),
     }
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app
 
 from ..assets import send_static
+from ..auth import current_charter
 from ..extensions import db
 from ..htmx import render_page
 from ..identification.steps import WIZARD_LIFETIME
@@ -24,7 +25,7 @@ def hours(span: timedelta) -> int:
 @bp.get("/conditions-generales")
 def charter_print():
     """The charter on its own page, to read or print."""
-    return render_page("public/charter_print.html")
+    return render_page("public/charter_print.html", charter=current_charter())
 
 
 @bp.get("/accessibilite")

@@ -62,3 +62,24 @@ def test_the_printable_charter_and_the_error_pages(page: Page, audit):
     assert response.status == 404
     expect(page).to_have_title(re.compile("Lien invalide"))
     audit(page)
+
+
+def test_a_new_charter_version_is_accepted_again_at_the_next_login(page: Page, js: bool, audit, monkeypatch):
+    """The operator publishes a new charter (another version in CHARTER_PATH): Sophie accepts it at her next login."""
+    from cgos import charter
+
+    new = charter.Charter("2027-01", "<h2>Charte d'utilisation de l'Espace Agent</h2><p>Texte officiel 2027.</p>")
+    monkeypatch.setattr(charter, "load", lambda path: new)
+    page.goto("/")
+    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
+    expect(page.get_by_text("La charte d'utilisation a changé")).to_be_visible()
+    expect(page.get_by_text("Texte officiel 2027.")).to_be_visible()
+    expect(page.locator(".steps")).to_have_count(0)
+    audit(page)
+    page.get_by_role("button", name="Accepter").click()
+    expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
+    log_out(page)
+    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    # Accepted once: not asked again.
+    expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()

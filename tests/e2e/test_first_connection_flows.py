@@ -6,6 +6,7 @@ state) is not audited again, to keep the module fast on a busy 2-core machine.
 """
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -252,7 +253,12 @@ def test_first_connection_mails_a_provisional_password_that_opens_the_charter(pa
     expect(page.locator(".masked-address")).to_have_text("mar*****@e*****")
     assert MARIE["email"] not in page.content(), "the full address on file is in the page"
     expect(page.get_by_role("link", name="Demande de modification de mon adresse mail")).to_be_visible()
-    expect(page.get_by_role("link", name="Annuler")).to_have_attribute("href", "/premiere-connexion")
+    expect(page.locator(".steps")).to_have_text("Étape 2 sur 2")
+    # « Annuler » and « Retour » come back to the identity step with the numéro typed.
+    expect(page.get_by_role("link", name="Annuler")).to_have_attribute("href", "/premiere-connexion?numero=35127846S")
+    expect(page.get_by_role("link", name="Retour", exact=True)).to_have_attribute(
+        "href", "/premiere-connexion?numero=35127846S"
+    )
     audit(page)
 
     confirm_address(page, MARIE["email"])
@@ -280,13 +286,15 @@ def test_agent_with_a_personal_password_gets_validation_impossible(page, js, mai
 
 
 def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audit):
-    """Two wrong addresses are errors beside the field; the third one offers the questionnaire « ICI »."""
+    """Two wrong addresses are errors beside the field; the third one offers « Compléter le questionnaire »."""
     identify(page, MARIE)
     expect(heading(page, "Confirmation de votre adresse mail")).to_be_visible()
 
     page.get_by_role("link", name="Demande de modification de mon adresse mail").click()
     expect(heading(page, "Vous avez constaté que votre adresse de messagerie est inexacte")).to_be_visible()
-    expect(page.get_by_role("link", name="ici", exact=True)).to_have_attribute("href", "/questionnaire-adresse-mail")
+    expect(page.get_by_role("link", name="Compléter le questionnaire")).to_have_attribute(
+        "href", "/questionnaire-adresse-mail"
+    )
     audit(page)
     page.go_back()
     expect(heading(page, "Confirmation de votre adresse mail")).to_be_visible()
@@ -304,7 +312,7 @@ def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audi
     expect(mail_field(page)).to_have_count(0)
     audit(page)
 
-    page.get_by_role("link", name="ICI", exact=True).click()
+    page.get_by_role("link", name="Compléter le questionnaire").click()
     expect(page).to_have_url(re.compile(r"/questionnaire-adresse-mail$"))
     expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
     expect(questionnaire_field(page, "Nouvelle adresse mail")).to_be_visible()
@@ -322,13 +330,15 @@ def test_agent_without_mail_sends_the_questionnaire_with_a_payslip(page, js, mai
     expect(mail_field(page)).to_have_count(0)
     audit(page)
 
-    page.get_by_role("link", name="ici", exact=True).click()
+    page.get_by_role("link", name="Compléter le questionnaire").click()
     expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
+    # The numéro he typed at « 1ère connexion » comes pre-filled.
+    expect(questionnaire_field(page, "Numéro C.G.O.S")).to_have_value(re.compile(r"^22904518 ?R$"))
     audit(page)
 
-    # Sent empty: every field is required, each listed in the summary with a link to it.
+    # Sent with only the numéro: every other field is required, each listed in the summary with a link to it.
     page.get_by_role("button", name="Envoyer").click()
-    assert_error_summary(page, "Saisissez votre numéro C.G.O.S")
+    assert_error_summary(page, "Saisissez votre date de naissance.")
     summary = page.get_by_role("alert")
     expect(summary.get_by_role("link", name="Joignez votre dernier bulletin de paie ou de pension.")).to_have_attribute(
         "href", "#payslip"
@@ -459,7 +469,39 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
         assert JEAN["new_email"] not in agent_page.content()
         confirm_address(agent_page, JEAN["new_email"])
         expect(heading(agent_page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
+        # The acceptance mail went to the same address: wait for the provisional password's, sent after it.
+        deadline = time.monotonic() + 10
+        newest = mailbox.wait_for
+        while "Mot de passe provisoire :" not in newest(JEAN["new_email"]).get_body(("plain",)).get_content():
+            assert time.monotonic() < deadline, "no provisional password mailed"
+            time.sleep(0.1)
         provisional = mailbox.provisional_pin(JEAN["new_email"])
         log_in(agent_page, JEAN["numero"], provisional)
     finally:
         jean.close()
+
+
+def test_the_payslip_attached_first_is_kept_across_searches_and_errors(page, js, mailbox, tmp_path, audit):
+    """Attached before anything else: kept (« bulletin.pdf — Remplacer ») through « Rechercher » and an error."""
+    identify(page, JEAN)
+    page.get_by_role("link", name="Compléter le questionnaire").click()
+    expect(heading(page, QUESTIONNAIRE_HEADING)).to_be_visible()
+    # The numéro Jean typed at « 1ère connexion » is already there; his birth date is not (never from the file).
+    expect(questionnaire_field(page, "Numéro C.G.O.S")).to_have_value(re.compile(r"^22904518 ?R$"))
+    expect(questionnaire_field(page, "Date de naissance")).to_have_value("")
+    page.get_by_label(PAYSLIP_LABEL).set_input_files(payslip_file(tmp_path))
+    fill_identity(page)
+    questionnaire_field(page, "Nom").fill("")
+    choose_establishment(page, js, audit)
+    page.get_by_role("button", name="Envoyer").click()
+    assert_error_summary(page, "Saisissez votre nom.")
+    expect(page.locator(".kept-file")).to_have_text(re.compile(r"bulletin\.pdf — Remplacer"))
+    expect(page.get_by_role("alert")).not_to_contain_text("bulletin de paie")
+    audit(page)
+    questionnaire_field(page, "Nom").fill(JEAN["last_name"])
+    page.get_by_role("button", name="Envoyer").click()
+    expect(heading(page, "Votre questionnaire a été envoyé")).to_be_visible()
+    expect(page.locator(".panel--success")).to_be_visible()
+    attachments = list(mailbox.wait_for(DELEGATION_MAIL).iter_attachments())
+    assert [part.get_filename() for part in attachments] == ["bulletin.pdf"]
+    assert attachments[0].get_content() == PDF

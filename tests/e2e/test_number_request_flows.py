@@ -11,7 +11,9 @@ pytestmark = pytest.mark.e2e
 
 NIR_LABEL = "Numéro de sécurité sociale"
 START_HEADING = "Vous n'avez pas encore de numéro C.G.O.S"
-REGISTRATION_HEADING = "Formulaire d'inscription"
+IDENTITY_HEADING = "Votre identité"
+ESTABLISHMENT_HEADING = "Votre établissement"
+CHECK_HEADING = "Vérifiez vos réponses"
 LOGIN_HEADING = "Accès à l'Espace Agent avec votre mot de passe"
 KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
 CHECK_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -145,7 +147,9 @@ def choose_establishment(page: Page, js: bool, audit) -> None:
     page.get_by_label("Ville de votre établissement").fill(NEWCOMER["commune"][:4])
     if not js:
         page.get_by_role("button", name="Rechercher : Ville de votre établissement").click()
-        expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
+        expect(heading(page, ESTABLISHMENT_HEADING)).to_be_visible()
+        # Back at the results, not at the top: the first choice has the focus.
+        expect(communes.get_by_role("radio").first).to_be_focused()
         audit(page)
     commune = communes.get_by_role("radio", name=re.compile(rf"^{NEWCOMER['commune']} \("))
     expect(commune).to_be_visible()
@@ -156,8 +160,9 @@ def choose_establishment(page: Page, js: bool, audit) -> None:
     page.get_by_label("Nom de votre établissement").fill("Universitaire")
     if not js:
         page.get_by_role("button", name="Rechercher : Nom de votre établissement").click()
-        expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
+        expect(heading(page, ESTABLISHMENT_HEADING)).to_be_visible()
         expect(commune).to_be_checked()
+        expect(establishments.get_by_role("radio").first).to_be_focused()
         audit(page)
     expect(establishments.get_by_role("radio")).to_have_count(1)
     establishment = establishments.get_by_role("radio", name=NEWCOMER["establishment"], exact=True)
@@ -167,14 +172,25 @@ def choose_establishment(page: Page, js: bool, audit) -> None:
         assert page.evaluate("window.__e2eMarker") == "still here", "choosing the establishment reloaded the page"
 
 
-def fill_registration(page: Page, js: bool, audit, civility: str) -> None:
-    """The registration form of the guide, up to the payslip (attached last: a no-JS search would drop it)."""
+def continue_to(page: Page, step: int, title: str) -> None:
+    """« Continuer », then the next question page with its step indicator."""
+    page.get_by_role("button", name="Continuer", exact=True).click()
+    expect(heading(page, title)).to_be_visible()
+    expect(page.locator(".steps")).to_have_text(f"Étape {step} sur 6")
+
+
+def answer_identity(page: Page, civility: str) -> None:
+    """Question page « Votre identité »."""
     expect(page.get_by_label("Civilité").locator("option")).to_have_text(["Choisissez", "Madame", "Monsieur"])
     page.get_by_label("Civilité").select_option(label=civility)
     page.get_by_role("textbox", name="Nom", exact=True).fill(NEWCOMER["last_name"])
     page.get_by_label("Prénom").fill(NEWCOMER["first_name"])
     page.get_by_label("Date de naissance").fill(NEWCOMER["birth_date"])
     page.get_by_label("Email personnel").fill(NEWCOMER["email"])
+
+
+def answer_address(page: Page, js: bool) -> None:
+    """Question page « Votre adresse »."""
     page.get_by_label("N° et voie").fill(NEWCOMER["street"])
     expect(page.get_by_label("Appart., escalier")).to_be_visible()
     expect(page.get_by_label("Bâtiment, entrée, résidence")).to_be_visible()
@@ -185,6 +201,10 @@ def fill_registration(page: Page, js: bool, audit, civility: str) -> None:
         # The communes of the typed postal code are offered as the suggestions of « Ville ».
         expect(page.locator("#city-options option[value='Rennes']")).to_have_count(1)
     page.get_by_role("combobox", name="Ville", exact=True).fill(NEWCOMER["city"])
+
+
+def answer_establishment(page: Page, js: bool, audit) -> None:
+    """Question page « Votre établissement »."""
     choose_establishment(page, js, audit)
     page.get_by_label("Date d'entrée dans votre établissement").fill(NEWCOMER["entry_date"])
     page.get_by_label("Votre position statutaire").select_option(label=NEWCOMER["position"])
@@ -196,7 +216,7 @@ def attach_payslip(page: Page, payslip) -> None:
 
 
 def send_registration(page: Page) -> None:
-    """« Envoyer »."""
+    """« Envoyer », on « Vérifiez vos réponses »."""
     page.get_by_role("button", name="Envoyer", exact=True).click()
 
 
@@ -221,36 +241,49 @@ def register_newcomer_over_http(page: Page, live_server: str) -> None:
         "/demande-numero", form={"csrf_token": csrf_token("/demande-numero"), "nir": spaced(NEW_NIR)}
     )
     assert response.url == f"{live_server}/demande-numero/inscription", response.text()[:2000]
-    token = csrf_token("/demande-numero/inscription")
     choices = page.request.get(f"/recherche/etablissements?commune={RENNES_INSEE}").text()
     establishment = re.search(
         rf'value="(\d+)"[^>]*>\s*<label[^>]*>{re.escape(NEWCOMER["establishment"])}<', choices
     ).group(1)
-    response = page.request.post(
-        "/demande-numero/inscription",
-        multipart={
-            "csrf_token": token,
-            "civility": "Mme",
-            "last_name": NEWCOMER["last_name"],
-            "first_name": NEWCOMER["first_name"],
-            "birth_date": NEWCOMER["birth_date"],
-            "email": NEWCOMER["email"],
-            "address_flat": "",
-            "address_building": "",
-            "address_street": NEWCOMER["street"],
-            "address_locality": "",
-            "country": "FR",
-            "postal_code": NEWCOMER["postal_code"],
-            "city": NEWCOMER["city"],
-            "commune_query": NEWCOMER["commune"],
-            "commune": RENNES_INSEE,
-            "establishment_query": "",
-            "establishment": establishment,
-            "entry_date": NEWCOMER["entry_date"],
-            "position": "titulaire",
-            "payslip": {"name": "bulletin.pdf", "mimeType": "application/pdf", "buffer": PDF},
-        },
-    )
+    answers = [
+        (
+            "/demande-numero/inscription",
+            {
+                "civility": "Mme",
+                "last_name": NEWCOMER["last_name"],
+                "first_name": NEWCOMER["first_name"],
+                "birth_date": NEWCOMER["birth_date"],
+                "email": NEWCOMER["email"],
+            },
+        ),
+        (
+            "/demande-numero/inscription/adresse",
+            {
+                "address_street": NEWCOMER["street"],
+                "country": "FR",
+                "postal_code": NEWCOMER["postal_code"],
+                "city": NEWCOMER["city"],
+            },
+        ),
+        (
+            "/demande-numero/inscription/etablissement",
+            {
+                "commune_query": NEWCOMER["commune"],
+                "commune": RENNES_INSEE,
+                "establishment": establishment,
+                "entry_date": NEWCOMER["entry_date"],
+                "position": "titulaire",
+            },
+        ),
+        (
+            "/demande-numero/inscription/bulletin",
+            {"payslip": {"name": "bulletin.pdf", "mimeType": "application/pdf", "buffer": PDF}},
+        ),
+        ("/demande-numero/inscription/verification", {}),
+    ]
+    for url, fields in answers:
+        response = page.request.post(url, multipart={"csrf_token": csrf_token(url), **fields})
+        assert response.ok, response.text()[:2000]
     assert response.url == f"{live_server}/demande-numero/inscription/envoyee", response.text()[:2000]
 
 
@@ -366,33 +399,51 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     1ère connexion, charter."""
     open_number_request(page, audit)
     submit_nir(page, spaced(NEW_NIR))
-    expect(heading(page, REGISTRATION_HEADING)).to_be_visible()
-    expect(page).to_have_title(re.compile(r"^Inscription au C.G.O.S"))
+    expect(heading(page, IDENTITY_HEADING)).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^Votre identité \(étape 2 sur 6\)"))
+    expect(page.locator(".steps")).to_have_text("Étape 2 sur 6")
     expect(page.get_by_text(f"({NEW_NIR[0]} •• •• •• ••• ••• {NEW_NIR[13:]})")).to_be_visible()
     assert_no_nir(page.content(), NEW_NIR)
     audit(page)
 
-    # A man's civility does not agree with a NIR starting with 2.
-    fill_registration(page, js, audit, "Monsieur")
-    attach_payslip(page, payslip)
-    send_registration(page)
+    # A man's civility does not agree with a NIR starting with 2: said on this page, not after five.
+    answer_identity(page, "Monsieur")
+    page.get_by_role("button", name="Continuer", exact=True).click()
     civility = page.get_by_label("Civilité")
     assert_field_error(page, civility, CIVILITY_MISMATCH)
     expect(page.get_by_role("alert").get_by_role("listitem")).to_have_count(1)
     expect(page.get_by_role("textbox", name="Nom", exact=True)).to_have_value(NEWCOMER["last_name"])
-    expect(page.get_by_label("Prénom")).to_have_value(NEWCOMER["first_name"])
-    expect(page.get_by_label("Date de naissance")).to_have_value(NEWCOMER["birth_date"])
     expect(page.get_by_label("Email personnel")).to_have_value(NEWCOMER["email"])
-    expect(page.get_by_label("N° et voie")).to_have_value(NEWCOMER["street"])
-    expect(page.get_by_label("Code postal")).to_have_value(NEWCOMER["postal_code"])
-    expect(page.get_by_role("combobox", name="Ville", exact=True)).to_have_value(NEWCOMER["city"])
-    expect(page.get_by_role("radio", name=NEWCOMER["establishment"], exact=True)).to_be_checked()
-    expect(page.get_by_label("Date d'entrée dans votre établissement")).to_have_value(NEWCOMER["entry_date"])
-    expect(page.get_by_label("Votre position statutaire").locator("option:checked")).to_have_text(NEWCOMER["position"])
     audit(page)
-
     civility.select_option(label="Madame")
+    continue_to(page, 3, "Votre adresse")
+    audit(page)
+    answer_address(page, js)
+    continue_to(page, 4, ESTABLISHMENT_HEADING)
+    audit(page)
+    answer_establishment(page, js, audit)
+    continue_to(page, 5, "Votre bulletin de paie ou de pension")
+    audit(page)
     attach_payslip(page, payslip)
+    continue_to(page, 6, CHECK_HEADING)
+    audit(page)
+    expect(page.get_by_text("bulletin.pdf")).to_be_visible()
+    expect(page.get_by_text(NEWCOMER["establishment"])).to_be_visible()
+
+    # « Modifier » goes back to the question, « Continuer » back to the check page.
+    page.get_by_role("link", name="Modifier : Prénom").click()
+    expect(heading(page, IDENTITY_HEADING)).to_be_visible()
+    expect(page.get_by_label("Prénom")).to_have_value(NEWCOMER["first_name"])
+    page.get_by_label("Prénom").fill("Camille-Anne")
+    page.get_by_role("button", name="Continuer", exact=True).click()
+    expect(heading(page, CHECK_HEADING)).to_be_visible()
+    expect(page.get_by_text("Camille-Anne")).to_be_visible()
+    # The payslip is still attached after the detour: shown by its name.
+    page.get_by_role("link", name="Modifier : Bulletin joint").click()
+    expect(page.locator(".kept-file")).to_have_text(re.compile(r"bulletin\.pdf — Remplacer"))
+    audit(page)
+    page.get_by_role("button", name="Continuer", exact=True).click()
+    expect(heading(page, CHECK_HEADING)).to_be_visible()
     send_registration(page)
     expect(page.get_by_text("Vous devez confirmer votre adresse de messagerie sous 48 heures")).to_be_visible()
     expect(page.get_by_text(NEWCOMER["email"])).to_be_visible()
@@ -401,6 +452,7 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     page.goto(confirmation_link(mailbox))
     expect(heading(page, "Votre numéro C.G.O.S")).to_be_visible()
     numero = numero_line(page.locator("main").inner_text())
+    expect(page.get_by_role("link", name="Demander mon mot de passe")).to_be_visible()
     audit(page)
     mailed = wait_for_mail(mailbox, NEWCOMER["email"], "Numéro C.G.O.S :")
     assert numero_line(plain_text(mailed)) == numero

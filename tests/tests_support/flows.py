@@ -56,11 +56,39 @@ def registration_fields(**overrides):
     return with_payslip(data, overrides)
 
 
+# The question pages of the registration and the fields of each.
+QUESTION_PAGES = [
+    ("/inscription", ["civility", "last_name", "first_name", "birth_date", "email"]),
+    (
+        "/inscription/adresse",
+        ["address_flat", "address_building", "address_street", "address_locality", "country", "postal_code", "city"],
+    ),
+    (
+        "/inscription/etablissement",
+        ["commune_query", "commune", "establishment_query", "establishment", "entry_date", "position"],
+    ),
+    ("/inscription/bulletin", ["payslip"]),
+]
+
+
+def answer_questions(agent, fields):
+    """Answer each question page with its fields; the first page refused, or the check page."""
+    for path, names in QUESTION_PAGES:
+        agent.get(REGISTRATION_URL + path)
+        page = agent.submit(REGISTRATION_URL + path, {name: fields[name] for name in names if name in fields})
+        if page.status != 200:
+            return page
+    return page
+
+
 def register(agent, **overrides):
-    """Go through the NIR step and send the registration form (Anne, unless overridden)."""
+    """Go through the NIR step, each question page, then « Envoyer » on « Vérifiez vos réponses » (Anne, unless overridden)."""
     nir_step(agent, NEW_NIR)
-    agent.get(REGISTRATION_URL + "/inscription")
-    return agent.post(REGISTRATION_URL + "/inscription", {**agent.page.form_data(), **registration_fields(**overrides)})
+    page = answer_questions(agent, registration_fields(**overrides))
+    if page.status != 200:
+        return page
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
+    return agent.submit(REGISTRATION_URL + "/inscription/verification")
 
 
 def with_payslip(data: dict, overrides: dict) -> dict:
