@@ -11,7 +11,7 @@ from functools import partial
 
 from flask import Blueprint, render_template, request, session, url_for
 
-from .. import flow_state, uploads
+from .. import flow_state, uploads, validators
 from ..credentials import limits
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..delegations import delegation_for
@@ -263,7 +263,7 @@ def establishment():
     chosen = chosen_establishment(form)
     birth = stored_date(answers(current).get("identity", {}).get("birth_date"))
     if isinstance(form.entry_date.data, date):
-        problem = services.entry_date_problem(form.entry_date.data, birth, date.today())
+        problem = services.entry_date_problem(form.entry_date.data, birth, validators.paris_today())
         if problem:
             form.entry_date.errors = [problem]
     if any(field.errors for field in form):
@@ -356,7 +356,7 @@ def check():
     errors = {}
     if values["establishment"] is None:
         errors["establishment"] = CHOOSE_ESTABLISHMENT
-    problem = services.entry_date_problem(values["entry_date"], values["birth_date"], date.today())
+    problem = services.entry_date_problem(values["entry_date"], values["birth_date"], validators.paris_today())
     if problem:
         errors["entry_date"] = problem
     show = partial(
