@@ -27,6 +27,7 @@ from cgos.models import (
     utcnow,
 )
 from cgos.production import UnsafeConfiguration
+from tests_support.staff import log_in_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -59,8 +60,7 @@ def link_path(mail: OutboundMail) -> str:
 
 def staff_login(person):
     """Log in to the back office as the Bretagne demo staff."""
-    person.get("/delegation")
-    return person.submit("/delegation", STAFF)
+    return log_in_staff(person, **STAFF)
 
 
 def register_anne(person):

@@ -38,7 +38,9 @@ def log_in_staff(person, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STA
     return person.submit(page.main.select_one("form")["action"], {"code": current_code(secret, email)})
 
 
-def log_in_staff_in_browser(page, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STAFF_PASSWORD, secret=DEMO_TOTP_SECRET):
+def log_in_staff_in_browser(
+    page, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STAFF_PASSWORD, secret=DEMO_TOTP_SECRET
+):
     """Log in to the back office in Playwright: the password, then « Code de vérification » and « Valider »."""
     page.goto("/delegation")
     page.get_by_label("Adresse mail").fill(email)
@@ -46,3 +48,23 @@ def log_in_staff_in_browser(page, email: str = DEMO_STAFF_EMAIL, password: str =
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Code de vérification").fill(current_code(secret, email))
     page.get_by_role("button", name="Valider").click()
+
+
+def add_staff(email: str, password: str, delegation_code: str, secret: str | None = DEMO_TOTP_SECRET, lead=False):
+    """A staff member of a delegation, already enrolled with `secret` (None: enrols at first login)."""
+    from cgos.credentials import second_factor
+    from cgos.credentials.hashing import hash_secret
+    from cgos.models import Delegation
+
+    staff = DelegationStaff(
+        email=email,
+        password_hash=hash_secret(password),
+        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == delegation_code)),
+        lead=lead,
+    )
+    if secret is not None:
+        staff.totp_secret_sealed = second_factor.seal(secret)
+        staff.totp_enrolled_at = utcnow()
+    db.session.add(staff)
+    db.session.commit()
+    return staff
