@@ -18,11 +18,12 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("delegation_staff", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("lead", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("totp_secret_sealed", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("totp_enrolled_at", sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    # Plain ADD COLUMN, not a batch copy: on SQLite a copy of delegation_staff fails as soon as
+    # sessions or audit rows refer to a staff member.
+    op.add_column('delegation_staff', sa.Column('lead', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('delegation_staff', sa.Column('totp_secret_sealed', sa.Text(), nullable=True))
+    op.add_column('delegation_staff', sa.Column('totp_enrolled_at', sa.DateTime(), nullable=True))
+    op.add_column('delegation_staff', sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
     op.create_table(
         "staff_recovery_code",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -41,11 +42,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("staff_recovery_code", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_staff_recovery_code_staff_id"))
-    op.drop_table("staff_recovery_code")
-    with op.batch_alter_table("delegation_staff", schema=None) as batch_op:
-        batch_op.drop_column("totp_last_step")
-        batch_op.drop_column("totp_enrolled_at")
-        batch_op.drop_column("totp_secret_sealed")
-        batch_op.drop_column("lead")
+    with op.batch_alter_table('staff_recovery_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_recovery_code_staff_id'))
+    op.drop_table('staff_recovery_code')
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL), for the reason given in upgrade().
+    for column in ('totp_last_step', 'totp_enrolled_at', 'totp_secret_sealed', 'lead'):
+        op.execute(f'ALTER TABLE delegation_staff DROP COLUMN {column}')
