@@ -85,6 +85,7 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per flow the agent goes through."""
     from .account.routes import bp as account_bp
+    from .delegation.history import bp as staff_history_bp
     from .delegation.routes import bp as delegation_bp
     from .dev.routes import bp as dev_bp
     from .first_connection.routes import bp as first_connection_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
         places_bp,
         account_bp,
         delegation_bp,
+        staff_history_bp,
         public_bp,
         dev_bp,
     )

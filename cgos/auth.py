@@ -1,4 +1,8 @@
-"""Logged-in sessions kept on the server: renewed at login, revocable, idle after 20 minutes, over after 12 hours."""
+"""Logged-in sessions kept on the server: renewed at login, revocable, idle after 20 minutes, over after 12 hours.
+
+Staff sessions are shorter (STAFF_SESSION_IDLE_TIMEOUT, STAFF_SESSION_ABSOLUTE_LIFETIME: 15 minutes
+idle, 8 hours in all), and one starts only once the second factor is checked (cgos/delegation/routes.py).
+"""
 
 import hashlib
 import secrets
@@ -70,10 +74,11 @@ def load_logged_in_agent() -> None:
     if auth_session is None or auth_session.revoked_at is not None:
         session.pop(SESSION_KEY, None)
         return
-    if now - auth_session.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
+    prefix = "STAFF_" if auth_session.staff_id is not None else ""
+    if now - auth_session.last_seen_at > duration(prefix + "SESSION_IDLE_TIMEOUT"):
         _expire(auth_session, now, "Votre session a expiré après une période d'inactivité : connectez-vous de nouveau.")
         return
-    if now - auth_session.created_at > absolute_lifetime():
+    if now - auth_session.created_at > duration(prefix + "SESSION_ABSOLUTE_LIFETIME"):
         # ASVS 3.3.2: even an active session ends; a stolen cookie is not good forever.
         _expire(auth_session, now, "Votre session a expiré : par sécurité, connectez-vous de nouveau.")
         return
@@ -84,10 +89,10 @@ def load_logged_in_agent() -> None:
     g.staff = auth_session.staff
 
 
-def absolute_lifetime() -> timedelta:
-    """SESSION_ABSOLUTE_LIFETIME, given as a timedelta or (from the environment) in seconds."""
-    lifetime = current_app.config["SESSION_ABSOLUTE_LIFETIME"]
-    return lifetime if isinstance(lifetime, timedelta) else timedelta(seconds=int(lifetime))
+def duration(key: str) -> timedelta:
+    """A session duration setting, given as a timedelta or (from the environment) in seconds."""
+    value = current_app.config[key]
+    return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
 
 
 def _expire(auth_session: AuthSession, now, notice: str) -> None:

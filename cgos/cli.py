@@ -8,10 +8,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import events, reference_data
 from . import mail as mail_queue
-from . import reference_data
-from .auth import current_charter
+from .auth import current_charter, revoke_sessions
+from .credentials import second_factor
 from .credentials.hashing import hash_secret, nir_digest
+from .events import Event
 from .extensions import db
 from .identifiers import numero as numero_rules
 from .models import (
@@ -28,6 +30,8 @@ from .models import (
 )
 
 DEMO_STAFF = ("delegation.bretagne@example.org", "Demo-Delegation-2026", "bretagne")
+# The demo staff's TOTP secret, public (contract, README): `make run` and the tests compute its codes.
+DEMO_STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def bind_migrations(app: Flask) -> None:
@@ -239,9 +243,15 @@ def load_demo_data() -> int:
         db.session.add(agent)
         created += 1
     email, password, code = DEMO_STAFF
-    if not db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email)):
+    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
+    if staff is None:
         delegation = db.session.scalar(db.select(Delegation).where(Delegation.code == code))
-        db.session.add(DelegationStaff(email=email, password_hash=hash_secret(password), delegation=delegation))
+        staff = DelegationStaff(email=email, password_hash=hash_secret(password), delegation=delegation, lead=True)
+        db.session.add(staff)
+        created += 1
+    if staff.totp_secret_sealed is None:
+        staff.totp_secret_sealed = second_factor.seal(DEMO_STAFF_TOTP_SECRET)
+        staff.totp_enrolled_at = utcnow()
         created += 1
     return created
 
@@ -321,9 +331,10 @@ staff_group = AppGroup("staff", help="Personnel des délégations.")
 @staff_group.command("create")
 @click.argument("email")
 @click.option("--delegation", "code", required=True, help="Code de la délégation (bretagne, 53…).")
+@click.option("--lead", is_flag=True, help="Responsable de la délégation : voit l'historique de son personnel.")
 @click.password_option(envvar="CGOS_STAFF_PASSWORD", prompt="Mot de passe", confirmation_prompt=True)
-def staff_create_command(email: str, code: str, password: str) -> None:
-    """Create a delegation staff account (password from a prompt or CGOS_STAFF_PASSWORD)."""
+def staff_create_command(email: str, code: str, lead: bool, password: str) -> None:
+    """Create a delegation staff account (password from a prompt or CGOS_STAFF_PASSWORD); enrolled at first login."""
     email = email.strip().lower()
     delegation = db.session.scalar(
         db.select(Delegation).where(
@@ -337,9 +348,24 @@ def staff_create_command(email: str, code: str, password: str) -> None:
         raise click.UsageError("le mot de passe doit comporter au moins 12 caractères")
     if db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email)):
         raise click.UsageError(f"{email} existe déjà")
-    db.session.add(DelegationStaff(email=email, password_hash=hash_secret(password), delegation=delegation))
+    db.session.add(DelegationStaff(email=email, password_hash=hash_secret(password), delegation=delegation, lead=lead))
     db.session.commit()
     click.echo(f"{email} peut se connecter au back office de la {delegation.name}.")
+
+
+@staff_group.command("reset-2fa")
+@click.argument("email")
+def staff_reset_second_factor_command(email: str) -> None:
+    """Forget a staff member's second factor (lost phone): enrolled again at the next login."""
+    email = email.strip().lower()
+    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
+    if staff is None:
+        raise click.UsageError(f"aucun membre du personnel n'a l'adresse {email}")
+    second_factor.forget(staff)
+    revoke_sessions(staff=staff)
+    events.record(Event.SECOND_FACTOR_RESET, None, "flask staff reset-2fa", staff=staff)
+    db.session.commit()
+    click.echo(f"Double authentification réinitialisée : {email} l'activera de nouveau à sa prochaine connexion.")
 
 
 agents_group = AppGroup("agents", help="Fichier des agents.")

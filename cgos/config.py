@@ -66,6 +66,9 @@ def default_config(instance_path: str) -> dict:
         # However active, a logged-in session ends this long after the login (ASVS 3.3.2).
         "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=20),
+        # Staff see a whole region's personal data: their sessions end sooner.
+        "STAFF_SESSION_IDLE_TIMEOUT": timedelta(minutes=15),
+        "STAFF_SESSION_ABSOLUTE_LIFETIME": timedelta(hours=8),
         "UPLOAD_FOLDER": str(instance / "uploads"),
         "MAX_CONTENT_LENGTH": 5 * MIB,
         "PUBLIC_BASE_URL": None,

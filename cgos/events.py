@@ -3,7 +3,7 @@
 import enum
 import logging
 
-from flask import request
+from flask import g, request
 
 from .extensions import db
 from .models import Agent, DelegationStaff, SecurityEvent
@@ -39,6 +39,12 @@ class Event(enum.StrEnum):
     ACCOUNT_DISABLED = "account_disabled"
     ACCOUNT_REACTIVATED = "account_reactivated"
     REQUESTS_EXPORTED = "requests_exported"
+    SECOND_FACTOR_ENROLLED = "second_factor_enrolled"
+    SECOND_FACTOR_FAILURE = "second_factor_failure"
+    SECOND_FACTOR_RESET = "second_factor_reset"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    PERSONAL_DATA_VIEWED = "personal_data_viewed"
+    PAYSLIP_DOWNLOADED = "payslip_downloaded"
 
 
 def record(
@@ -58,3 +64,8 @@ def record(
     log.info(
         "%s agent=%s staff=%s detail=%s", kind, agent.id if agent else "-", staff.id if staff else "-", detail or "-"
     )
+
+
+def audit(kind: Event, agent: Agent | None = None, detail: str | None = None) -> None:
+    """Record what the logged-in staff member did or saw (the caller commits)."""
+    record(kind, agent, detail, staff=g.staff)

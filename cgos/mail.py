@@ -17,7 +17,6 @@ Fernet-encrypted in `sealed_secrets` under a key that is not in the database
 when the message is built for SMTP, and erased once the mail is sent.
 """
 
-import base64
 import json
 import logging
 import re
@@ -29,14 +28,12 @@ from datetime import timedelta
 
 import flask_mail
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import escape
 from sqlalchemy import delete, event, or_, update
 from sqlalchemy.orm import selectinload
 
-from . import uploads
+from . import sealing, uploads
 from .extensions import db
 from .models import MailAttachment, OutboundMail, utcnow
 
@@ -62,11 +59,7 @@ class SecretUnavailable(Exception):
 
 def _fernet() -> Fernet:
     """The mail-secret cipher, keyed from MAIL_SECRET_KEY or SECRET_KEY, never from the database."""
-    material = current_app.config.get("MAIL_SECRET_KEY") or current_app.config["SECRET_KEY"]
-    if isinstance(material, str):
-        material = material.encode()
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cgos outbound mail secrets").derive(material)
-    return Fernet(base64.urlsafe_b64encode(key))
+    return sealing.cipher(b"cgos outbound mail secrets")
 
 
 def _seal(values: dict[str, str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from .extensions import db
@@ -77,8 +77,25 @@ class DelegationStaff(db.Model):
     password_hash: Mapped[str] = mapped_column(String(100))
     delegation_id: Mapped[int] = mapped_column(ForeignKey("delegation.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The delegation's lead sees the « Historique » of every staff member of the delegation.
+    lead: Mapped[bool] = mapped_column(default=False)
+    # The TOTP secret (base32), Fernet-encrypted (cgos/sealing.py); None until enrolled.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    totp_enrolled_at: Mapped[datetime | None]
+    # The last 30-second step whose code was accepted: a code is good once (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     delegation: Mapped[Delegation] = relationship()
+
+
+class StaffRecoveryCode(db.Model):
+    """One of the ten single-use codes a staff member may type instead of the TOTP code."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("delegation_staff.id"), index=True)
+    # HMAC-SHA256 of the code keyed by the pepper (see cgos/credentials/second_factor.py).
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None]
 
 
 class Establishment(db.Model):

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
 from cgos.models import (
-    Delegation,
     DelegationStaff,
     MailAttachment,
     MailChangeRequest,
@@ -18,6 +16,7 @@ from cgos.models import (
     utcnow,
 )
 from tests_support.flows import PDF, questionnaire_fields
+from tests_support.staff import add_staff, log_in_staff
 
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 
@@ -35,21 +34,13 @@ def jean_request(app, new_agent):
 
 
 def staff_login(agent, **overrides):
-    """Log in to the back office."""
-    agent.get("/delegation")
-    return agent.submit("/delegation", {**STAFF, **overrides})
+    """Log in to the back office, both factors (the password step's page when the password is refused)."""
+    return log_in_staff(agent, **{**STAFF, **overrides})
 
 
 def other_staff(app) -> DelegationStaff:
     """A staff member of another delegation."""
-    staff = DelegationStaff(
-        email="delegation.idf@example.org",
-        password_hash=hash_secret("Autre-Delegation-2026"),
-        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "ile-de-france")),
-    )
-    db.session.add(staff)
-    db.session.commit()
-    return staff
+    return add_staff("delegation.idf@example.org", "Autre-Delegation-2026", "ile-de-france")
 
 
 def test_the_back_office_login_page(either):

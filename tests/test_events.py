@@ -29,4 +29,10 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
         "ACCOUNT_DISABLED": "account_disabled",
         "ACCOUNT_REACTIVATED": "account_reactivated",
         "REQUESTS_EXPORTED": "requests_exported",
+        "SECOND_FACTOR_ENROLLED": "second_factor_enrolled",
+        "SECOND_FACTOR_FAILURE": "second_factor_failure",
+        "SECOND_FACTOR_RESET": "second_factor_reset",
+        "RECOVERY_CODE_USED": "recovery_code_used",
+        "PERSONAL_DATA_VIEWED": "personal_data_viewed",
+        "PAYSLIP_DOWNLOADED": "payslip_downloaded",
     }

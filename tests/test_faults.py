@@ -20,6 +20,7 @@ from cgos.extensions import db
 from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
 from tests_support.flows import link_in, questionnaire_fields, register
 from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
+from tests_support.staff import log_in_staff
 
 pytestmark = pytest.mark.faults
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
@@ -156,8 +157,7 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
         )
         request_id = db.session.scalar(db.select(MailChangeRequest.id))
         staff = new_agent(app)
-        staff.get("/delegation")
-        staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+        log_in_staff(staff)
         staff.get(f"/delegation/demandes/{request_id}")
         page = staff.submit(f"/delegation/demandes/{request_id}", {"decision": "accept"})
         assert "La décision est enregistrée" in page.text

@@ -13,6 +13,7 @@ from cgos.credentials.hashing import hash_secret
 from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.models import Agent, AuthSession, PasswordState, SecurityEvent, utcnow
+from tests_support.staff import log_in_staff
 
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
 WRONG = "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
@@ -50,8 +51,7 @@ def test_htmx_wiring_is_declared_once_on_the_body(client):
 
 def test_a_staff_member_on_the_login_page_still_sees_the_logout_button(app, agent, new_agent):
     new_agent(app).get("/")  # a visitor's display comes first
-    agent.get("/delegation")
-    agent.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    log_in_staff(agent)
     page = agent.get("/")
     assert page.soup.find("header").find("button", string="Se déconnecter")
 

@@ -23,6 +23,7 @@ from tests_support.flows import (
     register,
     registration_fields,
 )
+from tests_support.staff import log_in_staff
 
 URL = "/demande-numero"
 
@@ -284,8 +285,7 @@ def test_the_whole_journey_to_a_first_login(agent, app, new_agent):
     numero = re.search(r"Numéro C.G.O.S : (\d{8} [A-Z])", page.text).group(1)
     registration = db.session.scalar(db.select(Registration))
     staff = new_agent(app)
-    staff.get("/delegation")
-    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    log_in_staff(staff)
     staff.get(f"/delegation/inscriptions/{registration.id}")
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     person = new_agent(app)
@@ -307,8 +307,7 @@ def test_the_registration_reaches_the_back_office_and_a_rejection_disables_the_a
     new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
     registration = db.session.scalar(db.select(Registration))
     staff = new_agent(app)
-    staff.get("/delegation")
-    page = staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    page = log_in_staff(staff)
     assert "Anne LE GOFF" in page.text
     page = staff.get(f"/delegation/inscriptions/{registration.id}")
     assert "2 •• •• •• ••• ••• " in page.text and NEW_NIR not in page.response.get_data(as_text=True)
@@ -333,8 +332,7 @@ def test_staff_can_mark_a_registration_verified(agent, app, new_agent):
     new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
     registration = db.session.scalar(db.select(Registration))
     staff = new_agent(app)
-    staff.get("/delegation")
-    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    log_in_staff(staff)
     staff.get(f"/delegation/inscriptions/{registration.id}")
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     db.session.refresh(registration)
@@ -353,8 +351,7 @@ def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new
     new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
     registration = db.session.scalar(db.select(Registration))
     staff = new_agent(app)
-    staff.get("/delegation")
-    staff.submit("/delegation", {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"})
+    log_in_staff(staff)
     staff.get(f"/delegation/inscriptions/{registration.id}")
     staff.submit(f"/delegation/inscriptions/{registration.id}", decision)
     kinds = [
@@ -362,7 +359,7 @@ def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new
         for e in db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id))
         if e.agent_id == registration.agent_id
     ]
-    assert kinds == ["registration_confirmed", kind]
+    assert kinds == ["registration_confirmed", "personal_data_viewed", kind]
 
 
 def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):

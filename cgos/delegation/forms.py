@@ -1,7 +1,7 @@
-"""Back-office forms: staff login and the decision on a request."""
+"""Back-office forms: staff login, its second factor, and the decision on a request."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SearchField, TextAreaField
+from wtforms import EmailField, PasswordField, SearchField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 
@@ -10,6 +10,15 @@ class StaffLoginForm(FlaskForm):
 
     email = EmailField("Adresse mail", validators=[DataRequired("Saisissez votre adresse mail.")])
     password = PasswordField("Mot de passe", validators=[DataRequired("Saisissez votre mot de passe.")])
+
+
+class SecondFactorForm(FlaskForm):
+    """« Code de vérification »: the authenticator's code, or one of the recovery codes."""
+
+    code = StringField(
+        "Code de vérification",
+        validators=[DataRequired("Saisissez le code de vérification.")],
+    )
 
 
 class DecisionForm(FlaskForm):

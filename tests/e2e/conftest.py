@@ -133,9 +133,15 @@ def mailbox(smtp_server) -> Mailbox:
 
 
 @pytest.fixture
-def live_server(make_app, smtp_server):
+def live_app(make_app, smtp_server):
+    """The app the live server serves: a test prepares its data in `with live_app.app_context()`."""
+    return make_app(SERVER_NAME=None, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+
+
+@pytest.fixture
+def live_server(live_app):
     """The portal served over HTTP on a free port, on a fresh copy of the demo database."""
-    app = make_app(SERVER_NAME=None, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -10,6 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from test_login_flows import heading
 
+from tests_support.staff import log_in_staff_in_browser
+
 pytestmark = pytest.mark.e2e
 
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
@@ -50,11 +52,8 @@ def audit_page(audit, axe_check, width):
 
 
 def log_in_staff(page: Page) -> None:
-    """The back office's login, the way it asks today (a second factor changes this function only)."""
-    page.goto("/delegation")
-    page.get_by_label("Adresse mail").fill(STAFF["email"])
-    page.get_by_label("Mot de passe").fill(STAFF["password"])
-    page.get_by_role("button", name="Se connecter").click()
+    """The back office's login: password, then « Code de vérification »."""
+    log_in_staff_in_browser(page, STAFF["email"], STAFF["password"])
     expect(heading(page, "Délégation régionale Bretagne")).to_be_visible()
 
 

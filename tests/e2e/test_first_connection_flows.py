@@ -11,6 +11,8 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests_support.staff import log_in_staff_in_browser
+
 pytestmark = pytest.mark.e2e
 
 MARIE = {"numero": "35127846 S", "year": "1985", "month": "mars", "email": "marie.dupont@example.org"}
@@ -29,7 +31,6 @@ JEAN = {
     "commune_insee": "22278",
     "establishment": "Centre Hospitalier Yves Le Foll",
 }
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 DELEGATION_MAIL = "delegation.bretagne@example.org"
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -398,9 +399,7 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
     page.goto("/delegation")
     expect(heading(page, "Back office des délégations régionales")).to_be_visible()
     audit(page)
-    page.get_by_label("Adresse mail").fill(STAFF["email"])
-    page.get_by_label("Mot de passe").fill(STAFF["password"])
-    page.get_by_role("button", name="Se connecter").click()
+    log_in_staff_in_browser(page)
 
     expect(page).to_have_url(f"{live_server}/delegation/demandes")
     expect(heading(page, "Délégation régionale Bretagne")).to_be_visible()

@@ -7,6 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from stdnum.fr import nir as stdnum_nir
 
+from tests_support.staff import log_in_staff_in_browser
+
 pytestmark = pytest.mark.e2e
 
 NIR_LABEL = "Numéro de sécurité sociale"
@@ -469,10 +471,7 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     ).to_be_visible()
     audit(page)
 
-    page.goto("/delegation")
-    page.get_by_label("Adresse mail").fill("delegation.bretagne@example.org")
-    page.get_by_label("Mot de passe").fill("Demo-Delegation-2026")
-    page.get_by_role("button", name="Se connecter").click()
+    log_in_staff_in_browser(page)
     page.get_by_role("link", name=re.compile("LE GOFF")).first.click()
     page.get_by_role("button", name="Inscription vérifiée").click()
     expect(page.get_by_text("La décision est enregistrée.")).to_be_visible()
@@ -532,10 +531,7 @@ def test_the_delegation_verifies_or_rejects_the_registration(page, js, live_serv
     page.goto(confirmation_link(mailbox))
     numero = numero_line(page.locator("main").inner_text())
 
-    page.goto("/delegation")
-    page.get_by_label("Adresse mail").fill("delegation.bretagne@example.org")
-    page.get_by_label("Mot de passe").fill("Demo-Delegation-2026")
-    page.get_by_role("button", name="Se connecter").click()
+    log_in_staff_in_browser(page)
     expect(page.get_by_role("heading", name="Inscriptions à vérifier (1)")).to_be_visible()
     page.get_by_role("link", name=re.compile("LE GOFF")).first.click()
     expect(heading(page, re.compile(r"Inscription n° \d+"))).to_be_visible()

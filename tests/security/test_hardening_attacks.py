@@ -27,6 +27,7 @@ from cgos.models import (
 )
 from cgos.production import UnsafeConfiguration
 from tests_support.flows import link_in, questionnaire_fields, register
+from tests_support.staff import log_in_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -51,8 +52,7 @@ def last_mail() -> OutboundMail:
 
 def staff_login(person):
     """Log in to the back office as the Bretagne demo staff."""
-    person.get("/delegation")
-    return person.submit("/delegation", STAFF)
+    return log_in_staff(person, **STAFF)
 
 
 # L3: MIME header injection through the payslip file name, and a 500 on download.

@@ -24,6 +24,7 @@ from cgos.models import (
     utcnow,
 )
 from tests_support.flows import register
+from tests_support.staff import log_in_staff
 
 SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
 SOPHIE_NUMERO, SOPHIE_PIN = "29088361 J", "482915"
@@ -61,8 +62,7 @@ def forgotten_password(agent, who: dict, address: str):
 
 def staff_login(agent):
     """Log in to the Bretagne back office."""
-    agent.get("/delegation")
-    return agent.submit("/delegation", STAFF)
+    return log_in_staff(agent, **STAFF)
 
 
 def agent_by_numero(numero: str) -> Agent:

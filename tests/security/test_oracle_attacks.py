@@ -4,6 +4,7 @@ import io
 
 from cgos.extensions import db
 from cgos.models import Agent, Delegation, Establishment, MailChangeRequest, OutboundMail, SecurityEvent
+from tests_support.staff import log_in_staff
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 QUESTIONNAIRE = "/questionnaire-adresse-mail"
@@ -47,8 +48,7 @@ def identify(agent, tab: str, **fields):
 
 def staff_login(agent):
     """Log in to the Bretagne back office."""
-    agent.get("/delegation")
-    return agent.submit("/delegation", STAFF)
+    return log_in_staff(agent, **STAFF)
 
 
 def test_the_questionnaire_does_not_tell_which_birth_date_is_right(new_agent, app):

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import date, datetime
 
+from cgos.credentials import second_factor
 from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
@@ -15,7 +16,10 @@ from cgos.models import (
     MailChangeRequest,
     Registration,
     RequestStatus,
+    utcnow,
 )
+
+from . import staff as staff_support
 
 BRETAGNE = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 ILE_DE_FRANCE = {"email": "delegation.idf@example.org", "password": "Autre-Delegation-2026"}
@@ -24,24 +28,22 @@ PARIS_APHP = "Assistance Publique - Hôpitaux de Paris"
 
 
 def log_in_staff(browser, credentials: dict = BRETAGNE):
-    """Log a staff member in to the back office, the way the login page asks today.
-
-    The one place that knows the staff login: a second factor changes this function only.
-    """
-    browser.get("/delegation")
-    return browser.submit("/delegation", credentials)
+    """Log a staff member in to the back office, password then code (both enrolled with the demo secret)."""
+    return staff_support.log_in_staff(browser, credentials["email"], credentials["password"])
 
 
 def ile_de_france_staff() -> DelegationStaff:
     """A staff member of the Île-de-France delegation."""
-    staff = DelegationStaff(
+    person = DelegationStaff(
         email=ILE_DE_FRANCE["email"],
         password_hash=hash_secret(ILE_DE_FRANCE["password"]),
         delegation=delegation("ile-de-france"),
+        totp_secret_sealed=second_factor.seal(staff_support.DEMO_TOTP_SECRET),
+        totp_enrolled_at=utcnow(),
     )
-    db.session.add(staff)
+    db.session.add(person)
     db.session.commit()
-    return staff
+    return person
 
 
 def delegation(code: str) -> Delegation:

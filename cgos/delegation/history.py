@@ -1,0 +1,79 @@
+"""« Historique »: what a staff member did and saw, shown to them and to their delegation's lead only."""
+
+from flask import Blueprint, abort, g
+
+from ..auth import staff_required
+from ..events import Event
+from ..extensions import db
+from ..htmx import render_page
+from ..models import Agent, DelegationStaff, SecurityEvent
+
+bp = Blueprint("staff_history", __name__, url_prefix="/delegation/personnel")
+
+# The newest rows shown; older ones stay in the audit trail.
+HISTORY_LIMIT = 500
+
+ACTIONS = {
+    Event.LOGIN_SUCCESS: "Connexion",
+    Event.LOGIN_FAILURE: "Mot de passe refusé",
+    Event.LOGOUT: "Déconnexion",
+    Event.SECOND_FACTOR_ENROLLED: "Double authentification activée",
+    Event.SECOND_FACTOR_FAILURE: "Code de vérification refusé",
+    Event.SECOND_FACTOR_RESET: "Double authentification réinitialisée",
+    Event.RECOVERY_CODE_USED: "Code de secours utilisé",
+    Event.PERSONAL_DATA_VIEWED: "Consultation de données personnelles",
+    Event.PAYSLIP_DOWNLOADED: "Téléchargement d'un bulletin de paie",
+    Event.MAIL_CHANGE_ACCEPTED: "Demande prise en compte",
+    Event.MAIL_CHANGE_REJECTED: "Demande non prise en compte",
+    Event.REGISTRATION_ACCEPTED: "Inscription vérifiée",
+    Event.REGISTRATION_REJECTED: "Inscription rejetée",
+}
+SUBJECTS = {"request": "Demande n° {}", "registration": "Inscription n° {}"}
+
+
+def describe(event: SecurityEvent) -> tuple[str, str]:
+    """The action and what it was about, in French (`request 12` reads « Demande n° 12 »)."""
+    action = ACTIONS.get(event.kind, event.kind.replace("_", " "))
+    kind, _, number = (event.detail or "").partition(" ")
+    subject = SUBJECTS[kind].format(number) if kind in SUBJECTS and number.isdigit() else ""
+    return action, subject
+
+
+def visible_member(staff_id: int) -> DelegationStaff:
+    """A staff member whose history the logged-in staff may read: themselves, or (lead) their delegation's."""
+    member = db.session.get(DelegationStaff, staff_id)
+    if member is None:
+        abort(404)
+    if member.id != g.staff.id and not (g.staff.lead and member.delegation_id == g.staff.delegation_id):
+        abort(404)
+    return member
+
+
+@bp.get("")
+@staff_required
+def members():
+    """The delegation's staff, each with a link to their history (the lead's page)."""
+    if not g.staff.lead:
+        abort(404)
+    staff = db.session.scalars(
+        db.select(DelegationStaff)
+        .where(DelegationStaff.delegation_id == g.staff.delegation_id)
+        .order_by(DelegationStaff.email)
+    )
+    return render_page("delegation/staff_members.html", members=list(staff))
+
+
+@bp.get("/<int:staff_id>/historique")
+@staff_required
+def history(staff_id: int):
+    """Who did what, when: one staff member's rows of the audit trail, newest first."""
+    member = visible_member(staff_id)
+    rows = db.session.execute(
+        db.select(SecurityEvent, Agent)
+        .outerjoin(Agent, Agent.id == SecurityEvent.agent_id)
+        .where(SecurityEvent.staff_id == member.id)
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    entries = [(event, agent, *describe(event)) for event, agent in rows]
+    return render_page("delegation/history.html", member=member, entries=entries, limit=HISTORY_LIMIT)

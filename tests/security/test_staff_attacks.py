@@ -1,0 +1,165 @@
+"""Attacks on staff accounts, which see a whole region's personal data: the second factor, its replay, the audit."""
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cgos.credentials import totp
+from cgos.extensions import db
+from cgos.models import (
+    Agent,
+    Delegation,
+    DelegationStaff,
+    Establishment,
+    FlowState,
+    MailChangeRequest,
+    SecurityEvent,
+)
+from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET, add_staff, log_in_staff
+
+NOW = datetime(2026, 11, 30, 9, 0, 15, tzinfo=timezone.utc)
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def password_step(person, email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD):
+    """The staff login's first step."""
+    person.get("/delegation")
+    return person.submit("/delegation", {"email": email, "password": password})
+
+
+def demo_staff() -> DelegationStaff:
+    """The Bretagne demo staff member."""
+    return db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == DEMO_STAFF_EMAIL))
+
+
+def sophies_request(app) -> MailChangeRequest:
+    """A pending Bretagne questionnaire for Sophie BERNARD, with its payslip on disk."""
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bulletin.pdf").write_bytes(PDF)
+    establishment = db.session.scalar(
+        db.select(Establishment).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
+    )
+    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    item = MailChangeRequest(
+        agent=sophie,
+        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne")),
+        numero=sophie.numero,
+        birth_date=sophie.birth_date,
+        new_email="sophie.b@example.org",
+        last_name="Bernard",
+        first_name="Sophie",
+        commune_insee=establishment.commune_insee,
+        establishment=establishment,
+        payslip_path="bulletin.pdf",
+        payslip_filename="bulletin.pdf",
+        payslip_mimetype="application/pdf",
+        payslip_size=len(PDF),
+    )
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def test_password_alone_does_not_open_back_office(agent, app):
+    item = sophies_request(app)
+    page = password_step(agent)
+    assert page.response.request.path == "/delegation/verification"
+    for path in ["/delegation/demandes", f"/delegation/demandes/{item.id}", f"/delegation/demandes/{item.id}/bulletin"]:
+        response = agent.client.get(path)
+        assert response.status_code == 303 and response.headers["Location"].endswith("/delegation")
+    assert not page.soup.find("header").find("button", string="Se déconnecter")
+    assert not db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == "login_success")).all()
+
+
+def test_replayed_totp_code_refused(agent, new_agent, app, monkeypatch):
+    """A code read over a shoulder or from a log, typed again within its 30 seconds, opens nothing."""
+    monkeypatch.setattr("cgos.delegation.routes.utcnow", lambda: NOW)
+    code = totp.code_at(DEMO_TOTP_SECRET, NOW)
+    password_step(agent)
+    agent.submit("/delegation/verification", {"code": code})
+    assert agent.client.get("/delegation/demandes").status_code == 200
+    thief = new_agent(app)
+    password_step(thief)
+    page = thief.submit("/delegation/verification", {"code": code})
+    assert page.status == 422 and thief.client.get("/delegation/demandes").status_code == 303
+
+
+def test_simultaneous_submissions_of_one_code_open_one_session(app, new_agent, monkeypatch):
+    monkeypatch.setattr("cgos.delegation.routes.utcnow", lambda: NOW)
+    code = totp.code_at(DEMO_TOTP_SECRET, NOW)
+    people = [new_agent(app) for _ in range(3)]
+    for person in people:
+        password_step(person)
+    forms = [{**person.page.form_data(), "code": code} for person in people]
+    statuses = []
+    threads = [
+        threading.Thread(target=lambda p=p, f=f: statuses.append(p.post("/delegation/verification", f).status))
+        for p, f in zip(people, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    opened = [p for p in people if p.client.get("/delegation/demandes").status_code == 200]
+    assert len(opened) == 1
+
+
+def test_second_factor_guesses_count_toward_the_staff_lockout(agent):
+    """An attacker with the password gets five guesses at the code per window, not five per password."""
+    for _ in range(3):
+        password_step(agent)
+        for _ in range(2):
+            agent.submit("/delegation/verification", {"code": "000000"})
+    page = password_step(agent)
+    assert page.status == 429
+    assert agent.client.get("/delegation/demandes").status_code == 303
+
+
+def test_password_alone_cannot_enrol_a_new_phone(agent):
+    """Re-enrolling would replace the staff's authenticator with the attacker's."""
+    password_step(agent)
+    response = agent.client.get("/delegation/activation")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/delegation/verification")
+    response = agent.client.post("/delegation/activation", data={"code": "123456"})
+    assert response.status_code in (303, 400)
+    assert demo_staff().totp_secret_sealed is not None
+
+
+def test_half_logged_state_is_bound_to_the_browser(agent, new_agent, app):
+    password_step(agent)
+    other = new_agent(app)
+    response = other.client.get("/delegation/verification")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/delegation")
+    assert db.session.scalar(db.select(db.func.count()).select_from(FlowState)) == 1
+
+
+def test_totp_secret_is_not_stored_in_clear(app):
+    sealed = demo_staff().totp_secret_sealed
+    assert DEMO_TOTP_SECRET not in sealed and DEMO_TOTP_SECRET.lower() not in sealed.lower()
+
+
+def test_views_of_personal_data_are_recorded_with_the_staff_id(agent, app):
+    item = sophies_request(app)
+    log_in_staff(agent)
+    assert agent.get(f"/delegation/demandes/{item.id}").status == 200
+    assert agent.client.get(f"/delegation/demandes/{item.id}/bulletin").data == PDF
+    rows = db.session.scalars(
+        db.select(SecurityEvent).where(SecurityEvent.kind.in_(["personal_data_viewed", "payslip_downloaded"]))
+    ).all()
+    assert {(r.kind, r.staff_id, r.agent_id, r.detail) for r in rows} == {
+        ("personal_data_viewed", demo_staff().id, item.agent_id, f"request {item.id}"),
+        ("payslip_downloaded", demo_staff().id, item.agent_id, f"request {item.id}"),
+    }
+    page = agent.get(f"/delegation/personnel/{demo_staff().id}/historique")
+    text = page.main.get_text(" ", strip=True)
+    assert "Consultation de données personnelles" in text and "Sophie BERNARD (29088361 J)" in text
+
+
+def test_another_delegations_staff_history_not_reachable(agent, app, new_agent):
+    """Not by id, not from the list: a lead reads their own delegation's staff only."""
+    other = add_staff("delegation.idf@example.org", "Autre-Delegation-2026", "ile-de-france", lead=True)
+    log_in_staff(new_agent(app), "delegation.idf@example.org", "Autre-Delegation-2026")
+    log_in_staff(agent)
+    assert agent.get(f"/delegation/personnel/{other.id}/historique").status == 404
+    assert "delegation.idf" not in agent.get("/delegation/personnel").text
