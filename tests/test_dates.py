@@ -411,6 +411,7 @@ def test_the_purges_remove_exactly_what_is_past_its_limit(app):
             "bulletin(s) supprimé(s)": 1,
             "inscription(s) non confirmée(s) supprimée(s)": 1,
             "état(s) de parcours expiré(s) supprimé(s)": 2,
+            "bulletin(s) de formulaire abandonné supprimé(s)": 0,
         }, now
         assert [db.session.get(Registration, id) is None for id in ids[0]] == [True, False, False]
         assert [db.session.get(Registration, id).payslip_path is None for id in ids[1]] == [True, False, False]
