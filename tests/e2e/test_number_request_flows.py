@@ -476,6 +476,7 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     page.get_by_role("button", name="Inscription vérifiée").click()
     expect(page.get_by_text("La décision est enregistrée.")).to_be_visible()
     page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)  # the whole page reloaded
 
     page.goto("/premiere-connexion")
     identify_newcomer(page, numero)
