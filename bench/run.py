@@ -278,7 +278,7 @@ def autocomplete_p95(database_url: str) -> tuple[float, float, int]:
     from cgos import create_app
     from cgos.extensions import db
     from cgos.models import Commune
-    from cgos.places.search import _prefix, communes_with_establishments
+    from cgos.places.search import communes_with_establishments, starts_with
     from cgos.reference_data import normalize_search_text
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", "PASSWORD_PEPPER": "y"})
@@ -296,7 +296,7 @@ def autocomplete_p95(database_url: str) -> tuple[float, float, int]:
             list(
                 db.session.scalars(
                     db.select(Commune)
-                    .where(_prefix(Commune.search_name, prefix))
+                    .where(starts_with(Commune.search_name, prefix))
                     .order_by(Commune.search_name)
                     .limit(10)
                 )
