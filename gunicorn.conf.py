@@ -11,8 +11,9 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 # Threads, so that pages are served while other threads wait for bcrypt (which releases the GIL):
-# cgos/credentials/bcrypt_slots.py lets only each worker's share of the cores hash at once, the
-# other logins wait in line, and a login is refused with a 503 beyond LOGIN_QUEUE_SECONDS of line.
+# cgos/credentials/bcrypt_slots.py lets only as many logins as the host has cores hash at once,
+# whichever worker they reached, the others wait in line, and a login is refused with a 503
+# beyond LOGIN_QUEUE_SECONDS of line.
 # The threads must outnumber that line (3 s ÷ 0.25 s per hash = 12 logins) with room for pages.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
@@ -26,7 +27,8 @@ graceful_timeout = 20
 keepalive = 5
 # The application is imported once, in the master: a worker starts (or is replaced) by a fork
 # in milliseconds instead of a second of imports, during which the other workers would take
-# its share of the load. post_fork below keeps database connections out of the fork.
+# its share of the load, and all the workers inherit the one line of bcrypt slots made with
+# the application. post_fork below keeps database connections out of the fork.
 preload_app = True
 # Replacing a worker now and then bounds any slow leak; at opening-day rates (over a thousand
 # pages a second per worker) a few thousand requests would mean a fork every few seconds.
@@ -51,6 +53,14 @@ def post_fork(server, worker):
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def child_exit(server, worker):
+    """In the master, once a worker has exited: the bcrypt slots it held (if it was killed
+    while hashing) are freed for the others."""
+    from cgos.credentials import bcrypt_slots
+
+    bcrypt_slots.slots(server.app.wsgi()).release_for(worker.pid)
 
 
 def worker_exit(server, worker):

@@ -61,8 +61,10 @@ def name_session_cookie(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the module-level extensions (database, mail, limiter, CSRF) to this app."""
+    """Bind the module-level extensions (database, mail, limiter, CSRF) to this app, and make
+    its bcrypt slots (shared by the workers gunicorn forks from it)."""
     from . import models  # noqa: F401  (registers the tables with the metadata)
+    from .credentials import bcrypt_slots
     from .extensions import compress, csrf, db, limiter, mail
 
     db.init_app(app)
@@ -70,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
+    bcrypt_slots.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:

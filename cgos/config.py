@@ -33,7 +33,7 @@ def default_config(instance_path: str) -> dict:
         # Level 1 costs a third of the default level's time for pages a few percent larger.
         "COMPRESS_LEVEL": 1,
         "BCRYPT_COST": 12,
-        # bcrypt computations running at once per process; None: the cores divided by WORKERS.
+        # bcrypt computations running at once on the host (all the workers); None: its cores.
         "BCRYPT_CONCURRENCY": None,
         # A login is refused (503, « réessayez dans une minute ») when the process's bcrypt
         # line already holds more seconds of work than this.

@@ -6,8 +6,11 @@ production configuration file.
 """
 
 import io
+import os
 import re
+import signal
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.client import HTTPConnection
@@ -17,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from cgos.extensions import db
+from cgos.identifiers import numero as numero_rules
 from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
 from tests_support.flows import link_in, questionnaire_fields, register
 from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
@@ -267,3 +271,56 @@ def test_gunicorn_refuses_an_unsafe_production_configuration(prepared_database, 
     assert server.process is None or server.process.wait(timeout=60) != 0, "gunicorn gave up"
     log = server.log.read_text()
     assert "Refusing to start in production" in log and "memory:// with 2 workers" in log
+
+
+def test_a_gunicorn_worker_killed_while_hashing_does_not_take_a_core_with_it(prepared_database, tmp_path):
+    """One bcrypt slot for the host: its worker is killed mid-hash, the next login still gets its turn."""
+    server = Gunicorn(
+        workers=2,
+        folder=tmp_path,
+        env={
+            "FLASK_PRODUCTION": "false",
+            "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
+            "FLASK_SECRET_KEY": "test-secret-key",
+            "FLASK_PASSWORD_PEPPER": "test-pepper",
+            "FLASK_SESSION_COOKIE_SECURE": "false",
+            "FLASK_BCRYPT_COST": "14",  # about a second a hash: long enough to be killed during one
+            "FLASK_BCRYPT_CONCURRENCY": "1",
+        },
+    )
+    unknown = "12345678" + numero_rules.calc_check_letter("12345678")  # hashed at the configured cost
+
+    def login(timeout: float) -> int:
+        """Open the login page and send the form on the same connection: the answer's status."""
+        connection = HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        cookie = response.getheader("Set-Cookie").split(";")[0]
+        data, keys = _form(response.read().decode())
+        data.update(numero=unknown, action="validate", pressed=" ".join(keys[d] for d in "111111"))
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        connection.request("POST", "/", body=urllib.parse.urlencode(data), headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+
+    def killed_login() -> None:
+        """A login whose worker is killed before it answers."""
+        with pytest.raises(OSError):
+            login(timeout=30)
+
+    server.start()
+    try:
+        killed = threading.Thread(target=killed_login)
+        killed.start()
+        time.sleep(1)  # the login has reached bcrypt
+        for worker in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split():
+            os.kill(int(worker), signal.SIGKILL)
+        killed.join()
+        deadline = time.monotonic() + 30
+        while "bcrypt slot(s) freed" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert login(timeout=30) == 422, "the next login got the slot back"
+        assert "1 bcrypt slot(s) freed after worker" in server.log.read_text()
+    finally:
+        server.stop()

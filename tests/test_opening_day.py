@@ -1,5 +1,7 @@
 """Opening day: pages never wait behind bcrypt, and logins beyond a few seconds of line are refused."""
 
+import os
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -131,7 +133,7 @@ def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_a
 
 
 def test_the_line_is_measured_in_seconds_of_work_per_slot():
-    slots = bcrypt_slots.Slots(2)
+    slots = bcrypt_slots.Slots(2, workers=1)
     assert slots.queue_seconds() == 0
     with slots.held():
         time.sleep(0.02)
@@ -146,8 +148,56 @@ def test_the_line_is_measured_in_seconds_of_work_per_slot():
     assert slots.logins == 0
 
 
-def test_the_default_concurrency_is_each_workers_share_of_the_cores(make_app, monkeypatch):
+def test_the_default_concurrency_is_the_hosts_cores_and_each_worker_measures_its_share(make_app, monkeypatch):
     monkeypatch.setattr(bcrypt_slots.os, "cpu_count", lambda: 8)
-    assert bcrypt_slots.concurrency(make_app(WORKERS=2)) == 4
-    assert bcrypt_slots.concurrency(make_app(WORKERS=16)) == 1
+    assert bcrypt_slots.concurrency(make_app(WORKERS=2)) == 8
     assert bcrypt_slots.concurrency(make_app(WORKERS=2, BCRYPT_CONCURRENCY=3)) == 3
+    assert bcrypt_slots.slots(make_app(WORKERS=2)).share == 4
+    assert bcrypt_slots.slots(make_app(WORKERS=16)).share == 1
+
+
+def _in_child(work) -> int:
+    """Fork (as gunicorn forks its workers) and run `work` in the child, which then exits: its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            work()
+        finally:
+            os._exit(0)
+    return pid
+
+
+def test_processes_forked_from_the_app_share_its_slots():
+    slots = bcrypt_slots.Slots(1, workers=2)
+    reading, writing = os.pipe()
+
+    def hold_a_while() -> None:
+        """Take the host's only slot, say so, keep it half a second."""
+        with slots.held():
+            os.write(writing, b"x")
+            time.sleep(0.5)
+
+    child = _in_child(hold_a_while)
+    os.read(reading, 1)
+    start = time.monotonic()
+    with slots.held():
+        waited = time.monotonic() - start
+    os.waitpid(child, 0)
+    assert waited >= 0.3, "the other worker's computation held the host's only slot"
+
+
+def test_the_slot_of_a_worker_killed_while_hashing_is_given_back():
+    slots = bcrypt_slots.Slots(1, workers=2)
+
+    def die_while_hashing() -> None:
+        """Take the host's only slot and be killed with it."""
+        with slots.held():
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    child = _in_child(die_while_hashing)
+    os.waitpid(child, 0)
+    assert not slots._free.acquire(timeout=0.1), "the slot went with the killed worker"
+    assert slots.release_for(child) == 1
+    with slots.held():
+        pass
+    assert slots.release_for(child) == 0

@@ -1,16 +1,20 @@
-"""At most as many bcrypt computations at once as the process has cores, so pages never wait behind them.
+"""At most as many bcrypt computations at once on the host as it has cores, so pages never wait behind them.
 
 gunicorn's threaded workers serve pages in some threads while others hash:
 bcrypt releases the GIL. More computations than cores would only slow each
-other down and take the CPU from the pages, so each process lets at most
-`BCRYPT_CONCURRENCY` run at once (default: its share of the cores) and the
-others wait their turn. When the line already holds more than
-`LOGIN_QUEUE_SECONDS` of work, a login is refused at once with a French 503
-and `Retry-After` (see `refuse_when_busy`), before any limit counts it.
+other down and take the CPU from the pages, so the host lets at most
+`BCRYPT_CONCURRENCY` run at once (default: its cores) and the others wait
+their turn. The line is one for all the workers: it is made with the
+application, in gunicorn's master (`preload_app`), and the workers inherit it
+when they are forked, so a free core is taken by whichever worker has a login
+waiting. When a worker's logins already hold more than `LOGIN_QUEUE_SECONDS`
+of work, a login is refused at once with a French 503 and `Retry-After` (see
+`refuse_when_busy`), before any limit counts it.
 """
 
 import functools
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -32,14 +36,21 @@ class LoginQueueFull(ServiceUnavailable):
 
 
 class Slots:
-    """The bcrypt computations of one process: a bounded semaphore, and how long the line is."""
+    """The host's bcrypt slots, and this process's line in front of them.
 
-    def __init__(self, concurrency: int):
-        """`concurrency` computations may run at once; the others wait."""
+    The semaphore and the list of who holds each slot live in shared memory,
+    inherited by the processes forked after this object is made; the counts of
+    the line and the running time of one computation are this process's own.
+    """
+
+    def __init__(self, concurrency: int, workers: int = 1):
+        """`concurrency` computations may run at once on the host, shared by `workers` processes."""
         self.concurrency = concurrency
-        self._semaphore = threading.BoundedSemaphore(concurrency)
+        self.share = max(1.0, concurrency / workers)  # slots this process has on average
+        self._free = multiprocessing.BoundedSemaphore(concurrency)
+        self._holders = multiprocessing.Array("i", concurrency)  # the pid holding each slot, 0 if free
         self._lock = threading.Lock()
-        self.queued = 0  # computations waiting for a slot or computing
+        self.queued = 0  # this process's computations waiting for a slot or computing
         self.logins = 0  # login requests admitted by refuse_when_busy and not answered yet
         self.seconds = 0.0  # running estimate of one computation, 0 until one has run
 
@@ -49,15 +60,40 @@ class Slots:
         with self._lock:
             self.queued += 1
         try:
-            with self._semaphore:
-                start = time.perf_counter()
-                yield
-                elapsed = time.perf_counter() - start
+            with self._free:
+                slot = self._take()
+                try:
+                    start = time.perf_counter()
+                    yield
+                    elapsed = time.perf_counter() - start
+                finally:
+                    self._holders[slot] = 0
             with self._lock:
                 self.seconds = elapsed if not self.seconds else (SMOOTHING * elapsed + (1 - SMOOTHING) * self.seconds)
         finally:
             with self._lock:
                 self.queued -= 1
+
+    def _take(self) -> int:
+        """Write this process in a free slot of the list (the semaphore guarantees there is one)."""
+        with self._holders.get_lock():
+            slot = self._holders[:].index(0)
+            self._holders[slot] = os.getpid()
+        return slot
+
+    def release_for(self, pid: int) -> int:
+        """Free the slots a process held when it died (killed while hashing): called by
+        gunicorn's master when a worker exits, so that a lost worker takes no core with it."""
+        freed = 0
+        with self._holders.get_lock():
+            for slot, holder in enumerate(self._holders[:]):
+                if holder == pid:
+                    self._holders[slot] = 0
+                    self._free.release()
+                    freed += 1
+        if freed:
+            log.warning("%d bcrypt slot(s) freed after worker %d died", freed, pid)
+        return freed
 
     @contextmanager
     def admitted(self) -> Iterator[None]:
@@ -73,26 +109,22 @@ class Slots:
     def queue_seconds(self) -> float:
         """Seconds of work ahead of a computation that would join the line now: the logins
         admitted count from the start, so that a burst cannot slip in before reaching bcrypt."""
-        return max(self.queued, self.logins) * self.seconds / self.concurrency
-
-
-_creation = threading.Lock()
+        return max(self.queued, self.logins) * self.seconds / self.share
 
 
 def concurrency(app: Flask) -> int:
-    """`BCRYPT_CONCURRENCY`, or by default this process's share of the cores (at least one)."""
-    configured = app.config.get("BCRYPT_CONCURRENCY")
-    if configured:
-        return int(configured)
-    return max(1, (os.cpu_count() or 1) // int(app.config.get("WORKERS") or 1))
+    """`BCRYPT_CONCURRENCY`, or by default the host's cores."""
+    return int(app.config.get("BCRYPT_CONCURRENCY") or os.cpu_count() or 1)
+
+
+def init_app(app: Flask) -> None:
+    """Make the application's bcrypt slots, before any worker is forked."""
+    app.extensions["cgos_bcrypt_slots"] = Slots(concurrency(app), int(app.config.get("WORKERS") or 1))
 
 
 def slots(app: Flask) -> Slots:
-    """The bcrypt slots of this application in this process (created at first use, after the fork)."""
-    with _creation:
-        if "cgos_bcrypt_slots" not in app.extensions:
-            app.extensions["cgos_bcrypt_slots"] = Slots(concurrency(app))
-        return app.extensions["cgos_bcrypt_slots"]
+    """The bcrypt slots of this application."""
+    return app.extensions["cgos_bcrypt_slots"]
 
 
 @contextmanager
