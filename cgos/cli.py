@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import text
 
 from . import events, reference_data
 from . import mail as mail_queue
@@ -256,6 +257,15 @@ def load_demo_data() -> int:
     return created
 
 
+def refresh_statistics(*models) -> None:
+    """After a bulk load, the query planner's statistics of the tables just filled: without them
+    PostgreSQL plans the city search from a guess (45 words starting with « sa » instead of 5 533)
+    and drives it from the wrong table, 20 ms instead of 1, until autovacuum comes by."""
+    for model in models:
+        db.session.execute(text(f"ANALYZE {model.__tablename__}"))
+    db.session.commit()
+
+
 @click.command("setup")
 @with_appcontext
 @click.option("--demo", is_flag=True, help="Charge aussi les agents et le personnel de démonstration.")
@@ -273,6 +283,7 @@ def setup_command(demo: bool) -> None:
     if demo:
         counts["données de démonstration"] = load_demo_data()
     db.session.commit()
+    refresh_statistics(Commune, CommuneWord, Establishment, Agent)
     for name, count in counts.items():
         click.echo(f"{name} : {count} ajout(s) ou mise(s) à jour")
 
@@ -387,6 +398,7 @@ def agents_import_command(path: str) -> None:
         raise click.ClickException("fichier refusé : aucun agent n'a été chargé") from None
     except IntegrityError:
         raise click.ClickException("fichier refusé : un NIR appartient déjà à un autre agent") from None
+    refresh_statistics(Agent)
     click.echo(f"{result.created} agent(s) créé(s), {result.updated} mis à jour.")
 
 
@@ -401,6 +413,7 @@ def import_finess_command(path: str) -> None:
 
     with open(path, "rb") as handle:
         report = import_finess(handle.read())
+    refresh_statistics(Establishment)
     click.echo(f"{report.created} établissement(s) créé(s), {report.updated} mis à jour.")
     click.echo(f"Ignorés : {report.skipped_private} non publics, {report.skipped_unknown_commune} de commune inconnue.")
     if report.rejected_lines:

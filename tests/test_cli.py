@@ -13,6 +13,16 @@ def test_setup_twice_changes_nothing(runner):
     assert all(line.endswith(" : 0 ajout(s) ou mise(s) à jour") for line in counts)
 
 
+def test_setup_leaves_the_planner_statistics_of_what_it_loaded(runner, app):
+    result = runner.invoke(args=["setup"])
+    assert result.exit_code == 0, result.output
+    if db.engine.dialect.name == "postgresql":
+        analyzed = "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+    else:
+        analyzed = "SELECT DISTINCT tbl FROM sqlite_stat1"
+    assert {"commune", "commune_word", "establishment", "agent"} <= set(db.session.scalars(db.text(analyzed)))
+
+
 def test_reference_data_is_loaded(app):
     assert db.session.scalar(db.select(db.func.count(Commune.insee))) > 34000
     rennes = db.session.get(Commune, "35238")
