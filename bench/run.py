@@ -214,22 +214,52 @@ def login_storm(port: int, stop: threading.Event, successes: list, refusals: lis
             raise AssertionError(status)
 
 
-def mixed_load(port: int, seconds: float = 15, clients: int = STORM_CLIENTS) -> dict:
-    """The login page probed alone, then while logins run as fast as the server takes them."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def idle_seconds() -> float:
+    """Idle time of all the cores so far (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(master_pid: int) -> list[int]:
+    """The pids of gunicorn's workers."""
+    return [int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()]
+
+
+def mixed_load(port: int, workers: list[int], seconds: float = 15, clients: int = STORM_CLIENTS) -> dict:
+    """The login page probed alone, then while logins run as fast as the server takes them;
+    during the storm, the cores used by the workers and left idle."""
     alone = paced_probe(port, "/", seconds)
     stop, successes, refusals = threading.Event(), [], []
     storm = [threading.Thread(target=login_storm, args=(port, stop, successes, refusals)) for _ in range(clients)]
     for thread in storm:
         thread.start()
     time.sleep(3)  # the queue fills
-    window_start = time.perf_counter()
+    window_start, workers_start, idle_start = time.perf_counter(), cpu_seconds(workers), idle_seconds()
     under_storm = paced_probe(port, "/", seconds)
-    window_end = time.perf_counter()
+    window_end, workers_end, idle_end = time.perf_counter(), cpu_seconds(workers), idle_seconds()
     stop.set()
     for thread in storm:
         thread.join()
     logins = sum(window_start <= t <= window_end for t in successes) / (window_end - window_start)
-    return {"alone": alone, "storm": under_storm, "logins": logins, "refused": len(refusals), "clients": clients}
+    window = window_end - window_start
+    return {
+        "alone": alone,
+        "storm": under_storm,
+        "logins": logins,
+        "refused": len(refusals),
+        "clients": clients,
+        "workers_cores": (workers_end - workers_start) / window,
+        "idle_cores": (idle_end - idle_start) / window,
+    }
 
 
 def wrk(port: int, path: str, connections: int = 50, seconds: int = 10) -> dict:
@@ -309,9 +339,8 @@ def autocomplete_p95(database_url: str) -> tuple[float, float, int]:
 
 def worker_rss_mb(master_pid: int) -> list[float]:
     """Resident memory of each gunicorn worker."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     sizes = []
-    for pid in children:
+    for pid in workers_of(master_pid):
         status = Path(f"/proc/{pid}/status").read_text()
         sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
     return sizes
@@ -472,7 +501,7 @@ def main() -> None:
             hash_seconds = bcrypt_seconds()
             bound = os.cpu_count() / hash_seconds
             logins = login_throughput(port)
-            mixed = mixed_load(port)
+            mixed = mixed_load(port, workers_of(gunicorn.pid))
             # Interleaved pairs, the median ratio kept: the machine's other work moves single runs.
             pairs = sorted(
                 ((wrk(port, "/", seconds=6), wrk(port, "/healthz", seconds=6)) for _ in range(PAIRS)),
@@ -493,6 +522,7 @@ def main() -> None:
 
     login_ratio = logins / bound
     storm_ratio = mixed["logins"] / bound
+    hashing_cores = mixed["logins"] * hash_seconds
     threads = THREADS or re.search(r'"GUNICORN_THREADS", (\d+)', (ROOT / "gunicorn.conf.py").read_text()).group(1)
     alone, storm = mixed["alone"], mixed["storm"]
     page_ratio = page["rate"] / bare["rate"]
@@ -515,21 +545,23 @@ def main() -> None:
         ),
         (
             "Logins during that storm / bcrypt bound",
-            f"{mixed['logins']:.2f}/s ÷ {bound:.2f}/s = **{storm_ratio:.0%}** ({mixed['refused']} refused with a 503)",
+            f"{mixed['logins']:.2f}/s ÷ {bound:.2f}/s = **{storm_ratio:.0%}** ({mixed['refused']} refused with a 503); "
+            f"the workers used {mixed['workers_cores']:.2f} cores: bcrypt {hashing_cores:.2f}, the pages and the rest "
+            f"of the logins {mixed['workers_cores'] - hashing_cores:.2f}; idle {mixed['idle_cores']:.2f}",
             "≥ 90 %",
             verdict(storm_ratio >= 0.9),
         ),
         (
             f"« Se connecter » GET / `/healthz` on the same gunicorn, 50 connections (median of {PAIRS} pairs)",
             f"{page['rate']:.0f} ÷ {bare['rate']:.0f} req/s = **{page_ratio:.0%}**",
-            "≥ 50 %",
-            verdict(page_ratio >= 0.5),
+            "capacity, no target (issue 14: pages are not the bound)",
+            "",
         ),
         (
             "« Se connecter » GET p95 at 50 connections",
             f"**{page['p95_ms']:.1f} ms** (p50 {page['p50_ms']:.1f}, p99 {page['p99_ms']:.1f})",
-            "≤ 50 ms",
-            verdict(page["p95_ms"] <= 50),
+            "capacity, no target (issue 14)",
+            "",
         ),
         (
             "City autocomplete p95 server time",
@@ -578,8 +610,9 @@ def main() -> None:
         "login: bcrypt, security event, new session) and wait a second after a 503; meanwhile a paced probe "
         f"requests the login page {PROBE_RATE} times a second, each latency counted from the moment its request "
         "was due, first with nothing else running (alone), then during the storm. "
-        "Only bcrypt bounds the logins; the page under the storm is bounded by the CPU share it gets beside "
-        "two hashing threads (one bcrypt slot per worker).",
+        f"The host lets {os.cpu_count()} bcrypt computations run at once (one slot per core, one line for both "
+        "workers); the logins' share of the bound is what the cores have left beside the pages (the probe's and "
+        "the one each agent opens before logging in), the rest of each login and the load generator.",
         "",
         "| figure | measured | target | |",
         "| --- | --- | --- | --- |",
