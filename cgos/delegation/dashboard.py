@@ -13,10 +13,10 @@ from ..auth import staff_required
 from ..events import Event
 from ..extensions import db
 from ..htmx import render_page
-from ..models import MailChangeRequest, Registration, RequestStatus, utcnow
+from ..models import MailChangeRequest, Registration, utcnow
 from ..templating import format_numero, french_date, french_datetime
 from . import workload
-from .routes import bp
+from .routes import bp, pending_questionnaires, pending_registrations
 
 # Cells a spreadsheet would read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -48,23 +48,6 @@ class Pending:
     establishment: str
     working_days: int
     late: bool
-
-
-def pending_questionnaires():
-    """The delegation's questionnaires awaiting a decision."""
-    return select(MailChangeRequest).where(
-        MailChangeRequest.delegation_id == g.staff.delegation_id, MailChangeRequest.status == RequestStatus.PENDING
-    )
-
-
-def pending_registrations():
-    """The delegation's confirmed registrations awaiting verification (as the request list shows them)."""
-    return select(Registration).where(
-        Registration.delegation_id == g.staff.delegation_id,
-        Registration.confirmed_at.is_not(None),
-        Registration.agent_id.is_not(None),
-        Registration.status == RequestStatus.PENDING,
-    )
 
 
 def pending_requests(now: datetime) -> list[Pending]:
