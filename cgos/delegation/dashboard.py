@@ -5,7 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Response, g
+from flask import Response, g, url_for
 from sqlalchemy import select
 
 from .. import events
@@ -38,7 +38,7 @@ class Pending:
     """A request waiting for a decision, as the dashboard and the export list it."""
 
     kind: str
-    endpoint: str
+    url: str  # its page in the back office
     item_id: int
     received_at: datetime
     numero: str
@@ -58,7 +58,7 @@ def pending_requests(now: datetime) -> list[Pending]:
         items.append(
             Pending(
                 "Changement d'adresse mail",
-                "delegation.request_detail",
+                url_for("delegation.request_detail", request_id=item.id),
                 item.id,
                 item.created_at,
                 item.numero,
@@ -74,7 +74,7 @@ def pending_requests(now: datetime) -> list[Pending]:
         items.append(
             Pending(
                 "Demande de n°C.G.O.S",
-                "delegation.registration_detail",
+                url_for("delegation.registration_detail", registration_id=item.id),
                 item.id,
                 item.confirmed_at,
                 item.agent.numero,
