@@ -53,39 +53,42 @@ class Pending:
 def pending_requests(now: datetime) -> list[Pending]:
     """Questionnaires and registrations awaiting a decision, the oldest first."""
     today = workload.local_day(now)
-    items = []
-    for item in db.session.scalars(pending_questionnaires()):
-        items.append(
-            Pending(
-                "Changement d'adresse mail",
-                url_for("delegation.request_detail", request_id=item.id),
-                item.id,
-                item.created_at,
-                item.numero,
-                item.last_name,
-                item.first_name,
-                item.birth_date,
-                item.establishment.name,
-                workload.working_days_between(workload.local_day(item.created_at), today),
-                workload.is_late(item.created_at, now),
-            )
+    # (kind, page, request, received at, numéro): a registration is received once its mail is confirmed.
+    found = [
+        (
+            "Changement d'adresse mail",
+            url_for("delegation.request_detail", request_id=item.id),
+            item,
+            item.created_at,
+            item.numero,
         )
-    for item in db.session.scalars(pending_registrations()):
-        items.append(
-            Pending(
-                "Demande de n°C.G.O.S",
-                url_for("delegation.registration_detail", registration_id=item.id),
-                item.id,
-                item.confirmed_at,
-                item.agent.numero,
-                item.last_name,
-                item.first_name,
-                item.birth_date,
-                item.establishment.name,
-                workload.working_days_between(workload.local_day(item.confirmed_at), today),
-                workload.is_late(item.confirmed_at, now),
-            )
+        for item in db.session.scalars(pending_questionnaires())
+    ] + [
+        (
+            "Demande de n°C.G.O.S",
+            url_for("delegation.registration_detail", registration_id=item.id),
+            item,
+            item.confirmed_at,
+            item.agent.numero,
         )
+        for item in db.session.scalars(pending_registrations())
+    ]
+    items = [
+        Pending(
+            kind,
+            url,
+            item.id,
+            received_at,
+            numero,
+            item.last_name,
+            item.first_name,
+            item.birth_date,
+            item.establishment.name,
+            workload.working_days_between(workload.local_day(received_at), today),
+            workload.is_late(received_at, now),
+        )
+        for kind, url, item, received_at, numero in found
+    ]
     return sorted(items, key=lambda pending: (pending.received_at, pending.kind, pending.item_id))
 
 
