@@ -182,6 +182,15 @@ def stored_date(value) -> date | None:
         return None
 
 
+def entry_date_problem(entry: date, birth: date | None) -> str | None:
+    """The entry-date rule on today's date in Paris.
+
+    Checked on its question page, and again on « Vérifiez vos réponses »: a birth
+    date changed through « Modifier » may make the entry date too early.
+    """
+    return services.entry_date_problem(entry, birth, validators.paris_today())
+
+
 @bp.route("/inscription", methods=["GET", "POST"])
 def identity():
     """Question page 1: civility, names, birth date and mail, checked against the NIR."""
@@ -262,10 +271,8 @@ def establishment():
     form.validate()
     chosen = chosen_establishment(form)
     birth = stored_date(answers(current).get("identity", {}).get("birth_date"))
-    if isinstance(form.entry_date.data, date):
-        problem = services.entry_date_problem(form.entry_date.data, birth, validators.paris_today())
-        if problem:
-            form.entry_date.errors = [problem]
+    if isinstance(form.entry_date.data, date) and (problem := entry_date_problem(form.entry_date.data, birth)):
+        form.entry_date.errors = [problem]
     if any(field.errors for field in form):
         return show(422)
     values = {
@@ -356,8 +363,7 @@ def check():
     errors = {}
     if values["establishment"] is None:
         errors["establishment"] = CHOOSE_ESTABLISHMENT
-    problem = services.entry_date_problem(values["entry_date"], values["birth_date"], validators.paris_today())
-    if problem:
+    if problem := entry_date_problem(values["entry_date"], values["birth_date"]):
         errors["entry_date"] = problem
     show = partial(
         page,
