@@ -18,7 +18,7 @@ from ..delegations import delegation_for
 from ..extensions import db
 from ..htmx import is_htmx, render_page, see_other
 from ..identification.forms import MailConfirmationForm
-from ..identification.steps import WRONG_ADDRESS, check_retyped_address, too_many
+from ..identification.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
 from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment
@@ -88,9 +88,9 @@ def known():
     if not form.validate():
         return page("number_request/known.html", 422, **context)
     outcome = check_retyped_address(agent, form.email.data)
-    if outcome == "blocked":
+    if outcome is Retyped.BLOCKED:
         return page("number_request/no_mail.html", 422, delegation=delegation_for(agent), wrong=True)
-    if outcome == "wrong":
+    if outcome is Retyped.WRONG:
         form.email.errors.append(WRONG_ADDRESS)
         return page("number_request/known.html", 422, **context)
     services.mail_known_numero(agent)
