@@ -37,13 +37,12 @@ from ..places.search import starts_with
 from ..reference_data import normalize_search_text
 from . import account_state
 from .forms import AgentSearchForm, ReasonForm
-from .routes import bp, pending_questionnaires, pending_registrations
+from .routes import REASON_REQUIRED, bp, pending_questionnaires, pending_registrations
 
 MAX_RESULTS = 50
 LAST_EVENTS = 10
 LOGIN_EVENTS = (Event.LOGIN_SUCCESS, Event.LOGIN_FAILURE, Event.LOCKOUT, Event.PIN_BLOCKED)
 QUERY_TOO_SHORT = "Saisissez au moins 2 lettres du nom, un numéro C.G.O.S ou une adresse mail."
-REASON_REQUIRED = "Indiquez le motif : il est envoyé à l'agent."
 
 
 LOGIN_EVENT_LABELS = {
@@ -251,8 +250,22 @@ ACTIONS = {
     for action in (
         Action("debloquer", "Débloquer le compte", unlock, lambda agent: True),
         Action("renvoyer-numero", "Renvoyer le numéro C.G.O.S", resend_numero, lambda agent: bool(agent.email)),
-        Action("desactiver", "Désactiver", disable, lambda agent: agent.disabled_at is None, True, True),
-        Action("reactiver", "Réactiver", reactivate, lambda agent: agent.disabled_at is not None, True, True),
+        Action(
+            "desactiver",
+            "Désactiver",
+            disable,
+            lambda agent: agent.disabled_at is None,
+            needs_reason=True,
+            secondary=True,
+        ),
+        Action(
+            "reactiver",
+            "Réactiver",
+            reactivate,
+            lambda agent: agent.disabled_at is not None,
+            needs_reason=True,
+            secondary=True,
+        ),
     )
 }
 
