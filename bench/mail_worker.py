@@ -27,8 +27,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, environment, free_port, machine, verdict, write_section  # noqa: E402
-from scale import start_services, stop_services  # noqa: E402
+from run import ROOT, environment, free_port, machine, start_services, stop_services, verdict, write_section  # noqa: E402
 
 MAILS = int(os.environ.get("CGOS_BENCH_MAILS", 10_000))
 
@@ -163,8 +162,7 @@ def section(figures: dict) -> str:
 def main() -> None:
     """Start PostgreSQL, queue the mails, measure, write the section."""
     folder = Path(tempfile.mkdtemp(prefix="cgos-mail-"))
-    folder.chmod(0o755)  # PostgreSQL runs as its own user
-    services = start_services(folder / "services")
+    services = start_services(folder)
     try:
         env = {**environment(folder, services), "FLASK_RATELIMIT_STORAGE_URI": "memory://"}
         subprocess.run([sys.executable, "-m", "flask", "--app", "app", "setup"], cwd=ROOT, env=env, check=True)
@@ -181,7 +179,7 @@ def main() -> None:
         ).stdout.strip()
         figures = {**measure(env), "postgres": postgres, "load": os.getloadavg()[0]}
     finally:
-        stop_services(folder / "services", services)
+        stop_services(folder, services)
         shutil.rmtree(folder, ignore_errors=True)
     text = section(figures)
     write_section(text)

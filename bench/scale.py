@@ -23,35 +23,23 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cgos_file  # noqa: E402
-from run import ROOT, SOPHIE, SOPHIE_PIN, environment, free_port, machine, verdict, write_section  # noqa: E402
+from run import (  # noqa: E402
+    ROOT,
+    SOPHIE,
+    SOPHIE_PIN,
+    environment,
+    machine,
+    start_services,
+    stop_services,
+    verdict,
+    write_section,
+)
 
 COUNT = int(os.environ.get("CGOS_SCALE_AGENTS", cgos_file.MAX_COUNT))
 SECTION = "## A million agents"
 PAGE_SAMPLES, POST_SAMPLES = 300, 21
 # One agent in ten holds a provisional password issued yesterday: `mail remind` has them to look at, none due.
 PROVISIONAL_SHARE = 10
-
-
-def start_services(folder: Path) -> dict:
-    """A throw-away PostgreSQL and Redis (scripts/test-services.sh): their URLs by variable name."""
-    ports = {"CGOS_PG_PORT": str(free_port()), "CGOS_REDIS_PORT": str(free_port())}
-    output = subprocess.run(
-        [ROOT / "scripts" / "test-services.sh", "start", folder],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **ports},
-    ).stdout
-    return {**ports, **dict(re.findall(r"export (\w+)=(\S+)", output))}
-
-
-def stop_services(folder: Path, services: dict) -> None:
-    """Stop what start_services started."""
-    subprocess.run(
-        [ROOT / "scripts" / "test-services.sh", "stop", folder],
-        check=False,
-        env={**os.environ, "CGOS_PG_PORT": services["CGOS_PG_PORT"], "CGOS_REDIS_PORT": services["CGOS_REDIS_PORT"]},
-    )
 
 
 @dataclass
@@ -246,8 +234,7 @@ def section(figures: dict) -> str:
 def main() -> None:
     """Start PostgreSQL, load a million agents, measure, write the results."""
     folder = Path(tempfile.mkdtemp(prefix="cgos-scale-"))
-    folder.chmod(0o755)  # PostgreSQL runs as its own user
-    services = start_services(folder / "services")
+    services = start_services(folder)
     url = services["CGOS_TEST_DATABASE_URL"]
     admin = url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(admin, autocommit=True) as connection:
@@ -281,7 +268,7 @@ def main() -> None:
         figures["remind"] = measured(flask("mail", "remind"), env)
         figures["purge"] = measured(flask("uploads", "purge"), env)
     finally:
-        stop_services(folder / "services", services)
+        stop_services(folder, services)
         shutil.rmtree(folder, ignore_errors=True)
     figures["load"] = max(figures["load"], os.getloadavg()[2])
     text = section(figures)

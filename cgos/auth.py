@@ -14,7 +14,7 @@ from flask import Flask, current_app, flash, g, request, session, url_for
 from . import charter
 from .extensions import db
 from .htmx import see_other
-from .models import Agent, AuthSession, utcnow
+from .models import Agent, AuthSession, PasswordState, utcnow
 
 SESSION_KEY = "auth"
 # last_seen_at is written at most this often, not on every request.
@@ -110,8 +110,6 @@ def current_charter() -> charter.Charter:
 
 def pending_step(agent: Agent) -> str | None:
     """The first-login step the agent still has to complete, in the guide's order."""
-    from .models import PasswordState
-
     if agent.charter_accepted_at is None or agent.charter_version != current_charter().version:
         return "account.charter"
     if agent.password_state != PasswordState.PERSONAL:

@@ -8,15 +8,19 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
-from . import events, reference_data
+from . import ROOT, events, reference_data
 from . import mail as mail_queue
+from .agents_import import ImportFailed, import_agents
 from .auth import current_charter, revoke_sessions
 from .credentials import second_factor
 from .credentials.hashing import hash_secret, nir_digest
 from .events import Event
 from .extensions import db
+from .finess import import_finess
 from .identifiers import numero as numero_rules
+from .maintenance import purge, send_reminders
 from .models import (
     Agent,
     Commune,
@@ -29,6 +33,7 @@ from .models import (
     Region,
     utcnow,
 )
+from .pins import generate_provisional_pin
 
 DEMO_STAFF = ("delegation.bretagne@example.org", "Demo-Delegation-2026", "bretagne")
 # The demo staff's TOTP secret, public (contract, README): `make run` and the tests compute its codes.
@@ -36,10 +41,12 @@ DEMO_STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def bind_migrations(app: Flask) -> None:
-    """Flask-Migrate, for `flask db …` and `setup` (imported here: Alembic is heavy)."""
-    from flask_migrate import Migrate
+    """Flask-Migrate, for `flask db …` and `setup`.
 
-    from . import ROOT
+    Alembic is imported here, not at the top: every web worker imports this
+    module and never migrates, and Alembic costs each of them ≈ 11 MB and 0.15 s.
+    """
+    from flask_migrate import Migrate
 
     if "migrate" not in app.extensions:
         Migrate(app, db, directory=str(ROOT / "migrations"))
@@ -236,8 +243,6 @@ def load_demo_data() -> int:
             agent.charter_version = current_charter().version
         if "provisional_issued_at" in spec:
             # Nobody knows this PIN: it only stands for a mail sent 45 days ago.
-            from .pins import generate_provisional_pin
-
             agent.provisional_pin_hash = hash_secret(generate_provisional_pin())
             agent.provisional_issued_at = spec["provisional_issued_at"]
             agent.password_state = PasswordState.PROVISIONAL
@@ -271,8 +276,7 @@ def refresh_statistics(*models) -> None:
 @click.option("--demo", is_flag=True, help="Charge aussi les agents et le personnel de démonstration.")
 def setup_command(demo: bool) -> None:
     """Create or upgrade the schema and load the reference (and demo) data."""
-    from flask import current_app
-    from flask_migrate import upgrade
+    from flask_migrate import upgrade  # Alembic: see bind_migrations
 
     if demo and current_app.config.get("PRODUCTION"):
         # The demo staff password is public (README): never on a production database.
@@ -319,8 +323,6 @@ def mail_purge_command() -> None:
 @mail_group.command("remind")
 def remind_command() -> None:
     """Remind agents whose provisional password is not personalised yet (days 7, 21, 28)."""
-    from .maintenance import send_reminders
-
     click.echo(f"{send_reminders(utcnow())} rappel(s) mis en file d'attente.")
 
 
@@ -330,8 +332,6 @@ uploads_group = AppGroup("uploads", help="Bulletins de paie reçus.")
 @uploads_group.command("purge")
 def purge_command() -> None:
     """Delete decided payslips past PAYSLIP_RETENTION_DAYS, unconfirmed registrations and expired flow states."""
-    from .maintenance import purge
-
     for what, count in purge(utcnow()).items():
         click.echo(f"{count} {what}.")
 
@@ -386,10 +386,6 @@ agents_group = AppGroup("agents", help="Fichier des agents.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def agents_import_command(path: str) -> None:
     """Load or update agents from the CGOS CSV file: all rows or none."""
-    from sqlalchemy.exc import IntegrityError
-
-    from .agents_import import ImportFailed, import_agents
-
     try:
         result = import_agents(path)
     except ImportFailed as failure:
@@ -409,8 +405,6 @@ establishments_group = AppGroup("establishments", help="Établissements employeu
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_finess_command(path: str) -> None:
     """Load public establishments from the FINESS extract (etalab-cs1100507-stock-*.csv)."""
-    from .finess import import_finess
-
     with open(path, "rb") as handle:
         report = import_finess(handle.read())
     refresh_statistics(Establishment)

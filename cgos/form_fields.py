@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from wtforms import EmailField, FileField, HiddenField, StringField
+from wtforms import EmailField, FileField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 from .identifiers import numero as numero_rules
@@ -27,6 +27,18 @@ class FrenchDateField(StringField):
         if isinstance(self.data, date):
             return self.data.strftime("%d/%m/%Y")
         return super()._value()
+
+
+class FrenchSelectField(SelectField):
+    """A list to choose from, with its two French messages: nothing chosen, or a value not in the list."""
+
+    def __init__(self, label: str, what: str, **kwargs):
+        super().__init__(
+            label,
+            validators=[DataRequired(f"Choisissez votre {what}.")],
+            invalid_choice_message=f"Choisissez votre {what} dans la liste.",
+            **kwargs,
+        )
 
 
 PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"

@@ -12,6 +12,7 @@ from wtforms.form import BaseForm
 
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
+from .mail import external_url
 from .models import utcnow
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -109,8 +110,6 @@ def page_has_errors(form=None, errors=None) -> bool:
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.add_extension("jinja2.ext.do")
-    from .mail import external_url  # the mail module needs the app's templates: imported once they exist
-
     app.jinja_env.globals.update(
         collect_errors=collect_errors, page_has_errors=page_has_errors, is_htmx=is_htmx, external_url=external_url
     )

@@ -77,6 +77,11 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later, by the same rule for 29 February."""
+    return years_before(day, -years)
+
+
 def birth_date_problem(born: date, today: date) -> str | None:
     """Why a date of birth cannot be right on `today`, or None."""
     if born.year < 1900 or born > years_before(today, MINIMUM_AGE):

@@ -12,6 +12,7 @@ from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..links import LinkOutcome
+from ..login.routes import block_pin, daily_lock_out, lock_out
 from ..models import utcnow
 from .email_change import confirm_email_change, request_email_change
 from .forms import ChangePinForm, CharterForm, EditPersonalDataForm, NewPinForm, PersonalDataForm
@@ -88,8 +89,6 @@ def change_pin():
         account_ok = limits.LOGIN_LOCKOUT.hit(numero)
         daily_ok = limits.LOGIN_DAILY.hit(numero)
         if not account_ok or not daily_ok:
-            from ..login.routes import block_pin, daily_lock_out, lock_out
-
             agent = g.agent
             logout()
             if account_ok:
@@ -142,8 +141,6 @@ def check_current_pin(form: EditPersonalDataForm):
         return None
     numero = g.agent.numero
     if not limits.LOGIN_LOCKOUT.hit(numero):
-        from ..login.routes import lock_out
-
         logout()
         return lock_out(numero)
     if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:

@@ -6,6 +6,9 @@ Every action is confirmed on its own page, recorded with the staff id, and
 mailed to the agent where it concerns them. Staff never see or set a PIN.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import abort, flash, g, request, url_for
 from sqlalchemy import func, or_, select
 from stdnum.exceptions import ValidationError
@@ -27,7 +30,6 @@ from ..models import (
     Establishment,
     MailChangeRequest,
     Registration,
-    RequestStatus,
     SecurityEvent,
     utcnow,
 )
@@ -35,13 +37,12 @@ from ..places.search import starts_with
 from ..reference_data import normalize_search_text
 from . import account_state
 from .forms import AgentSearchForm, ReasonForm
-from .routes import bp
+from .routes import REASON_REQUIRED, bp, pending_questionnaires, pending_registrations
 
 MAX_RESULTS = 50
 LAST_EVENTS = 10
 LOGIN_EVENTS = (Event.LOGIN_SUCCESS, Event.LOGIN_FAILURE, Event.LOCKOUT, Event.PIN_BLOCKED)
 QUERY_TOO_SHORT = "Saisissez au moins 2 lettres du nom, un numéro C.G.O.S ou une adresse mail."
-REASON_REQUIRED = "Indiquez le motif : il est envoyé à l'agent."
 
 
 LOGIN_EVENT_LABELS = {
@@ -145,28 +146,14 @@ def counters(agent: Agent) -> account_state.Counters:
 
 def agent_page(agent: Agent, show_email: bool = False):
     """The agent's page: identity, establishment, account state, last logins, pending requests."""
-    delegation_id = g.staff.delegation_id
     last_logins = db.session.scalars(
         select(SecurityEvent)
         .where(SecurityEvent.agent_id == agent.id, SecurityEvent.kind.in_(LOGIN_EVENTS))
         .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
         .limit(LAST_EVENTS)
     )
-    questionnaires = db.session.scalars(
-        select(MailChangeRequest).where(
-            MailChangeRequest.agent_id == agent.id,
-            MailChangeRequest.delegation_id == delegation_id,
-            MailChangeRequest.status == RequestStatus.PENDING,
-        )
-    )
-    registrations = db.session.scalars(
-        select(Registration).where(
-            Registration.agent_id == agent.id,
-            Registration.delegation_id == delegation_id,
-            Registration.confirmed_at.is_not(None),
-            Registration.status == RequestStatus.PENDING,
-        )
-    )
+    questionnaires = db.session.scalars(pending_questionnaires().where(MailChangeRequest.agent_id == agent.id))
+    registrations = db.session.scalars(pending_registrations().where(Registration.agent_id == agent.id))
     return render_page(
         "delegation/agent.html",
         agent=agent,
@@ -175,6 +162,7 @@ def agent_page(agent: Agent, show_email: bool = False):
         last_logins=list(last_logins),
         questionnaires=list(questionnaires),
         registrations=list(registrations),
+        actions=[action for action in ACTIONS.values() if action.applies(agent)],
     )
 
 
@@ -198,33 +186,31 @@ def show_email(agent_id: int):
     return agent_page(agent, show_email=True)
 
 
+def mail_agent(agent: Agent, subject: str, template: str, **context) -> None:
+    """The agent's mail about an action taken on their account, when an address is on file."""
+    if agent.email:
+        send_mail(
+            agent.email,
+            f"Espace Agent C.G.O.S : {subject}",
+            template,
+            agent=agent,
+            delegation=g.staff.delegation,
+            **context,
+        )
+
+
 def unlock(agent: Agent, reason: str | None) -> str:
     """« Débloquer le compte »: the lockout counters cleared, the daily one included."""
     limits.unlock_account(agent)
     events.record(Event.ACCOUNT_UNLOCKED, agent, staff=g.staff)
-    if agent.email:
-        send_mail(
-            agent.email,
-            "Espace Agent C.G.O.S : votre compte est débloqué",
-            "account_unlocked",
-            agent=agent,
-            delegation=g.staff.delegation,
-            login_url=external_url("login.login"),
-        )
+    mail_agent(agent, "votre compte est débloqué", "account_unlocked", login_url=external_url("login.login"))
     return "Le compte est débloqué : l'agent peut de nouveau se connecter."
 
 
 def resend_numero(agent: Agent, reason: str | None) -> str:
     """« Renvoyer le numéro C.G.O.S » to the address on file."""
     events.record(Event.NUMERO_RESENT, agent, staff=g.staff)
-    send_mail(
-        agent.email,
-        "Espace Agent C.G.O.S : votre numéro C.G.O.S",
-        "numero_reminder",
-        agent=agent,
-        delegation=g.staff.delegation,
-        login_url=external_url("login.login"),
-    )
+    mail_agent(agent, "votre numéro C.G.O.S", "numero_reminder", login_url=external_url("login.login"))
     return "Le numéro C.G.O.S est envoyé à l'adresse mail au fichier."
 
 
@@ -233,15 +219,7 @@ def disable(agent: Agent, reason: str | None) -> str:
     agent.disabled_at = utcnow()
     revoke_sessions(agent)
     events.record(Event.ACCOUNT_DISABLED, agent, reason[:200], staff=g.staff)
-    if agent.email:
-        send_mail(
-            agent.email,
-            "Espace Agent C.G.O.S : votre compte est désactivé",
-            "account_disabled",
-            agent=agent,
-            delegation=g.staff.delegation,
-            reason=reason,
-        )
+    mail_agent(agent, "votre compte est désactivé", "account_disabled", reason=reason)
     return "Le compte est désactivé et l'agent en est informé."
 
 
@@ -249,25 +227,46 @@ def reactivate(agent: Agent, reason: str | None) -> str:
     """« Réactiver »: the agent may log in again."""
     agent.disabled_at = None
     events.record(Event.ACCOUNT_REACTIVATED, agent, reason[:200], staff=g.staff)
-    if agent.email:
-        send_mail(
-            agent.email,
-            "Espace Agent C.G.O.S : votre compte est réactivé",
-            "account_reactivated",
-            agent=agent,
-            delegation=g.staff.delegation,
-            reason=reason,
-            login_url=external_url("login.login"),
-        )
+    mail_agent(
+        agent, "votre compte est réactivé", "account_reactivated", reason=reason, login_url=external_url("login.login")
+    )
     return "Le compte est réactivé et l'agent en est informé."
 
 
-# slug -> (what the action does, the confirmation question, whether a reason is asked, when it applies)
+@dataclass(frozen=True)
+class Action:
+    """One of the agent page's actions: its button, its confirmation page and what « Confirmer » does."""
+
+    slug: str  # its address: /delegation/agents/<id>/<slug>
+    label: str  # the button, and the confirmation page's heading
+    take: Callable[[Agent, str | None], str]  # does it; returns the message shown on the agent's page
+    applies: Callable[[Agent], bool]  # whether the agent page offers it
+    needs_reason: bool = False  # the reason is asked, recorded and mailed to the agent
+    secondary: bool = False  # shown as a secondary button
+
+
 ACTIONS = {
-    "debloquer": (unlock, "Débloquer le compte", False, lambda agent: True),
-    "renvoyer-numero": (resend_numero, "Renvoyer le numéro C.G.O.S", False, lambda agent: bool(agent.email)),
-    "desactiver": (disable, "Désactiver", True, lambda agent: agent.disabled_at is None),
-    "reactiver": (reactivate, "Réactiver", True, lambda agent: agent.disabled_at is not None),
+    action.slug: action
+    for action in (
+        Action("debloquer", "Débloquer le compte", unlock, lambda agent: True),
+        Action("renvoyer-numero", "Renvoyer le numéro C.G.O.S", resend_numero, lambda agent: bool(agent.email)),
+        Action(
+            "desactiver",
+            "Désactiver",
+            disable,
+            lambda agent: agent.disabled_at is None,
+            needs_reason=True,
+            secondary=True,
+        ),
+        Action(
+            "reactiver",
+            "Réactiver",
+            reactivate,
+            lambda agent: agent.disabled_at is not None,
+            needs_reason=True,
+            secondary=True,
+        ),
+    )
 }
 
 
@@ -278,21 +277,21 @@ def agent_action(agent_id: int, action: str):
     agent = own_agent(agent_id)
     if action not in ACTIONS:
         abort(404)
-    take, label, needs_reason, applies = ACTIONS[action]
-    if not applies(agent):
+    chosen = ACTIONS[action]
+    if not chosen.applies(agent):
         flash("Cette action ne s'applique pas à ce compte.", "info")
         return see_other(url_for(".agent_detail", agent_id=agent.id))
     form = ReasonForm()
-    context = {"agent": agent, "form": form, "action": action, "label": label, "needs_reason": needs_reason}
+    context = {"agent": agent, "form": form, "action": chosen}
     if request.method == "GET":
         return render_page("delegation/agent_action.html", **context)
     if not form.validate():
         abort(400)
     reason = (form.reason.data or "").strip() or None
-    if needs_reason and not reason:
+    if chosen.needs_reason and not reason:
         form.reason.errors = [REASON_REQUIRED]
         return render_form_errors("delegation/agent_action.html", **context)
-    done = take(agent, reason)
+    done = chosen.take(agent, reason)
     db.session.commit()
     flash(done, "success")
     return see_other(url_for(".agent_detail", agent_id=agent.id))

@@ -5,7 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Response, g
+from flask import Response, g, url_for
 from sqlalchemy import select
 
 from .. import events
@@ -13,10 +13,10 @@ from ..auth import staff_required
 from ..events import Event
 from ..extensions import db
 from ..htmx import render_page
-from ..models import MailChangeRequest, Registration, RequestStatus, utcnow
+from ..models import MailChangeRequest, Registration, utcnow
 from ..templating import format_numero, french_date, french_datetime
 from . import workload
-from .routes import bp
+from .routes import bp, pending_questionnaires, pending_registrations
 
 # Cells a spreadsheet would read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -38,7 +38,7 @@ class Pending:
     """A request waiting for a decision, as the dashboard and the export list it."""
 
     kind: str
-    endpoint: str
+    url: str  # its page in the back office
     item_id: int
     received_at: datetime
     numero: str
@@ -50,59 +50,45 @@ class Pending:
     late: bool
 
 
-def pending_questionnaires():
-    """The delegation's questionnaires awaiting a decision."""
-    return select(MailChangeRequest).where(
-        MailChangeRequest.delegation_id == g.staff.delegation_id, MailChangeRequest.status == RequestStatus.PENDING
-    )
-
-
-def pending_registrations():
-    """The delegation's confirmed registrations awaiting verification (as the request list shows them)."""
-    return select(Registration).where(
-        Registration.delegation_id == g.staff.delegation_id,
-        Registration.confirmed_at.is_not(None),
-        Registration.agent_id.is_not(None),
-        Registration.status == RequestStatus.PENDING,
-    )
-
-
 def pending_requests(now: datetime) -> list[Pending]:
     """Questionnaires and registrations awaiting a decision, the oldest first."""
     today = workload.local_day(now)
-    items = []
-    for item in db.session.scalars(pending_questionnaires()):
-        items.append(
-            Pending(
-                "Changement d'adresse mail",
-                "delegation.request_detail",
-                item.id,
-                item.created_at,
-                item.numero,
-                item.last_name,
-                item.first_name,
-                item.birth_date,
-                item.establishment.name,
-                workload.working_days_between(workload.local_day(item.created_at), today),
-                workload.is_late(item.created_at, now),
-            )
+    # (kind, page, request, received at, numéro): a registration is received once its mail is confirmed.
+    found = [
+        (
+            "Changement d'adresse mail",
+            url_for("delegation.request_detail", request_id=item.id),
+            item,
+            item.created_at,
+            item.numero,
         )
-    for item in db.session.scalars(pending_registrations()):
-        items.append(
-            Pending(
-                "Demande de n°C.G.O.S",
-                "delegation.registration_detail",
-                item.id,
-                item.confirmed_at,
-                item.agent.numero,
-                item.last_name,
-                item.first_name,
-                item.birth_date,
-                item.establishment.name,
-                workload.working_days_between(workload.local_day(item.confirmed_at), today),
-                workload.is_late(item.confirmed_at, now),
-            )
+        for item in db.session.scalars(pending_questionnaires())
+    ] + [
+        (
+            "Demande de n°C.G.O.S",
+            url_for("delegation.registration_detail", registration_id=item.id),
+            item,
+            item.confirmed_at,
+            item.agent.numero,
         )
+        for item in db.session.scalars(pending_registrations())
+    ]
+    items = [
+        Pending(
+            kind,
+            url,
+            item.id,
+            received_at,
+            numero,
+            item.last_name,
+            item.first_name,
+            item.birth_date,
+            item.establishment.name,
+            workload.working_days_between(workload.local_day(received_at), today),
+            workload.is_late(received_at, now),
+        )
+        for kind, url, item, received_at, numero in found
+    ]
     return sorted(items, key=lambda pending: (pending.received_at, pending.kind, pending.item_id))
 
 

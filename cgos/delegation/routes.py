@@ -224,29 +224,38 @@ def own_request(request_id: int) -> MailChangeRequest:
     return own(MailChangeRequest, request_id)
 
 
+def pending_questionnaires():
+    """The delegation's questionnaires awaiting a decision (the request list, the dashboard, an agent's page)."""
+    return db.select(MailChangeRequest).where(
+        MailChangeRequest.delegation_id == g.staff.delegation_id, MailChangeRequest.status == RequestStatus.PENDING
+    )
+
+
+def pending_registrations():
+    """The delegation's registrations awaiting verification: confirmed by the agent, so an agent exists."""
+    return db.select(Registration).where(
+        Registration.delegation_id == g.staff.delegation_id,
+        Registration.confirmed_at.is_not(None),
+        Registration.agent_id.is_not(None),
+        Registration.status == RequestStatus.PENDING,
+    )
+
+
 @bp.get("/demandes")
 @staff_required
 def requests():
     """Pending requests, newest first, then the latest decided ones."""
-    base = db.select(MailChangeRequest).where(MailChangeRequest.delegation_id == g.staff.delegation_id)
-    pending = db.session.scalars(
-        base.where(MailChangeRequest.status == RequestStatus.PENDING).order_by(MailChangeRequest.created_at.desc())
-    )
+    pending = db.session.scalars(pending_questionnaires().order_by(MailChangeRequest.created_at.desc()))
     decided = db.session.scalars(
-        base.where(MailChangeRequest.status != RequestStatus.PENDING)
+        db.select(MailChangeRequest)
+        .where(
+            MailChangeRequest.delegation_id == g.staff.delegation_id,
+            MailChangeRequest.status != RequestStatus.PENDING,
+        )
         .order_by(MailChangeRequest.decided_at.desc())
         .limit(50)
     )
-    registrations = db.session.scalars(
-        db.select(Registration)
-        .where(
-            Registration.delegation_id == g.staff.delegation_id,
-            Registration.confirmed_at.is_not(None),
-            Registration.agent_id.is_not(None),
-            Registration.status == RequestStatus.PENDING,
-        )
-        .order_by(Registration.confirmed_at.desc())
-    )
+    registrations = db.session.scalars(pending_registrations().order_by(Registration.confirmed_at.desc()))
     return render_page(
         "delegation/requests.html", pending=list(pending), decided=list(decided), registrations=list(registrations)
     )

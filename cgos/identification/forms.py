@@ -1,11 +1,11 @@
 """The identification shared by « 1ère connexion » and « Mot de passe oublié »."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, StopValidation
 
-from ..form_fields import email_pair, numero_field
+from ..form_fields import FrenchSelectField, email_pair, numero_field
 from ..validators import MINIMUM_AGE, MONTHS, paris_today
 
 
@@ -28,12 +28,11 @@ class IdentityForm(FlaskForm):
         validators=[DataRequired("Saisissez votre année de naissance sur 4 chiffres."), birth_year],
         description="Le format attendu est AAAA.",
     )
-    birth_month = SelectField(
+    birth_month = FrenchSelectField(
         "Mois de naissance",
+        "mois de naissance",
         choices=[SelectChoice("", "Choisissez un mois")]
         + [SelectChoice(str(i), name) for i, name in enumerate(MONTHS, start=1)],
-        validators=[DataRequired("Choisissez votre mois de naissance.")],
-        invalid_choice_message="Choisissez votre mois de naissance dans la liste.",
     )
 
 

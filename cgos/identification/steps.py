@@ -9,6 +9,7 @@ survives a reload and the back button while the signed, readable session
 cookie holds only a handle.
 """
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,18 +54,26 @@ def too_many(limit: limits.Limit, identifier: str) -> dict:
     return {"form": limits.too_many_message(limit, identifier)}
 
 
-def check_retyped_address(agent: Agent, typed: str) -> str:
-    """`"right"`, `"wrong"` or `"blocked"`: past MAIL_CONFIRMATION_LIMIT every try is blocked, the right one too.
+class Retyped(enum.Enum):
+    """What the address typed at the mail-confirmation step was."""
+
+    RIGHT = "right"
+    WRONG = "wrong"
+    BLOCKED = "blocked"  # too many wrong ones: even the right one is refused
+
+
+def check_retyped_address(agent: Agent, typed: str) -> Retyped:
+    """Past MAIL_CONFIRMATION_LIMIT every try is BLOCKED, the right one too.
 
     The try is counted before the comparison (so simultaneous tries cannot slip
     past the limit) and given back when the address is right: only wrong ones count.
     """
     if limits.MAIL_CONFIRMATION.reached(agent.numero) or not limits.MAIL_CONFIRMATION.hit(agent.numero):
-        return "blocked"
+        return Retyped.BLOCKED
     if same_address(typed, agent.email):
         limits.MAIL_CONFIRMATION.refund(agent.numero)
-        return "right"
-    return "blocked" if limits.MAIL_CONFIRMATION.reached(agent.numero) else "wrong"
+        return Retyped.RIGHT
+    return Retyped.BLOCKED if limits.MAIL_CONFIRMATION.reached(agent.numero) else Retyped.WRONG
 
 
 @dataclass(frozen=True)
@@ -152,9 +161,9 @@ def confirm_mail(flow: Flow):
     if not form.validate():
         return page(flow, "identification/confirm_mail.html", 422, **context)
     outcome = check_retyped_address(agent, form.email.data)
-    if outcome == "blocked":
+    if outcome is Retyped.BLOCKED:
         return page(flow, "identification/wrong_mail.html", 422)
-    if outcome == "wrong":
+    if outcome is Retyped.WRONG:
         form.email.errors.append(wrong_address_message(agent))
         return page(flow, "identification/confirm_mail.html", 422, **context)
     issue_provisional_password(agent)

@@ -3,11 +3,17 @@
 from babel import Locale
 from flask_wtf import FlaskForm
 from stdnum.exceptions import ValidationError
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, StopValidation
 
-from ..form_fields import FrenchDateField, birth_date_field, establishment_choice_fields, payslip_field
+from ..form_fields import (
+    FrenchDateField,
+    FrenchSelectField,
+    birth_date_field,
+    establishment_choice_fields,
+    payslip_field,
+)
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
 from ..models import Position
@@ -72,11 +78,10 @@ class NirForm(FlaskForm):
 class IdentityForm(FlaskForm):
     """Question page « Votre identité »."""
 
-    civility = SelectField(
+    civility = FrenchSelectField(
         "Civilité",
+        "civilité",
         choices=[SelectChoice("", "Choisissez"), SelectChoice("Mme", "Madame"), SelectChoice("M.", "Monsieur")],
-        validators=[DataRequired("Choisissez votre civilité.")],
-        invalid_choice_message="Choisissez votre civilité dans la liste.",
     )
     last_name = StringField("Nom", validators=[DataRequired("Saisissez votre nom."), person_name])
     first_name = StringField("Prénom", validators=[DataRequired("Saisissez votre prénom."), person_name])
@@ -95,12 +100,7 @@ class AddressForm(FlaskForm):
     address_building = StringField("Bâtiment, entrée, résidence", validators=[optional_text])
     address_street = StringField("N° et voie", validators=[optional_text])
     address_locality = StringField("Lieu-dit", validators=[optional_text])
-    country = SelectField(
-        "Pays",
-        default="FR",
-        validators=[DataRequired("Choisissez votre pays.")],
-        invalid_choice_message="Choisissez votre pays dans la liste.",
-    )
+    country = FrenchSelectField("Pays", "pays", default="FR")
     postal_code = StringField("Code postal", validators=[DataRequired("Saisissez votre code postal.")])
     city = StringField("Ville", validators=[DataRequired("Saisissez votre ville.")])
 
@@ -118,12 +118,11 @@ class EstablishmentForm(FlaskForm):
         validators=[DataRequired("Saisissez votre date d'entrée dans votre établissement."), entry_date],
         description="Au format JJ/MM/AAAA.",
     )
-    position = SelectField(
+    position = FrenchSelectField(
         "Votre position statutaire",
+        "position statutaire",
         choices=[SelectChoice("", "Choisissez")]
         + [SelectChoice(value.value, label) for value, label in POSITIONS.items()],
-        validators=[DataRequired("Choisissez votre position statutaire.")],
-        invalid_choice_message="Choisissez votre position statutaire dans la liste.",
     )
 
 

@@ -18,7 +18,7 @@ from ..delegations import delegation_for
 from ..extensions import db
 from ..htmx import is_htmx, render_page, see_other
 from ..identification.forms import MailConfirmationForm
-from ..identification.steps import WRONG_ADDRESS, check_retyped_address, too_many
+from ..identification.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
 from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment
@@ -88,9 +88,9 @@ def known():
     if not form.validate():
         return page("number_request/known.html", 422, **context)
     outcome = check_retyped_address(agent, form.email.data)
-    if outcome == "blocked":
+    if outcome is Retyped.BLOCKED:
         return page("number_request/no_mail.html", 422, delegation=delegation_for(agent), wrong=True)
-    if outcome == "wrong":
+    if outcome is Retyped.WRONG:
         form.email.errors.append(WRONG_ADDRESS)
         return page("number_request/known.html", 422, **context)
     services.mail_known_numero(agent)
@@ -182,6 +182,15 @@ def stored_date(value) -> date | None:
         return None
 
 
+def entry_date_problem(entry: date, birth: date | None) -> str | None:
+    """The entry-date rule on today's date in Paris.
+
+    Checked on its question page, and again on « Vérifiez vos réponses »: a birth
+    date changed through « Modifier » may make the entry date too early.
+    """
+    return services.entry_date_problem(entry, birth, validators.paris_today())
+
+
 @bp.route("/inscription", methods=["GET", "POST"])
 def identity():
     """Question page 1: civility, names, birth date and mail, checked against the NIR."""
@@ -262,10 +271,8 @@ def establishment():
     form.validate()
     chosen = chosen_establishment(form)
     birth = stored_date(answers(current).get("identity", {}).get("birth_date"))
-    if isinstance(form.entry_date.data, date):
-        problem = services.entry_date_problem(form.entry_date.data, birth, validators.paris_today())
-        if problem:
-            form.entry_date.errors = [problem]
+    if isinstance(form.entry_date.data, date) and (problem := entry_date_problem(form.entry_date.data, birth)):
+        form.entry_date.errors = [problem]
     if any(field.errors for field in form):
         return show(422)
     values = {
@@ -356,8 +363,7 @@ def check():
     errors = {}
     if values["establishment"] is None:
         errors["establishment"] = CHOOSE_ESTABLISHMENT
-    problem = services.entry_date_problem(values["entry_date"], values["birth_date"], validators.paris_today())
-    if problem:
+    if problem := entry_date_problem(values["entry_date"], values["birth_date"]):
         errors["entry_date"] = problem
     show = partial(
         page,

@@ -16,6 +16,7 @@ from ..links import LINK_LIFETIME, LinkOutcome, is_link_expired, link_expires_at
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
 from ..reference_data import normalize_search_text
+from ..validators import years_after
 
 _random = secrets.SystemRandom()
 
@@ -55,13 +56,8 @@ def entry_date_problem(entry: date, birth: date | None, today: date) -> str | No
     """Why an entry date is impossible, or None."""
     if entry > today:
         return "La date d'entrée dans votre établissement ne peut pas être dans le futur."
-    if isinstance(birth, date):
-        try:
-            adult = birth.replace(year=birth.year + 18)
-        except ValueError:  # born on 29 February
-            adult = birth.replace(year=birth.year + 18, day=28)
-        if entry < adult:
-            return "La date d'entrée dans votre établissement doit être postérieure à vos 18 ans."
+    if isinstance(birth, date) and entry < years_after(birth, 18):
+        return "La date d'entrée dans votre établissement doit être postérieure à vos 18 ans."
     return None
 
 
