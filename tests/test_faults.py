@@ -273,6 +273,15 @@ def test_gunicorn_refuses_an_unsafe_production_configuration(prepared_database, 
     assert "Refusing to start in production" in log and "memory:// with 2 workers" in log
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def test_a_gunicorn_worker_killed_while_hashing_does_not_take_a_core_with_it(prepared_database, tmp_path):
     """One bcrypt slot for the host: its worker is killed mid-hash, the next login still gets its turn."""
     server = Gunicorn(
@@ -311,11 +320,18 @@ def test_a_gunicorn_worker_killed_while_hashing_does_not_take_a_core_with_it(pre
 
     server.start()
     try:
+        workers = [
+            int(pid)
+            for pid in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        ]
+        before = _cpu_seconds(workers)
         killed = threading.Thread(target=killed_login)
         killed.start()
-        time.sleep(1)  # the login has reached bcrypt
-        for worker in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split():
-            os.kill(int(worker), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while _cpu_seconds(workers) < before + 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until a worker has hashed for a while: the login holds the slot
+        for worker in workers:
+            os.kill(worker, signal.SIGKILL)
         killed.join()
         deadline = time.monotonic() + 30
         while "bcrypt slot(s) freed" not in server.log.read_text() and time.monotonic() < deadline:
