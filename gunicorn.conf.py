@@ -23,6 +23,10 @@ os.environ.setdefault(
     "FLASK_SQLALCHEMY_ENGINE_OPTIONS", f'{{"pool_pre_ping": true, "pool_size": {threads}, "max_overflow": 0}}'
 )
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+# Each worker's heartbeat touches a file at every turn of its loop: in memory rather than on
+# /tmp's disk, as gunicorn advises where /tmp is a disk (as on this machine: ext4).
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
 graceful_timeout = 20
 keepalive = 5
 # The application is imported once, in the master: a worker starts (or is replaced) by a fork
