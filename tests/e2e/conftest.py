@@ -143,7 +143,8 @@ def live_server(live_app):
     """The portal served over HTTP on a free port, on a fresh copy of the demo database."""
     app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # Checked every 50 ms for the shutdown of the teardown (0.5 s by default, once per test).
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
