@@ -3,7 +3,12 @@
 import re
 
 import pytest
+from bs4 import BeautifulSoup
 from playwright.sync_api import Page, expect
+
+from cgos.credentials.issuing import issue_provisional_password
+from cgos.extensions import db
+from cgos.models import Agent
 
 pytestmark = pytest.mark.e2e
 
@@ -115,6 +120,29 @@ def assert_error_summary(page: Page, message: str) -> None:
     expect(summary).to_contain_text(message)
     expect(page).to_have_title(re.compile(r"^Erreur : "))
     expect(page.locator(".error-summary:focus-within")).to_have_count(1)
+
+
+def fail_logins_over_http(page: Page, numero: str, pin: str, times: int) -> None:
+    """Setup only: wrong PINs posted as the keypad form posts them (the tab's cookies), without driving the page."""
+    for _ in range(times):
+        form = BeautifulSoup(page.request.get("/").text(), "html.parser").select_one("#login-form")
+        fields = {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
+        tokens = {key.get_text(strip=True): key["value"] for key in form.select("button[name=key]")}
+        fields.update(numero=numero, pressed=" ".join(tokens[digit] for digit in pin), action="validate")
+        answer = page.request.post("/", form=fields)
+        assert WRONG_CREDENTIALS in answer.text(), answer.text()[:2000]
+
+
+def mailed_provisional_pin(live_app, live_server: str, mailbox, numero: str) -> str:
+    """Setup only: a provisional password issued as « Mot de passe oublié » issues it, read from its mail.
+
+    The live server must have served a request: its mail sender starts with the first one.
+    """
+    with live_app.test_request_context(base_url=live_server):
+        agent = db.session.scalar(db.select(Agent).where(Agent.numero == numero.replace(" ", "")))
+        issue_provisional_password(agent)
+        db.session.commit()
+        return mailbox.provisional_pin(agent.email)
 
 
 def request_provisional_pin(page: Page, mailbox, audit) -> str:
@@ -263,10 +291,12 @@ def test_wrong_pin_shows_error_and_new_keypad_and_corriger_clears(page, js, audi
 
 def test_lockout_after_five_failures_even_with_the_right_pin(page, js, audit):
     """Five wrong PINs, then even the right one lands on « Renvoi du mot de passe »."""
+    # The first four posted as the form posts them (one typed on the keypad: test_wrong_pin_shows_error_...;
+    # five in a row and the lockout's notice: tests/test_login.py::test_lockout_after_five_failures_refuses_even_the_right_pin).
+    fail_logins_over_http(page, SOPHIE["numero"], "111111", times=4)
     page.goto("/")
-    for attempt in range(5):
-        log_in(page, SOPHIE["numero"], "000000" if attempt % 2 else "111111", js)
-        assert_error_summary(page, WRONG_CREDENTIALS)
+    log_in(page, SOPHIE["numero"], "000000", js)
+    assert_error_summary(page, WRONG_CREDENTIALS)
     log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
 
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
@@ -335,10 +365,11 @@ def test_forgotten_password_then_first_login_steps(page, js, mailbox, audit):
 # --- f. Charter refused -------------------------------------------------------------------
 
 
-def test_refusing_the_charter_logs_out_with_an_explanation(page, js, mailbox, audit):
+def test_refusing_the_charter_logs_out_with_an_explanation(page, js, live_app, live_server, mailbox, audit):
     """« Refuser » ends the session and says why."""
-    provisional = request_provisional_pin(page, mailbox, lambda page: None)
     page.goto("/")
+    # Marie's provisional password issued directly: asking for it is test_forgotten_password_then_first_login_steps.
+    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE["numero"])
     log_in(page, MARIE["numero"], provisional, js)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     page.get_by_role("button", name="Refuser").click()
