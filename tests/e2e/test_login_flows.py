@@ -22,6 +22,10 @@ NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
 KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
 WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect."
 
+# For a page that is the same without JavaScript and whose JavaScript-off run only repeated a view test
+# (named in the test's docstring): the browser runs it with JavaScript on.
+js_on_only = pytest.mark.parametrize("js", [True], ids=["js-on"], indirect=True)
+
 
 # --- What an agent does ---------------------------------------------------------
 
@@ -242,8 +246,12 @@ def test_keypad_login_and_logout(page, js, live_server, audit):
     expect(heading(page, LOGIN_HEADING)).to_be_visible()
 
 
+@js_on_only
 def test_keypad_layout_changes_between_displays(page, js):
-    """Each display shuffles the digits anew (a rare identical draw is allowed once)."""
+    """Each display shuffles the digits anew (a rare identical draw is allowed once).
+
+    Without JavaScript: tests/test_login.py::test_each_display_shuffles_a_new_keypad.
+    """
     page.goto("/")
     first = key_order(page)
     assert sorted(first) == list("0123456789")
@@ -419,8 +427,12 @@ def test_legacy_link_leads_to_renewal(page, js, audit):
 # --- i. Error pages ----------------------------------------------------------------------------
 
 
+@js_on_only
 def test_unknown_page_is_a_french_404(page, js, audit):
-    """A mistyped address: a French page with a way back, axe clean."""
+    """A mistyped address: a French page with a way back, axe clean.
+
+    Without JavaScript: tests/test_security.py::test_unknown_page_gets_the_french_404_page.
+    """
     response = page.goto("/nope")
     assert response.status == 404
     expect(heading(page, "Page introuvable")).to_be_visible()
