@@ -364,10 +364,7 @@ def test_forgotten_password_then_first_login_steps(page, js, mailbox, audit):
 
     expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
     audit(page)
-
-    log_out(page)
-    log_in(page, MARIE["numero"], NEW_PIN, js)
-    expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
+    # The new PIN opens the space from then on: tests/test_account.py::test_the_provisional_pin_is_single_use_once_personalised.
 
 
 # --- f. Charter refused -------------------------------------------------------------------
