@@ -7,7 +7,17 @@ identity steps does. JavaScript on and off, axe on every page.
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_login_flows import KEYPAD_NAME, NUMERO_LABEL, SOPHIE, heading, key, keypad, keypad_status, typed_text
+from test_login_flows import (
+    KEYPAD_NAME,
+    NUMERO_LABEL,
+    SOPHIE,
+    heading,
+    js_on_only,
+    key,
+    keypad,
+    keypad_status,
+    typed_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -123,17 +133,26 @@ def test_a_heading_focused_after_a_swap_has_no_outline_for_touch(page, js):
     assert title.evaluate("el => getComputedStyle(el).outlineStyle") == "none"
 
 
+@js_on_only
 @pytest.mark.parametrize("label", FOOTER_PAGES)
 def test_each_footer_page_is_reachable_and_clean(page, js, audit, label):
-    """From « Se connecter », the footer link opens its page: axe clean, fits the phone."""
+    """From « Se connecter », the footer link opens its page: axe clean, fits the phone.
+
+    Without JavaScript (the same HTML): tests/test_public_pages.py::test_the_footer_links_every_public_page
+    and test_each_footer_page_as_page_and_fragment.
+    """
     page.goto("/")
     page.get_by_role("contentinfo").get_by_role("link", name=label, exact=True).click()
     expect(heading(page, FOOTER_PAGES[label])).to_be_visible()
     audit(page)
 
 
+@js_on_only
 def test_the_help_page_phones_are_tap_to_call(page, js):
-    """Every delegation's number is a tel: link."""
+    """Every delegation's number is a tel: link.
+
+    Without JavaScript (the same HTML): tests/test_public_pages.py::test_help_lists_every_delegation_with_a_tel_link.
+    """
     page.goto("/aide-et-contact")
     phones = page.locator(".contact-list a")
     assert phones.count() >= 13
