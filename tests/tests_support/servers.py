@@ -22,14 +22,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15) -> None:
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15) -> None:
     """Until something accepts connections on the port; no longer than `process`, which should listen, runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise TimeoutError(f"the process exited with {process.returncode} before listening on port {port}")
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port}")
