@@ -151,6 +151,7 @@ def test_a_password_change_revokes_other_sessions(agent, marie, new_agent, app):
     assert "Votre mot de passe a été modifié." in page.text
     assert agent.client.get("/espace-agent/").status_code == 200
     assert other.client.get("/espace-agent/").status_code == 303
+    assert "Bienvenue" in new_agent(app).log_in(MARIE, "590273").text
 
 
 def test_changing_the_pin_needs_the_current_one(either, marie):

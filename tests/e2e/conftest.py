@@ -143,7 +143,8 @@ def live_server(live_app):
     """The portal served over HTTP on a free port, on a fresh copy of the demo database."""
     app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # Checked every 50 ms for the shutdown of the teardown (0.5 s by default, once per test).
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -191,10 +192,10 @@ def page(context) -> Page:
 # --- Accessibility and layout -------------------------------------------------
 
 
-def blocking_violations(results) -> list[str]:
+def blocking_violations(results: dict) -> list[str]:
     """Serious and critical axe violations, one line per rule with its targets."""
     lines = []
-    for violation in results.response["violations"]:
+    for violation in results["violations"]:
         if violation.get("impact") in BLOCKING_IMPACTS:
             targets = [", ".join(map(str, node["target"])) for node in violation["nodes"]]
             lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} -> {targets}")
@@ -207,41 +208,67 @@ def axe() -> Axe:
     return Axe()
 
 
+def run_axe(page: Page, axe: Axe) -> dict:
+    """axe's violations on the page as it is now.
+
+    axe is injected once per document: after an htmx swap, or a snapshot
+    written into the auditor, the one already there runs again (parsing its
+    570 kB anew for each audit cost more than the audit).
+    """
+    if page.evaluate("typeof axe") == "undefined":
+        page.evaluate(axe.axe_script)
+    return page.evaluate("axe.run({resultTypes: ['violations']})")
+
+
+@pytest.fixture(scope="session")
+def html_auditor(browser, axe):
+    """`html_auditor(page)`: axe results for the page as a browser without JavaScript renders it.
+
+    axe needs JavaScript, and does not run in a context where JavaScript is
+    off. So the page's HTML is written into one JavaScript-on tab kept for
+    the session, at the page's origin (its stylesheets load from the server),
+    with every script blocked except axe, which is injected.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    auditor = context.new_page()
+
+    def serve(route):
+        """A blank page at any address (the snapshot is written into it), no script, the rest from the server."""
+        request = route.request
+        if request.is_navigation_request():
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body="<!doctype html><title></title>")
+        elif request.resource_type == "script" or request.url.split("?")[0].endswith(".js"):
+            route.abort()
+        else:
+            route.continue_()
+
+    auditor.route("**/*", serve)
+
+    def audit_html(page: Page) -> dict:
+        """Write the page's HTML into the auditor at the page's size, then run axe there."""
+        origin = re.match(r"https?://[^/]+", page.url).group(0)
+        if not auditor.url.startswith(origin + "/"):
+            auditor.goto(origin + "/")
+        auditor.set_viewport_size(page.viewport_size)
+        auditor.set_content(page.content())
+        assert auditor.evaluate("typeof htmx") == "undefined", "page scripts were not blocked"
+        return run_axe(auditor, axe)
+
+    yield audit_html
+    context.close()
+
+
 @pytest.fixture
-def axe_check(browser, js, axe, live_server):
+def axe_check(js, axe, html_auditor):
     """`axe_check(page)`: fail on any serious or critical violation of the page as shown.
 
-    axe needs JavaScript: a page seen with JavaScript off is audited as its
-    HTML, served at its own URL in a JavaScript-on context where the page's own
-    scripts are blocked (axe itself is injected, not fetched).
+    With JavaScript on, axe runs in the page itself; a page seen with
+    JavaScript off is audited as its HTML, in the `html_auditor`.
     """
-
-    def audit_html(url: str, html: str):
-        """axe results for this HTML, as a browser without JavaScript renders it."""
-        context = browser.new_context(viewport=VIEWPORT, base_url=live_server)
-        try:
-            snapshot = context.new_page()
-
-            def serve(route):
-                """The snapshot for the page itself, no script, stylesheets from the server."""
-                request = route.request
-                if request.is_navigation_request() and request.url == url:
-                    route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
-                elif request.resource_type == "script" or request.url.split("?")[0].endswith(".js"):
-                    route.abort()
-                else:
-                    route.continue_()
-
-            snapshot.route("**/*", serve)
-            snapshot.goto(url)
-            assert snapshot.evaluate("typeof htmx") == "undefined", "page scripts were not blocked"
-            return axe.run(snapshot)
-        finally:
-            context.close()
 
     def check(page: Page) -> None:
         """Audit the page; the assertion message lists each blocking rule and its targets."""
-        results = axe.run(page) if js else audit_html(page.url, page.content())
+        results = run_axe(page, axe) if js else html_auditor(page)
         problems = blocking_violations(results)
         assert not problems, f"axe on {page.url} ({'js-on' if js else 'js-off'}):\n" + "\n".join(problems)
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_login_flows import SOPHIE, assert_error_summary, heading, log_in, log_out
+from test_login_flows import SOPHIE, assert_error_summary, heading, js_on_only, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -43,13 +43,17 @@ def test_changing_the_pin_and_the_phones_from_home(page: Page, js: bool, audit):
     expect(page.get_by_text("Vos données personnelles sont enregistrées.")).to_be_visible()
     page.get_by_role("link", name="Modifier mes données personnelles").click()
     expect(page.get_by_label("Portable")).to_have_value("06 12 34 56 78")
-
-    log_out(page)
-    log_in(page, SOPHIE["numero"], "590273", js)
-    expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
+    # The new PIN opens the space: tests/test_account.py::test_a_password_change_revokes_other_sessions.
 
 
+@js_on_only
 def test_the_printable_charter_and_the_error_pages(page: Page, audit):
+    """The charter to print and the pages of broken links: axe clean.
+
+    Without JavaScript: tests/test_account.py::test_the_charter_can_be_printed and the « Lien invalide » pages
+    of test_each_mail_change_link_outcome_has_its_status_title_and_heading and
+    tests/test_number_request.py::test_each_registration_link_outcome_has_its_status_title_and_heading.
+    """
     page.goto("/conditions-generales")
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     expect(page.get_by_role("heading", name="Charte d'utilisation de l'Espace Agent")).to_be_visible()
@@ -79,7 +83,4 @@ def test_a_new_charter_version_is_accepted_again_at_the_next_login(page: Page, j
     audit(page)
     page.get_by_role("button", name="Accepter").click()
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
-    log_out(page)
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
-    # Accepted once: not asked again.
-    expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
+    # Accepted once, not asked again at the next login: tests/test_account.py::test_a_new_charter_version_is_accepted_again_at_the_next_login.

@@ -3,7 +3,12 @@
 import re
 
 import pytest
+from bs4 import BeautifulSoup
 from playwright.sync_api import Page, expect
+
+from cgos.credentials.issuing import issue_provisional_password
+from cgos.extensions import db
+from cgos.models import Agent
 
 pytestmark = pytest.mark.e2e
 
@@ -16,6 +21,10 @@ LOGIN_HEADING = "Accès à l'Espace Agent avec votre mot de passe"
 NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
 KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
 WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect."
+
+# For a page that is the same without JavaScript and whose JavaScript-off run only repeated a view test
+# (named in the test's docstring): the browser runs it with JavaScript on.
+js_on_only = pytest.mark.parametrize("js", [True], ids=["js-on"], indirect=True)
 
 
 # --- What an agent does ---------------------------------------------------------
@@ -117,6 +126,29 @@ def assert_error_summary(page: Page, message: str) -> None:
     expect(page.locator(".error-summary:focus-within")).to_have_count(1)
 
 
+def fail_logins_over_http(page: Page, numero: str, pin: str, times: int) -> None:
+    """Setup only: wrong PINs posted as the keypad form posts them (the tab's cookies), without driving the page."""
+    for _ in range(times):
+        form = BeautifulSoup(page.request.get("/").text(), "html.parser").select_one("#login-form")
+        fields = {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
+        tokens = {key.get_text(strip=True): key["value"] for key in form.select("button[name=key]")}
+        fields.update(numero=numero, pressed=" ".join(tokens[digit] for digit in pin), action="validate")
+        answer = page.request.post("/", form=fields)
+        assert WRONG_CREDENTIALS in answer.text(), answer.text()[:2000]
+
+
+def mailed_provisional_pin(live_app, live_server: str, mailbox, numero: str) -> str:
+    """Setup only: a provisional password issued as « Mot de passe oublié » issues it, read from its mail.
+
+    The live server must have served a request: its mail sender starts with the first one.
+    """
+    with live_app.test_request_context(base_url=live_server):
+        agent = db.session.scalar(db.select(Agent).where(Agent.numero == numero.replace(" ", "")))
+        issue_provisional_password(agent)
+        db.session.commit()
+        return mailbox.provisional_pin(agent.email)
+
+
 def request_provisional_pin(page: Page, mailbox, audit) -> str:
     """« Mot de passe oublié ? » for Marie, up to the confirmation; the PIN read from her mail."""
     page.goto("/")
@@ -214,8 +246,12 @@ def test_keypad_login_and_logout(page, js, live_server, audit):
     expect(heading(page, LOGIN_HEADING)).to_be_visible()
 
 
+@js_on_only
 def test_keypad_layout_changes_between_displays(page, js):
-    """Each display shuffles the digits anew (a rare identical draw is allowed once)."""
+    """Each display shuffles the digits anew (a rare identical draw is allowed once).
+
+    Without JavaScript: tests/test_login.py::test_each_display_shuffles_a_new_keypad.
+    """
     page.goto("/")
     first = key_order(page)
     assert sorted(first) == list("0123456789")
@@ -263,10 +299,12 @@ def test_wrong_pin_shows_error_and_new_keypad_and_corriger_clears(page, js, audi
 
 def test_lockout_after_five_failures_even_with_the_right_pin(page, js, audit):
     """Five wrong PINs, then even the right one lands on « Renvoi du mot de passe »."""
+    # The first four posted as the form posts them (one typed on the keypad: test_wrong_pin_shows_error_...;
+    # five in a row and the lockout's notice: tests/test_login.py::test_lockout_after_five_failures_refuses_even_the_right_pin).
+    fail_logins_over_http(page, SOPHIE["numero"], "111111", times=4)
     page.goto("/")
-    for attempt in range(5):
-        log_in(page, SOPHIE["numero"], "000000" if attempt % 2 else "111111", js)
-        assert_error_summary(page, WRONG_CREDENTIALS)
+    log_in(page, SOPHIE["numero"], "000000", js)
+    assert_error_summary(page, WRONG_CREDENTIALS)
     log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
 
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
@@ -326,19 +364,17 @@ def test_forgotten_password_then_first_login_steps(page, js, mailbox, audit):
 
     expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
     audit(page)
-
-    log_out(page)
-    log_in(page, MARIE["numero"], NEW_PIN, js)
-    expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
+    # The new PIN opens the space from then on: tests/test_account.py::test_the_provisional_pin_is_single_use_once_personalised.
 
 
 # --- f. Charter refused -------------------------------------------------------------------
 
 
-def test_refusing_the_charter_logs_out_with_an_explanation(page, js, mailbox, audit):
+def test_refusing_the_charter_logs_out_with_an_explanation(page, js, live_app, live_server, mailbox, audit):
     """« Refuser » ends the session and says why."""
-    provisional = request_provisional_pin(page, mailbox, lambda page: None)
     page.goto("/")
+    # Marie's provisional password issued directly: asking for it is test_forgotten_password_then_first_login_steps.
+    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE["numero"])
     log_in(page, MARIE["numero"], provisional, js)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     page.get_by_role("button", name="Refuser").click()
@@ -388,8 +424,12 @@ def test_legacy_link_leads_to_renewal(page, js, audit):
 # --- i. Error pages ----------------------------------------------------------------------------
 
 
+@js_on_only
 def test_unknown_page_is_a_french_404(page, js, audit):
-    """A mistyped address: a French page with a way back, axe clean."""
+    """A mistyped address: a French page with a way back, axe clean.
+
+    Without JavaScript: tests/test_security.py::test_unknown_page_gets_the_french_404_page.
+    """
     response = page.goto("/nope")
     assert response.status == 404
     expect(heading(page, "Page introuvable")).to_be_visible()

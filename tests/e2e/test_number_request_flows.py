@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from stdnum.fr import nir as stdnum_nir
 
+from tests_support.back_office import verify_registrations_of
 from tests_support.staff import log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e
@@ -396,7 +397,7 @@ def identify_newcomer(page, numero: str) -> None:
     page.get_by_role("button", name="Continuer").click()
 
 
-def test_registration_to_first_login(page, js, mailbox, payslip, audit):
+def test_registration_to_first_login(page, js, live_app, mailbox, payslip, audit):
     """Unknown NIR: civility mismatch fixed, mail confirmed, numéro shown and mailed, checked by the delegation,
     1ère connexion, charter."""
     open_number_request(page, audit)
@@ -471,12 +472,9 @@ def test_registration_to_first_login(page, js, mailbox, payslip, audit):
     ).to_be_visible()
     audit(page)
 
-    log_in_staff_in_browser(page)
-    page.get_by_role("link", name=re.compile("LE GOFF")).first.click()
-    page.get_by_role("button", name="Inscription vérifiée").click()
-    expect(page.get_by_text("La décision est enregistrée.")).to_be_visible()
-    page.get_by_role("button", name="Se déconnecter").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)  # the whole page reloaded
+    # The delegation checks it (its pages and buttons: test_the_delegation_verifies_or_rejects_the_registration).
+    with live_app.app_context():
+        verify_registrations_of(numero)
 
     page.goto("/premiere-connexion")
     identify_newcomer(page, numero)
@@ -538,6 +536,7 @@ def test_the_delegation_verifies_or_rejects_the_registration(page, js, live_serv
     expect(heading(page, re.compile(r"Inscription n° \d+"))).to_be_visible()
     expect(page.get_by_text(numero)).to_be_visible()
     expect(page.get_by_text(re.compile(r"•• •• •• ••• •••"))).to_be_visible()
+    expect(page.get_by_role("button", name="Inscription vérifiée")).to_be_visible()
     assert_no_nir(page.content(), NEW_NIR)
     audit(page)
 

@@ -7,7 +7,17 @@ identity steps does. JavaScript on and off, axe on every page.
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_login_flows import KEYPAD_NAME, NUMERO_LABEL, SOPHIE, heading, key, keypad, keypad_status, typed_text
+from test_login_flows import (
+    KEYPAD_NAME,
+    NUMERO_LABEL,
+    SOPHIE,
+    heading,
+    js_on_only,
+    key,
+    keypad,
+    keypad_status,
+    typed_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,14 +59,17 @@ def test_numero_keypad_and_valider_fit_a_390_x_664_screen(page, js, audit):
 
 
 def test_effacer_removes_the_last_digit_and_sophie_still_logs_in(page, js, audit):
-    """A mistyped digit costs one tap: « Effacer » removes it (JavaScript or not), « Corriger » all."""
+    """A mistyped digit costs one tap: « Effacer » removes it (JavaScript or not), and only it."""
     page.set_viewport_size(SMALL_PHONE)
     page.goto("/")
     page.get_by_label(NUMERO_LABEL).fill(SOPHIE["numero"])
+    erase = page.get_by_role("button", name=ERASE, exact=True)
+    erase.click()  # nothing typed yet: nothing breaks
+    expect(keypad_status(page)).to_have_text(typed_text(0))
+    # « 48 » of her PIN, then a 3 by mistake.
     for count, digit in enumerate("483", start=1):
         key(page, digit).click()
         expect(keypad_status(page)).to_have_text(typed_text(count))
-    erase = page.get_by_role("button", name=ERASE, exact=True)
     erase.click()
     expect(keypad_status(page)).to_have_text(typed_text(2))
     expect(page.locator("[data-keypad-dots] .dot--filled")).to_have_count(2)
@@ -66,11 +79,8 @@ def test_effacer_removes_the_last_digit_and_sophie_still_logs_in(page, js, audit
     # Outside the shuffled grid: the keypad group holds the ten digits only.
     expect(keypad(page).get_by_role("button")).to_have_count(10)
     expect(page.get_by_role("group", name=KEYPAD_NAME).get_by_role("button", name=ERASE)).to_have_count(0)
-    erase.click()
-    erase.click()
-    erase.click()  # one more than typed: nothing breaks
-    expect(keypad_status(page)).to_have_text(typed_text(0))
-    for count, digit in enumerate(SOPHIE["pin"], start=1):
+    # The rest of her PIN after the « 48 » kept: the 3 is really gone, the login succeeds.
+    for count, digit in enumerate(SOPHIE["pin"][2:], start=3):
         key(page, digit).click()
         expect(keypad_status(page)).to_have_text(typed_text(count))
     page.locator("form").get_by_role("button", name="Valider", exact=True).last.click()
@@ -123,17 +133,26 @@ def test_a_heading_focused_after_a_swap_has_no_outline_for_touch(page, js):
     assert title.evaluate("el => getComputedStyle(el).outlineStyle") == "none"
 
 
+@js_on_only
 @pytest.mark.parametrize("label", FOOTER_PAGES)
 def test_each_footer_page_is_reachable_and_clean(page, js, audit, label):
-    """From « Se connecter », the footer link opens its page: axe clean, fits the phone."""
+    """From « Se connecter », the footer link opens its page: axe clean, fits the phone.
+
+    Without JavaScript (the same HTML): tests/test_public_pages.py::test_the_footer_links_every_public_page
+    and test_each_footer_page_as_page_and_fragment.
+    """
     page.goto("/")
     page.get_by_role("contentinfo").get_by_role("link", name=label, exact=True).click()
     expect(heading(page, FOOTER_PAGES[label])).to_be_visible()
     audit(page)
 
 
+@js_on_only
 def test_the_help_page_phones_are_tap_to_call(page, js):
-    """Every delegation's number is a tel: link."""
+    """Every delegation's number is a tel: link.
+
+    Without JavaScript (the same HTML): tests/test_public_pages.py::test_help_lists_every_delegation_with_a_tel_link.
+    """
     page.goto("/aide-et-contact")
     phones = page.locator(".contact-list a")
     assert phones.count() >= 13

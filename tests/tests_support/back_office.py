@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from cgos.credentials import second_factor
 from cgos.credentials.hashing import hash_secret
+from cgos.delegation.services import decide_registration
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.models import (
@@ -139,3 +140,12 @@ def registration(person: Agent, confirmed_at: datetime, place: str = RENNES_CHU,
     db.session.add(item)
     db.session.commit()
     return item
+
+
+def verify_registrations_of(numero: str, staff_email: str = BRETAGNE["email"]) -> None:
+    """« Inscription vérifiée » on the agent's registration, as the staff member's click records it."""
+    person = agent(numero)
+    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == staff_email))
+    for item in db.session.scalars(db.select(Registration).where(Registration.agent_id == person.id)):
+        decide_registration(item, staff, verified=True, reason=None)
+    db.session.commit()

@@ -22,13 +22,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 15) -> None:
-    """Until something accepts connections on the port."""
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15) -> None:
+    """Until something accepts connections on the port; no longer than `process`, which should listen, runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
+        if process is not None and process.poll() is not None:
+            raise TimeoutError(f"the process exited with {process.returncode} before listening on port {port}")
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port}")
 
@@ -104,7 +106,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_port(self.port)
+        wait_for_port(self.port, self.process)
 
     def stop(self):
         """Kill it: the data goes with it."""
@@ -145,7 +147,7 @@ class Gunicorn:
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_for_port(self.port, timeout=30)
+            wait_for_port(self.port, self.process, timeout=30)
         except TimeoutError:
             self.stop()
             raise RuntimeError(self.log.read_text()[-3000:]) from None
