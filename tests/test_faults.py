@@ -320,11 +320,15 @@ def test_a_gunicorn_worker_killed_while_hashing_does_not_take_a_core_with_it(pre
 
     server.start()
     try:
-        workers = [
-            int(pid)
-            for pid in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-        ]
-        before = _cpu_seconds(workers)
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+        deadline = time.monotonic() + 30
+        while len(children.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the master listens before it has forked both workers
+        workers = [int(pid) for pid in children.read_text().split()]
+        before = -1.0
+        while before != _cpu_seconds(workers) and time.monotonic() < deadline:
+            before = _cpu_seconds(workers)
+            time.sleep(0.3)  # until both workers have finished starting
         killed = threading.Thread(target=killed_login)
         killed.start()
         deadline = time.monotonic() + 30
