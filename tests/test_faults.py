@@ -191,6 +191,22 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
             smtp.stop()
 
 
+def gunicorn_of_test(workers: int, prepared_database, tmp_path, **env) -> Gunicorn:
+    """gunicorn with the production configuration file and a test application's settings."""
+    return Gunicorn(
+        workers=workers,
+        folder=tmp_path,
+        env={
+            "FLASK_PRODUCTION": "false",
+            "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
+            "FLASK_SECRET_KEY": "test-secret-key",
+            "FLASK_PASSWORD_PEPPER": "test-pepper",
+            "FLASK_SESSION_COOKIE_SECURE": "false",
+            **env,
+        },
+    )
+
+
 def _form(html: str) -> tuple[dict, dict]:
     """The login form's fields and the keypad's digit -> token."""
     soup = BeautifulSoup(html, "html.parser")
@@ -202,18 +218,8 @@ def _form(html: str) -> tuple[dict, dict]:
 
 def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_database, tmp_path, redis_server):
     """20 simultaneous wrong PINs on one account across 3 workers: 5 checked, 15 locked out."""
-    server = Gunicorn(
-        workers=3,
-        folder=tmp_path,
-        env={
-            "FLASK_PRODUCTION": "false",
-            "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
-            "FLASK_RATELIMIT_STORAGE_URI": redis_server.url,
-            "FLASK_SECRET_KEY": "test-secret-key",
-            "FLASK_PASSWORD_PEPPER": "test-pepper",
-            "FLASK_SESSION_COOKIE_SECURE": "false",
-            "FLASK_BCRYPT_COST": "4",
-        },
+    server = gunicorn_of_test(
+        3, prepared_database, tmp_path, FLASK_RATELIMIT_STORAGE_URI=redis_server.url, FLASK_BCRYPT_COST="4"
     )
     server.start()
     try:
@@ -284,18 +290,12 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def test_a_gunicorn_worker_killed_while_hashing_does_not_take_a_core_with_it(prepared_database, tmp_path):
     """One bcrypt slot for the host: its worker is killed mid-hash, the next login still gets its turn."""
-    server = Gunicorn(
-        workers=2,
-        folder=tmp_path,
-        env={
-            "FLASK_PRODUCTION": "false",
-            "FLASK_SQLALCHEMY_DATABASE_URI": prepared_database.fresh_url(tmp_path),
-            "FLASK_SECRET_KEY": "test-secret-key",
-            "FLASK_PASSWORD_PEPPER": "test-pepper",
-            "FLASK_SESSION_COOKIE_SECURE": "false",
-            "FLASK_BCRYPT_COST": "14",  # about a second a hash: long enough to be killed during one
-            "FLASK_BCRYPT_CONCURRENCY": "1",
-        },
+    server = gunicorn_of_test(
+        2,
+        prepared_database,
+        tmp_path,
+        FLASK_BCRYPT_COST="14",  # about a second a hash: long enough to be killed during one
+        FLASK_BCRYPT_CONCURRENCY="1",
     )
     unknown = "12345678" + numero_rules.calc_check_letter("12345678")  # hashed at the configured cost
 
