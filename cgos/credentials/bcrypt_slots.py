@@ -45,7 +45,6 @@ class Slots:
 
     def __init__(self, concurrency: int, workers: int = 1):
         """`concurrency` computations may run at once on the host, shared by `workers` processes."""
-        self.concurrency = concurrency
         self.share = max(1.0, concurrency / workers)  # slots this process has on average
         self._free = multiprocessing.BoundedSemaphore(concurrency)
         self._holders = multiprocessing.Array("i", concurrency)  # the pid holding each slot, 0 if free
