@@ -10,7 +10,8 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-# Threads, so that pages are served while other threads wait for bcrypt (which releases the GIL):
+# Threads, so that pages are served while other threads wait for bcrypt (which releases the GIL
+# and hashes at the lowest CPU priority, so pages get the cores first):
 # cgos/credentials/bcrypt_slots.py lets only as many logins as the host has cores hash at once,
 # whichever worker they reached, the others wait in line, and a login is refused with a 503
 # beyond LOGIN_QUEUE_SECONDS of line.

@@ -11,7 +11,7 @@ import hmac
 
 import bcrypt
 
-from .credentials.bcrypt_slots import computation
+from .credentials import bcrypt_slots
 
 
 def _peppered(secret: str, pepper: str) -> bytes:
@@ -22,8 +22,7 @@ def _peppered(secret: str, pepper: str) -> bytes:
 
 def _bcrypt(material: bytes, salt: bytes) -> str:
     """One bcrypt computation, in one of the process's slots (see credentials.bcrypt_slots)."""
-    with computation():
-        return bcrypt.hashpw(material, salt).decode()
+    return bcrypt_slots.compute(bcrypt.hashpw, material, salt).decode()
 
 
 def hash_secret(secret: str, pepper: str, cost: int, *, salt_of: str | None = None) -> str:

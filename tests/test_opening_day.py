@@ -1,7 +1,9 @@
 """Opening day: pages never wait behind bcrypt, and logins beyond a few seconds of line are refused."""
 
 import os
+import select
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -201,3 +203,40 @@ def test_the_slot_of_a_worker_killed_while_hashing_is_given_back():
     with slots.held():
         pass
     assert slots.release_for(child) == 0
+
+
+def _niceness() -> int:
+    """The CPU niceness of the calling thread."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
+def test_bcrypt_runs_at_the_lowest_cpu_priority_while_the_request_thread_keeps_its_own(make_app):
+    app = make_app()
+    before = _niceness()
+    with app.app_context():
+        assert bcrypt_slots.compute(_niceness) == bcrypt_slots.LOWEST_PRIORITY
+        hashed = hash_secret("482915")
+    assert hashed.startswith("$2b$")
+    assert _niceness() == before, "a page served next by this thread must not run at bcrypt's priority"
+
+
+def test_a_worker_forked_after_the_master_hashed_hashes_with_threads_of_its_own(make_app):
+    app = make_app()
+    with app.app_context():
+        hash_secret("000000")  # the parent's hashing threads exist now; a fork does not copy them
+    reading, writing = os.pipe()
+
+    def hash_once() -> None:
+        """Hash in the child, and say so."""
+        with app.app_context():
+            hash_secret("482915")
+        os.write(writing, b"x")
+
+    child = _in_child(hash_once)
+    try:
+        ready, _, _ = select.select([reading], [], [], 20)
+        assert ready, "the child's computation never ran"
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)

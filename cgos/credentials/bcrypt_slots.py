@@ -1,8 +1,9 @@
 """At most as many bcrypt computations at once on the host as it has cores, so pages never wait behind them.
 
 gunicorn's threaded workers serve pages in some threads while others hash:
-bcrypt releases the GIL. More computations than cores would only slow each
-other down and take the CPU from the pages, so the host lets at most
+bcrypt releases the GIL, and runs in threads of the lowest CPU priority, so a
+page that needs a core gets it before a computation does (`compute`). More
+computations than cores would only slow each other down, so the host lets at most
 `BCRYPT_CONCURRENCY` run at once (default: its cores) and the others wait
 their turn. The line is one for all the workers: it is made with the
 application, in gunicorn's master (`preload_app`), and the workers inherit it
@@ -16,9 +17,11 @@ import functools
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from flask import Flask, current_app, has_app_context, request
@@ -134,6 +137,38 @@ def computation() -> Iterator[None]:
         return
     with slots(current_app._get_current_object()).held():
         yield
+
+
+LOWEST_PRIORITY = 19
+
+
+def _lowest_priority() -> None:
+    """Give this thread, and only it, the least CPU priority (Linux counts niceness per thread)."""
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+
+
+def _start_hashing_threads() -> None:
+    """This process's threads for the computations themselves, started when first needed.
+
+    They run at the lowest priority: on a core where a page and a computation both wait, the
+    page goes first, and bcrypt takes every cycle the pages leave. A thread cannot take back a
+    priority it gave up, hence threads kept for hashing alone. A forked process (a gunicorn
+    worker) starts its own: threads are not inherited by a fork.
+    """
+    global _hashing_threads
+    _hashing_threads = ThreadPoolExecutor(thread_name_prefix="bcrypt", initializer=_lowest_priority)
+
+
+_hashing_threads: ThreadPoolExecutor
+_start_hashing_threads()
+os.register_at_fork(after_in_child=_start_hashing_threads)
+
+
+def compute(function: Callable[..., bytes], *args) -> bytes:
+    """Run one bcrypt computation in a slot (see computation), in a thread of lowest priority."""
+    with computation():
+        return _hashing_threads.submit(function, *args).result()
 
 
 def refuse_when_busy(view):
