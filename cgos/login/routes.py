@@ -303,8 +303,9 @@ def log_in(agent, outcome: Outcome, numero: str):
     apply_success(agent, outcome)
     events.record(Event.LOGIN_SUCCESS, agent, outcome.value)
     login_agent(agent)
+    next_step = pending_step(agent)  # before the commit, which would have the agent read again
     db.session.commit()
-    return full_redirect(url_for(pending_step(agent) or "account.home"))
+    return full_redirect(url_for(next_step or "account.home"))
 
 
 @bp.post("/deconnexion")
