@@ -656,14 +656,16 @@ def main() -> None:
         f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}, {machine()}.",
         f"gunicorn with `gunicorn.conf.py`, {WORKERS} threaded workers ({threads} threads each), PostgreSQL, Redis for the limiter, "
         f"bcrypt cost {BCRYPT_COST} "
-        f"(one hash: {hash_seconds * 1000:.0f} ms here, so the bound is {os.cpu_count()} cores ÷ {hash_seconds:.3f} s = {bound:.2f} logins/s).",
-        "The load generator (wrk, and Python threads for logins) runs on the same machine and takes its share of the cores.",
+        f"(one hash: {hash_seconds * 1000:.0f} ms here, the median of hashes timed before and after the login figures, "
+        f"so the bound is {os.cpu_count()} cores ÷ {hash_seconds:.3f} s = {bound:.2f} logins/s).",
+        "The load generator (wrk, and Python threads for logins) runs on the same machine and takes its share of the "
+        "cores; its clients keep their connection open, as browsers do.",
         f"Login storm: {mixed['clients']} Python threads each send a prepared login form again and again (each one a real "
         "login: bcrypt, security event, new session) and wait a second after a 503; meanwhile a paced probe "
         f"requests the login page {PROBE_RATE} times a second, each latency counted from the moment its request "
-        "was due, first with nothing else running (alone), then during the storm. "
+        "was due, first with nothing else running (alone, 15 s), then during the storm (45 s). "
         f"The host lets {os.cpu_count()} bcrypt computations run at once (one slot per core, one line for both "
-        "workers); the logins' share of the bound is what the cores have left beside the pages (the probe's and "
+        "workers), in threads of the lowest CPU priority so that pages get a core first; the logins' share of the bound is what the cores have left beside the pages (the probe's and "
         "the one each agent opens before logging in), the rest of each login and the load generator.",
         "",
         "| figure | measured | target | |",
