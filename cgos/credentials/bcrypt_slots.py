@@ -154,7 +154,8 @@ def _start_hashing_threads() -> None:
     They run at the lowest priority: on a core where a page and a computation both wait, the
     page goes first, and bcrypt takes every cycle the pages leave. A thread cannot take back a
     priority it gave up, hence threads kept for hashing alone. A forked process (a gunicorn
-    worker) starts its own: threads are not inherited by a fork.
+    worker) starts its own: threads are not inherited by a fork. There are at most the cores
+    plus four of them (the executor's default), which is more than the default slots.
     """
     global _hashing_threads
     _hashing_threads = ThreadPoolExecutor(thread_name_prefix="bcrypt", initializer=_lowest_priority)
