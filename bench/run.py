@@ -120,6 +120,11 @@ def environment(folder: Path, services: dict) -> dict:
     }
 
 
+def connect(port: int) -> http.client.HTTPConnection:
+    """A connection to the benchmarked portal (opened at its first request)."""
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+
 def request(
     port: int,
     method: str,
@@ -132,7 +137,7 @@ def request(
     afterwards as a browser keeps its connection to a site (and opened again if the server closed
     it meanwhile); otherwise over a connection of its own, closed afterwards."""
     if connection is None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection = connect(port)
         try:
             return _exchange(connection, method, path, body, headers)
         finally:
@@ -209,7 +214,7 @@ def paced_probe(port: int, path: str, seconds: float, rate: float = PROBE_RATE) 
 
     def probe(due: float) -> None:
         if not hasattr(visitors, "connection"):
-            visitors.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            visitors.connection = connect(port)
         time.sleep(max(0.0, due - time.perf_counter()))
         status, _, _ = request(port, "GET", path, connection=visitors.connection)
         latencies.append(time.perf_counter() - due)
@@ -225,7 +230,7 @@ def login_storm(port: int, stop: threading.Event, successes: list, refusals: lis
     """One agent logging in again and again, as fast as the server answers: a real login each time
     (bcrypt, security event, new session). Each login opens the page first: a keypad is single use.
     Like a browser, the agent keeps one connection open to the site."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection = connect(port)
     while not stop.is_set():
         cookie, body = prepared_login(port, connection)
         status, _, _ = request(
