@@ -65,7 +65,7 @@ def child_exit(server, worker):
     while hashing) are freed for the others."""
     from cgos.credentials import bcrypt_slots
 
-    bcrypt_slots.slots(server.app.wsgi()).release_for(worker.pid)
+    bcrypt_slots.line(server.app.wsgi()).release_for(worker.pid)
 
 
 def worker_exit(server, worker):

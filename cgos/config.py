@@ -35,9 +35,11 @@ def default_config(instance_path: str) -> dict:
         "BCRYPT_COST": 12,
         # bcrypt computations running at once on the host (all the workers); None: its cores.
         "BCRYPT_CONCURRENCY": None,
-        # A login is refused (503, « réessayez dans une minute ») when the process's bcrypt
-        # line already holds more seconds of work than this.
+        # A login is refused (503, « réessayez dans une minute ») when the host's bcrypt line
+        # already holds more seconds of work ahead of it than this (see credentials/bcrypt_slots.py).
         "LOGIN_QUEUE_SECONDS": 3,
+        # Logins one client (an IPv4 address, an IPv6 /64) may have in the line at once; more: a 429.
+        "LOGIN_LINE_PER_CLIENT": 2,
         "MAIL_SERVER": None,
         "MAIL_DEFAULT_SENDER": "Espace Agent C.G.O.S <noreply@cgos.info>",
         "MAIL_SMTP_TIMEOUT": 10,
@@ -49,6 +51,9 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LOCKOUT_LIMIT": "5 per 15 minutes",
         "LOGIN_DAILY_LIMIT": "20 per day",
+        # Wrong second-factor codes per staff member in a day; past it only a recovery code
+        # (or `staff reset-2fa`) lets them in.
+        "SECOND_FACTOR_DAILY_LIMIT": "10 per day",
         "LOGIN_ALERT_LIMIT": "1000 per hour",
         "ADDRESS_RATE_LIMIT": "100 per hour",
         # Identification attempts per numéro C.G.O.S, across both tabs and the questionnaire.

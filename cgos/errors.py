@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .credentials.bcrypt_slots import LoginQueueFull
+from .credentials.bcrypt_slots import ClientShareTaken, LoginQueueFull
 from .extensions import db
 from .htmx import render_page
 
@@ -39,6 +39,10 @@ MESSAGES = {
 }
 
 TOO_MANY_LOGINS = ("Trop de connexions", "Trop de connexions en ce moment : réessayez dans une minute.")
+ONE_LOGIN_AT_A_TIME = (
+    "Trop de connexions",
+    "Trop de connexions depuis votre adresse en même temps : patientez quelques secondes puis réessayez.",
+)
 
 
 def render_error(status: int):
@@ -55,6 +59,15 @@ def handle_http_error(error: HTTPException):
 def handle_login_queue_full(error: LoginQueueFull):
     """Logins are queuing for longer than LOGIN_QUEUE_SECONDS: come back in a minute."""
     response = render_page("errors/error.html", status=503, error_title=TOO_MANY_LOGINS[0], message=TOO_MANY_LOGINS[1])
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def handle_client_share_taken(error: ClientShareTaken):
+    """This client already has its logins in the line: one more in a few seconds."""
+    response = render_page(
+        "errors/error.html", status=429, error_title=ONE_LOGIN_AT_A_TIME[0], message=ONE_LOGIN_AT_A_TIME[1]
+    )
     response.headers["Retry-After"] = str(error.retry_after)
     return response
 
@@ -84,6 +97,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(LoginQueueFull, handle_login_queue_full)
+    app.register_error_handler(ClientShareTaken, handle_client_share_taken)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)

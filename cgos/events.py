@@ -16,6 +16,8 @@ class Event(enum.StrEnum):
 
     LOGIN_SUCCESS = "login_success"
     LOGIN_FAILURE = "login_failure"
+    # An attempt refused unchecked: the account's lockout or daily cap already full.
+    LOGIN_REFUSED = "login_refused"
     LOCKOUT = "lockout"
     PIN_BLOCKED = "pin_blocked"
     LOGIN_ALERT = "login_alert"

@@ -9,6 +9,7 @@ so the browser holds the id and only the server can tell the order.
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ ROWS, COLUMNS = 3, 4
 PIN_LENGTH = 6
 CELLS = DIGITS + BLANK * (ROWS * COLUMNS - len(DIGITS))
 ID_BYTES = 12
+# A key's token as the server makes it: an HMAC-SHA256 in lower-case hex.
+TOKEN = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def cells(secret_key: bytes, layout: Layout) -> list[Cell]:
 
 def _digit_of(by_digit: dict[str, str], token: str) -> str | None:
     """The digit whose token this is, every candidate compared in constant time."""
+    if not TOKEN.fullmatch(token):
+        return None  # not a token at all (compare_digest refuses non-ASCII text)
     found = None
     for digit, candidate in by_digit.items():
         if hmac.compare_digest(candidate, token):

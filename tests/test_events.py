@@ -7,6 +7,7 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
     assert {event.name: event.value for event in Event} == {
         "LOGIN_SUCCESS": "login_success",
         "LOGIN_FAILURE": "login_failure",
+        "LOGIN_REFUSED": "login_refused",
         "LOCKOUT": "lockout",
         "PIN_BLOCKED": "pin_blocked",
         "LOGIN_ALERT": "login_alert",

@@ -93,17 +93,17 @@ def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app,
                 target=lambda: statuses.append(driver.log_in(SOPHIE, SOPHIE_PIN, follow=False).status)
             )
             login.start()
+            line = bcrypt_slots.line(app)
             deadline = time.monotonic() + 10
-            while bcrypt_slots.slots(app).queued < 2 and time.monotonic() < deadline:
+            while line.count(bcrypt_slots.WAITING) < 1 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert bcrypt_slots.slots(app).queued == 2, "the login waits for the slot"
-            assert bcrypt_slots.slots(app).logins == 1
+            assert line.count(bcrypt_slots.WAITING) == 1, "the login waits for the slot"
             for path in ["/", "/premiere-connexion", "/delegation"]:
                 assert app.test_client().get(path).status_code == 200
             assert statuses == []
         login.join(timeout=10)
         assert statuses == [303]
-        assert bcrypt_slots.slots(app).logins == 0
+        assert bcrypt_slots.line(app).count() == 0, "the login's place is given back"
 
 
 def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_app, monkeypatch):
@@ -134,28 +134,28 @@ def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_a
     assert max(most) == 2
 
 
-def test_the_line_is_measured_in_seconds_of_work_per_slot():
-    slots = bcrypt_slots.Slots(2, workers=1)
-    assert slots.queue_seconds() == 0
-    with slots.held():
-        time.sleep(0.02)
-    assert 0.02 <= slots.seconds < 1
-    slots.queued = 6
-    assert slots.queue_seconds() == pytest.approx(3 * slots.seconds)
-    with slots.admitted(), slots.admitted():
-        assert slots.queue_seconds() == pytest.approx(3 * slots.seconds)
-    slots.queued = 0
-    with slots.admitted(), slots.admitted():
-        assert slots.queue_seconds() == pytest.approx(slots.seconds)
-    assert slots.logins == 0
+def test_the_line_is_measured_in_cpu_seconds_of_work_per_slot(make_app):
+    """A computation that waits (as a starved one at the lowest priority does) adds no time to the estimate."""
+    app = make_app(BCRYPT_CONCURRENCY=2)
+    line = bcrypt_slots.line(app)
+    with app.test_request_context():
+        bcrypt_slots.compute(time.sleep, 0.2)
+        assert line.cpu_seconds < 0.05, "wall-clock time does not count, CPU time does"
+        bcrypt_slots.compute(bcrypt.hashpw, b"x", bcrypt.gensalt(10))
+    assert 0.01 < line.cpu_seconds < 1
+    assert line.queue_seconds() == 0
+    tickets = [line.admit(f"192.0.2.{n}", last=False, per_client=2, budget_seconds=60) for n in range(6)]
+    assert line.queue_seconds() == pytest.approx(3 * line.cpu_seconds)
+    for ticket in tickets:
+        line.leave(ticket)
+    assert line.queue_seconds() == 0
 
 
-def test_the_default_concurrency_is_the_hosts_cores_and_each_worker_measures_its_share(make_app, monkeypatch):
+def test_the_default_concurrency_is_the_hosts_cores(make_app, monkeypatch):
     monkeypatch.setattr(bcrypt_slots.os, "cpu_count", lambda: 8)
     assert bcrypt_slots.concurrency(make_app(WORKERS=2)) == 8
     assert bcrypt_slots.concurrency(make_app(WORKERS=2, BCRYPT_CONCURRENCY=3)) == 3
-    assert bcrypt_slots.slots(make_app(WORKERS=2)).share == 4
-    assert bcrypt_slots.slots(make_app(WORKERS=16)).share == 1
+    assert bcrypt_slots.line(make_app(WORKERS=2)).concurrency == 8
 
 
 def _in_child(work) -> int:
@@ -170,7 +170,7 @@ def _in_child(work) -> int:
 
 
 def test_processes_forked_from_the_app_share_its_slots():
-    slots = bcrypt_slots.Slots(1, workers=2)
+    slots = bcrypt_slots.Line(1)
     reading, writing = os.pipe()
 
     def hold_a_while() -> None:
@@ -189,7 +189,7 @@ def test_processes_forked_from_the_app_share_its_slots():
 
 
 def test_the_slot_of_a_worker_killed_while_hashing_is_given_back():
-    slots = bcrypt_slots.Slots(1, workers=2)
+    slots = bcrypt_slots.Line(1)
 
     def die_while_hashing() -> None:
         """Take the host's only slot and be killed with it."""
@@ -198,7 +198,7 @@ def test_the_slot_of_a_worker_killed_while_hashing_is_given_back():
 
     child = _in_child(die_while_hashing)
     os.waitpid(child, 0)
-    assert not slots._free.acquire(timeout=0.1), "the slot went with the killed worker"
+    assert slots.count(bcrypt_slots.HASHING) == 1, "the slot went with the killed worker"
     assert slots.release_for(child) == 1
     with slots.held():
         pass

@@ -4,7 +4,8 @@ from flask import Blueprint, flash, g, request, url_for
 
 from .. import events, pins
 from ..auth import agent_required, current_charter, login_agent, logout, pending_step, revoke_sessions
-from ..credentials import limits
+from ..credentials import attempts
+from ..credentials.attempts import Refusal
 from ..credentials.checking import Outcome, check_login
 from ..credentials.hashing import verify_secret
 from ..credentials.issuing import set_personal_pin
@@ -12,7 +13,7 @@ from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..links import LinkOutcome
-from ..login.routes import block_pin, daily_lock_out, lock_out
+from ..login.routes import ANOTHER_ATTEMPT_RUNNING, block_pin, daily_lock_out, lock_account, lockout_redirect
 from ..models import utcnow
 from .email_change import confirm_email_change, request_email_change
 from .forms import ChangePinForm, CharterForm, EditPersonalDataForm, NewPinForm, PersonalDataForm
@@ -85,27 +86,11 @@ def change_pin():
     """Change one's personal password from home: the current one first."""
     form = ChangePinForm()
     if form.validate_on_submit():
-        numero = g.agent.numero
-        account_ok = limits.LOGIN_LOCKOUT.hit(numero)
-        daily_ok = limits.LOGIN_DAILY.hit(numero)
-        if not account_ok or not daily_ok:
-            agent = g.agent
-            logout()
-            if account_ok:
-                if agent.pin_blocked_at is None:
-                    block_pin(agent)
-                db.session.commit()
-                return daily_lock_out()
-            return lock_out(numero)
-        if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
-            events.record(Event.LOGIN_FAILURE, g.agent, "change_pin")
-            db.session.commit()
-            form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
-        else:
+        if (refused := check_current_pin(form.current_pin, "change_pin")) is not None:
+            return refused
+        if not form.current_pin.errors:
             pin_weakness(form)
         if not form.current_pin.errors and not form.new_pin.errors:
-            limits.LOGIN_LOCKOUT.clear(numero)
-            limits.LOGIN_DAILY.refund(numero)
             save_new_pin()
             flash("Votre mot de passe a été modifié.", "success")
             return full_redirect(url_for(".home"))
@@ -133,22 +118,46 @@ def save_personal_data(form: PersonalDataForm) -> bool:
     return changed
 
 
-def check_current_pin(form: EditPersonalDataForm):
-    """Check the current password before a mail change from home (ASVS 3.7.1): the lockout page, or None."""
-    # A wrong password counts like a failed login; its message goes beside the field.
-    if not form.current_pin.data:
-        form.current_pin.errors.append("Saisissez votre mot de passe actuel.")
+def check_current_pin(field, context: str):
+    """The current PIN asked again from home (ASVS 3.7.1), through the login's attempts rule.
+
+    A wrong PIN gets its message beside the field. Once the account is locked out or
+    blocked for the day, by this failure or before it, the session ends and the answer is
+    the login's lockout page. Returns that page, or None.
+    """
+    if not field.data:
+        field.errors.append("Saisissez votre mot de passe actuel.")
         return None
-    numero = g.agent.numero
-    if not limits.LOGIN_LOCKOUT.hit(numero):
+    agent = g.agent
+    verdict = attempts.attempt(
+        attempts.AGENT_PIN,
+        agent.numero,
+        lambda: check_login(agent, field.data),
+        succeeded=lambda outcome: outcome is Outcome.PERSONAL,
+    )
+    if verdict.succeeded:
+        return None
+    if verdict.refusal is Refusal.BUSY:
+        field.errors.append(ANOTHER_ATTEMPT_RUNNING)
+        return None
+    if verdict.checked:
+        events.record(Event.LOGIN_FAILURE, agent, context)
+        if verdict.locked_now:
+            lock_account(agent, verdict)
+        if (verdict.capped_now or verdict.capped) and agent.pin_blocked_at is None:
+            block_pin(agent)
+    else:
+        events.record(Event.LOGIN_REFUSED, agent, verdict.refusal.value)
+    if verdict.capped_now or verdict.capped:
         logout()
-        return lock_out(numero)
-    if check_login(g.agent, form.current_pin.data) is not Outcome.PERSONAL:
-        events.record(Event.LOGIN_FAILURE, g.agent, "email_change")
         db.session.commit()
-        form.current_pin.errors.append("Le mot de passe actuel est incorrect.")
-        return None
-    limits.LOGIN_LOCKOUT.clear(numero)
+        return daily_lock_out()
+    if verdict.locked_now or verdict.refusal is Refusal.LOCKED:
+        logout()
+        db.session.commit()
+        return lockout_redirect(attempts.AGENT_PIN.lockout.retry_at(agent.numero))
+    db.session.commit()
+    field.errors.append("Le mot de passe actuel est incorrect.")
     return None
 
 
@@ -183,7 +192,7 @@ def _personal_data_form(first_login: bool):
     valid = form.validate_on_submit()
     if valid and not first_login and email_changes(form):
         # The first-login step follows a login just made; from home, the session may be someone else's.
-        if (locked := check_current_pin(form)) is not None:
+        if (locked := check_current_pin(form.current_pin, "email_change")) is not None:
             return locked
         valid = not form.current_pin.errors
     if valid:

@@ -1,19 +1,36 @@
-"""At most as many bcrypt computations at once on the host as it has cores, so pages never wait behind them.
+"""The host's line in front of bcrypt: as many computations at once as it has cores, clients in turn.
 
 gunicorn's threaded workers serve pages in some threads while others hash:
 bcrypt releases the GIL, and runs in threads of the lowest CPU priority, so a
 page that needs a core gets it before a computation does (`compute`). More
-computations than cores would only slow each other down, so the host lets at most
-`BCRYPT_CONCURRENCY` run at once (default: its cores) and the others wait
-their turn. The line is one for all the workers: it is made with the
+computations than cores would only slow each other down, so the host lets at
+most `BCRYPT_CONCURRENCY` run at once (default: its cores) and the others wait
+their turn.
+
+The line is one for all the workers: it lives in shared memory made with the
 application, in gunicorn's master (`preload_app`), and the workers inherit it
-when they are forked, so a free core is taken by whichever worker has a login
-waiting. When a worker's logins already hold more than `LOGIN_QUEUE_SECONDS`
-of work, a login is refused at once with a French 503 and `Retry-After` (see
-`refuse_when_busy`), before any limit counts it.
+when they are forked. Each login request holds a ticket from its admission to
+its answer (`admit`, `leave`), and each computation waits its turn with it
+(`held`). A login is admitted only if:
+
+- its client (an IPv4 address, an IPv6 /64) holds fewer than
+  `LOGIN_LINE_PER_CLIENT` tickets (`ClientShareTaken`, a 429): nobody keeps the
+  line full from one address;
+- the work ahead of it is at most `LOGIN_QUEUE_SECONDS` (`LineFull`, a 503).
+
+Tickets come in two classes: clients without recent failures go first, those
+with recent failures (or whose network has some) last, behind every waiting
+login of the first class. The work ahead of a first-class login therefore does
+not count the last class: a flood of wrong logins cannot keep a newcomer out.
+The time of one computation is measured as CPU time of the hashing thread, so
+that a starved computation (bcrypt runs at the lowest priority) does not look
+longer and shut the line by itself.
+
+The line's mechanics are here; who goes last, and what a refusal counts, is
+decided by the attempts rule (`credentials/attempts.py`).
 """
 
-import functools
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -24,94 +41,183 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from flask import Flask, current_app, has_app_context, request
-from werkzeug.exceptions import ServiceUnavailable
+from flask import Flask, current_app, g, has_app_context, has_request_context
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 60
-# Weight of the newest computation in the running estimate of one computation's time.
+# A client's extra login is refused while its others are answered: a few seconds.
+CLIENT_RETRY_AFTER_SECONDS = 5
+# Weight of the newest computation in the running estimate of one computation's CPU time.
 SMOOTHING = 0.2
+# Tickets in the line at once, host-wide: more than the threads of all the workers.
+CAPACITY = 1024
+# Ticket states: a login admitted (its computation to come), waiting for a slot, hashing, hashed.
+FREE, ADMITTED, WAITING, HASHING, HASHED = 0, 1, 2, 3, 4
+# How long a waiting computation sleeps before looking again, should a wake-up be missed.
+RECHECK_SECONDS = 0.5
 
 
 class LoginQueueFull(ServiceUnavailable):
-    """A login refused because the bcrypt line already holds too many seconds of work."""
+    """A login refused because the line already holds too many seconds of work ahead of it."""
 
 
-class Slots:
-    """The host's bcrypt slots, and this process's line in front of them.
+class ClientShareTaken(TooManyRequests):
+    """A login refused because its client already holds its share of the line."""
 
-    The semaphore and the list of who holds each slot live in shared memory,
-    inherited by the processes forked after this object is made; the counts of
-    the line and the running time of one computation are this process's own.
+    def __init__(self, retry_after: int = CLIENT_RETRY_AFTER_SECONDS):
+        super().__init__()
+        self.retry_after = retry_after
+
+
+def client_id(client: str) -> int:
+    """A stable 63-bit number for a client key, the same in every process (unlike `hash`)."""
+    digest = int.from_bytes(hashlib.blake2b(client.encode(), digest_size=8).digest(), "big")
+    return (digest >> 1) or 1
+
+
+class Line:
+    """The host's bcrypt slots and the tickets in front of them, in shared memory.
+
+    Every field is read and written under `_turns` (a process-shared condition).
     """
 
-    def __init__(self, concurrency: int, workers: int = 1):
-        """`concurrency` computations may run at once on the host, shared by `workers` processes."""
-        self.share = max(1.0, concurrency / workers)  # slots this process has on average
-        self._free = multiprocessing.BoundedSemaphore(concurrency)
-        self._holders = multiprocessing.Array("i", concurrency)  # the pid holding each slot, 0 if free
-        self._lock = threading.Lock()
-        self.queued = 0  # this process's computations waiting for a slot or computing
-        self.logins = 0  # login requests admitted by refuse_when_busy and not answered yet
-        self.seconds = 0.0  # running estimate of one computation, 0 until one has run
+    def __init__(self, concurrency: int, capacity: int = CAPACITY):
+        """`concurrency` computations may run at once on the host."""
+        self.concurrency = concurrency
+        self._turns = multiprocessing.Condition()
+        self._pid = multiprocessing.RawArray("i", capacity)  # process holding the ticket, 0 if free
+        self._client = multiprocessing.RawArray("q", capacity)  # client_id, 0 for a computation outside a login
+        self._last = multiprocessing.RawArray("b", capacity)  # 1: behind the first class
+        self._state = multiprocessing.RawArray("b", capacity)
+        self._since = multiprocessing.RawArray("q", capacity)  # order of arrival among the waiting
+        self._top = multiprocessing.RawValue("i", 0)  # tickets beyond this index were never used
+        self._arrivals = multiprocessing.RawValue("q", 0)
+        self._cpu_seconds = multiprocessing.RawValue("d", 0.0)
+
+    # --- reading (under _turns) ---
+
+    def _tickets(self) -> list[tuple[int, int, int, int, int]]:
+        """(index, pid, client, last, state) of each ticket in use."""
+        top = self._top.value
+        pids, clients, lasts, states = self._pid[:top], self._client[:top], self._last[:top], self._state[:top]
+        return [(i, pids[i], clients[i], lasts[i], states[i]) for i in range(top) if states[i] != FREE]
+
+    def _ahead(self, last: bool) -> int:
+        """Computations to come before a newcomer's: the whole line for the last class; for the
+        first, its own class and the last-class computations already holding a slot."""
+        return sum(
+            1
+            for _, _, _, other_last, state in self._tickets()
+            if state in (ADMITTED, WAITING, HASHING) and (last or not other_last or state == HASHING)
+        )
+
+    def _my_turn(self, ticket: int) -> bool:
+        """A free slot, and no waiting computation before this one (first class, then arrival)."""
+        tickets = self._tickets()
+        if sum(1 for *_, state in tickets if state == HASHING) >= self.concurrency:
+            return False
+        mine = (self._last[ticket], self._since[ticket])
+        return not any(state == WAITING and (self._last[i], self._since[i]) < mine for i, _, _, _, state in tickets)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """Running estimate of one computation's CPU time, 0 until one has run."""
+        return self._cpu_seconds.value
+
+    def queue_seconds(self, last: bool = False) -> float:
+        """Seconds of work ahead of a login of this class that would join the line now."""
+        with self._turns:
+            return self._ahead(last) * self._cpu_seconds.value / self.concurrency
+
+    def count(self, *states: int) -> int:
+        """Tickets in these states (all in use when none is named), for tests and the bench."""
+        with self._turns:
+            return sum(1 for *_, state in self._tickets() if not states or state in states)
+
+    # --- tickets ---
+
+    def _take_ticket(self, client: int, last: bool, state: int) -> int:
+        """Write a ticket in a free place (under _turns)."""
+        top = self._top.value
+        states = self._state[:top]
+        index = states.index(FREE) if FREE in states else top
+        if index >= len(self._state):
+            raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
+        self._pid[index], self._client[index], self._last[index] = os.getpid(), client, int(last)
+        self._state[index] = state
+        self._top.value = max(top, index + 1)
+        return index
+
+    def admit(self, client: str, *, last: bool, per_client: int, budget_seconds: float) -> int:
+        """A login's ticket, or ClientShareTaken / LoginQueueFull at once."""
+        me = client_id(client)
+        with self._turns:
+            held = sum(1 for _, _, other, *_ in self._tickets() if other == me)
+            if held >= per_client:
+                raise ClientShareTaken()
+            waiting = self._ahead(last) * self._cpu_seconds.value / self.concurrency
+            if waiting > budget_seconds:
+                log.warning(
+                    "login refused: %.1f s of bcrypt work ahead (%s class)", waiting, "last" if last else "first"
+                )
+                raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
+            return self._take_ticket(me, last, ADMITTED)
+
+    def leave(self, ticket: int) -> None:
+        """The login is answered: its ticket is free."""
+        with self._turns:
+            self._state[ticket] = FREE
+            self._pid[ticket] = 0
+            self._turns.notify_all()
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        """Wait for a free slot, keep it while the block computes, and time the computation."""
-        with self._lock:
-            self.queued += 1
-        try:
-            with self._free:
-                slot = self._take()
-                try:
-                    start = time.perf_counter()
-                    yield
-                    elapsed = time.perf_counter() - start
-                finally:
-                    self._holders[slot] = 0
-            with self._lock:
-                self.seconds = elapsed if not self.seconds else (SMOOTHING * elapsed + (1 - SMOOTHING) * self.seconds)
-        finally:
-            with self._lock:
-                self.queued -= 1
-
-    def _take(self) -> int:
-        """Write this process in a free slot of the list (the semaphore guarantees there is one)."""
-        with self._holders.get_lock():
-            slot = self._holders[:].index(0)
-            self._holders[slot] = os.getpid()
-        return slot
-
-    def release_for(self, pid: int) -> int:
-        """Free the slots a process held when it died (killed while hashing): called by
-        gunicorn's master when a worker exits, so that a lost worker takes no core with it."""
-        freed = 0
-        with self._holders.get_lock():
-            for slot, holder in enumerate(self._holders[:]):
-                if holder == pid:
-                    self._holders[slot] = 0
-                    self._free.release()
-                    freed += 1
-        if freed:
-            log.warning("%d bcrypt slot(s) freed after worker %d died", freed, pid)
-        return freed
-
-    @contextmanager
-    def admitted(self) -> Iterator[None]:
-        """Count a login request from its admission to its answer, its bcrypt still to come."""
-        with self._lock:
-            self.logins += 1
+    def held(self, ticket: int | None = None) -> Iterator[None]:
+        """Wait for this ticket's turn, hold a slot while the block computes. Without a ticket
+        (a computation outside a login), one is taken for the computation alone, in the first class."""
+        with self._turns:
+            if ticket is None:
+                ticket, own = self._take_ticket(0, False, WAITING), True
+            else:
+                own = False
+            self._arrivals.value += 1
+            self._since[ticket] = self._arrivals.value
+            self._state[ticket] = WAITING
+            while not self._my_turn(ticket):
+                self._turns.wait(RECHECK_SECONDS)
+            self._state[ticket] = HASHING
         try:
             yield
         finally:
-            with self._lock:
-                self.logins -= 1
+            with self._turns:
+                if own:
+                    self._state[ticket] = FREE
+                    self._pid[ticket] = 0
+                else:
+                    self._state[ticket] = HASHED
+                self._turns.notify_all()
 
-    def queue_seconds(self) -> float:
-        """Seconds of work ahead of a computation that would join the line now: the logins
-        admitted count from the start, so that a burst cannot slip in before reaching bcrypt."""
-        return max(self.queued, self.logins) * self.seconds / self.share
+    def record(self, cpu_seconds: float) -> None:
+        """One computation took this much CPU time: update the running estimate."""
+        with self._turns:
+            before = self._cpu_seconds.value
+            self._cpu_seconds.value = cpu_seconds if not before else SMOOTHING * cpu_seconds + (1 - SMOOTHING) * before
+
+    def release_for(self, pid: int) -> int:
+        """Free the tickets of a process that died (killed while hashing): called by gunicorn's
+        master when a worker exits, so that a lost worker takes no slot with it. How many held a slot."""
+        freed = 0
+        with self._turns:
+            for index, holder, _, _, state in self._tickets():
+                if holder == pid:
+                    freed += state == HASHING
+                    self._state[index] = FREE
+                    self._pid[index] = 0
+            self._turns.notify_all()
+        if freed:
+            log.warning("%d bcrypt slot(s) freed after worker %d died", freed, pid)
+        return freed
 
 
 def concurrency(app: Flask) -> int:
@@ -120,23 +226,44 @@ def concurrency(app: Flask) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Make the application's bcrypt slots, before any worker is forked."""
-    app.extensions["cgos_bcrypt_slots"] = Slots(concurrency(app), int(app.config.get("WORKERS") or 1))
+    """Make the application's line, before any worker is forked."""
+    app.extensions["cgos_bcrypt_line"] = Line(concurrency(app))
 
 
-def slots(app: Flask) -> Slots:
-    """The bcrypt slots of this application."""
-    return app.extensions["cgos_bcrypt_slots"]
+def line(app: Flask) -> Line:
+    """The bcrypt line of this application."""
+    return app.extensions["cgos_bcrypt_line"]
 
 
 @contextmanager
 def computation() -> Iterator[None]:
-    """Around one bcrypt computation: in a slot of the application, or directly outside one."""
+    """Around one bcrypt computation: in the application's line (with the login's ticket, if the
+    request holds one), or directly outside an application."""
     if not has_app_context():
         yield
         return
-    with slots(current_app._get_current_object()).held():
+    ticket = g.get("bcrypt_ticket") if has_request_context() else None
+    with line(current_app._get_current_object()).held(ticket):
         yield
+
+
+def take_place(client: str, *, last: bool) -> int:
+    """This request's ticket in the line, held until `leave_place` (see Line.admit): or a refusal."""
+    app = current_app._get_current_object()
+    ticket = line(app).admit(
+        client,
+        last=last,
+        per_client=int(app.config["LOGIN_LINE_PER_CLIENT"]),
+        budget_seconds=float(app.config["LOGIN_QUEUE_SECONDS"]),
+    )
+    g.bcrypt_ticket = ticket
+    return ticket
+
+
+def leave_place(ticket: int) -> None:
+    """The request is answered: its place in the line is free."""
+    g.pop("bcrypt_ticket", None)
+    line(current_app._get_current_object()).leave(ticket)
 
 
 LOWEST_PRIORITY = 19
@@ -166,25 +293,17 @@ _start_hashing_threads()
 os.register_at_fork(after_in_child=_start_hashing_threads)
 
 
+def _timed(function: Callable[..., bytes], *args) -> tuple[bytes, float]:
+    """Run the function in this (hashing) thread: its result and the CPU time it took."""
+    start = time.thread_time()
+    result = function(*args)
+    return result, time.thread_time() - start
+
+
 def compute(function: Callable[..., bytes], *args) -> bytes:
-    """Run one bcrypt computation in a slot (see computation), in a thread of lowest priority."""
+    """Run one bcrypt computation in its turn (see computation), in a thread of lowest priority."""
     with computation():
-        return _hashing_threads.submit(function, *args).result()
-
-
-def refuse_when_busy(view):
-    """Decorate a login view: its POST gets a French 503 at once when the bcrypt line is too long."""
-
-    @functools.wraps(view)
-    def gated(*args, **kwargs):
-        if request.method != "POST":
-            return view(*args, **kwargs)
-        line = slots(current_app._get_current_object())
-        waiting = line.queue_seconds()
-        if waiting > current_app.config["LOGIN_QUEUE_SECONDS"]:
-            log.warning("login refused: %.1f s of bcrypt work already queued", waiting)
-            raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
-        with line.admitted():
-            return view(*args, **kwargs)
-
-    return gated
+        result, cpu_seconds = _hashing_threads.submit(_timed, function, *args).result()
+    if has_app_context():
+        line(current_app._get_current_object()).record(cpu_seconds)
+    return result

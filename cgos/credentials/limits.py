@@ -49,6 +49,11 @@ def fail_closed(function):
 
 
 def client_address() -> str:
+    """The client a per-address limit counts for this request (see client_address_of)."""
+    return client_address_of(request.remote_addr)
+
+
+def client_address_of(remote_addr: str | None) -> str:
     """The client a per-address limit counts: an IPv4 address, or an IPv6 client's /64.
 
     One IPv6 subscriber gets a whole /64 and can rotate its last 64 bits at
@@ -56,14 +61,28 @@ def client_address() -> str:
     sets `remote_addr` behind a proxy.
     """
     try:
-        address = ipaddress.ip_address(request.remote_addr or "")
+        address = ipaddress.ip_address(remote_addr or "")
     except ValueError:
-        return request.remote_addr or "unknown"
+        return remote_addr or "unknown"
     if address.version == 6 and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
+
+
+def network_of(client: str) -> str:
+    """The network a client key belongs to: an IPv4 address's /24, an IPv6 /64's /48.
+
+    Used only to lower a client's place in the bcrypt line when its neighbours fail
+    (one attacker holds a whole /48 or many addresses of a /24), never to refuse it.
+    """
+    try:
+        network = ipaddress.ip_network(client, strict=False)
+    except ValueError:
+        return client
+    prefix = 24 if network.version == 4 else 48
+    return str(network.supernet(new_prefix=prefix)) if network.prefixlen > prefix else str(network)
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,12 @@ class Limit:
     def hit(self, identifier: str) -> bool:
         """Count one attempt; False when the limit is now exceeded."""
         return limiter.limiter.hit(self.rate, self.scope, identifier)
+
+    @fail_closed
+    def count(self, identifier: str) -> int:
+        """Count one attempt and say how many the current window holds now."""
+        rate = self.rate
+        return limiter.storage.incr(rate.key_for(self.scope, identifier), rate.get_expiry(), amount=1)
 
     @fail_closed
     def refund(self, identifier: str) -> None:
@@ -139,8 +164,14 @@ LOGIN_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "login")
 LOGIN_DAILY = Limit("LOGIN_DAILY_LIMIT", "daily_failures")
 # Failed logins across all accounts: past it, an alert (spraying one PIN over many numéros).
 LOGIN_ALERT = Limit("LOGIN_ALERT_LIMIT", "login_alert")
-# Failed logins per staff account (mail address, lower case).
+# Failed logins per staff account (mail address, lower case): wrong passwords and wrong codes.
 STAFF_LOCKOUT = Limit("LOGIN_LOCKOUT_LIMIT", "staff_login")
+# Wrong second-factor codes per staff account in a day: past it, only a recovery code.
+SECOND_FACTOR_DAILY = Limit("SECOND_FACTOR_DAILY_LIMIT", "second_factor_daily")
+# Confirmed failures per client address, and per network (/24, /48), within the lockout's
+# window: such clients take their place in the bcrypt line behind the others.
+ADDRESS_FAILURES = Limit("LOGIN_LOCKOUT_LIMIT", "address_failures")
+NETWORK_FAILURES = Limit("LOGIN_LOCKOUT_LIMIT", "network_failures")
 # Identification tries (birth year and month) per numéro C.G.O.S.
 IDENTIFICATION = Limit("IDENTIFICATION_RATE_LIMIT", "identification")
 # Look-ups of one NIR in « Demande de n°C.G.O.S », keyed by its digest.

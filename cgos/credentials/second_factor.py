@@ -15,7 +15,7 @@ from datetime import datetime
 from .. import passwords, sealing
 from ..extensions import db
 from ..models import DelegationStaff, StaffRecoveryCode
-from . import totp
+from . import limits, totp
 from .hashing import pepper
 
 PURPOSE = b"cgos staff totp secrets"
@@ -53,7 +53,9 @@ def enrol(staff: DelegationStaff, secret: str, step: int, now: datetime) -> list
 
 
 def forget(staff: DelegationStaff) -> None:
-    """Forget the second factor and its recovery codes (`staff reset-2fa`); the caller commits."""
+    """Forget the second factor, its recovery codes and the day's wrong codes (`staff reset-2fa`);
+    the caller commits."""
+    limits.SECOND_FACTOR_DAILY.clear(staff.email)
     staff.totp_secret_sealed = None
     staff.totp_enrolled_at = None
     staff.totp_last_step = None

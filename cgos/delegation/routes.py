@@ -7,7 +7,8 @@ from markupsafe import Markup
 
 from .. import events, flow_state, uploads
 from ..auth import login_staff, logout, staff_required
-from ..credentials import bcrypt_slots, limits, second_factor, totp
+from ..credentials import attempts, limits, second_factor, totp
+from ..credentials.attempts import Refusal
 from ..credentials.hashing import dummy_hash, verify_secret
 from ..events import Event
 from ..extensions import db
@@ -15,6 +16,7 @@ from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus, utcnow
 from ..templating import french_time
 from .forms import DecisionForm, SecondFactorForm, StaffLoginForm
+from .mail import send_code_failure_notice
 from .services import AlreadyDecided, decide, decide_registration
 
 bp = Blueprint("delegation", __name__, url_prefix="/delegation")
@@ -23,6 +25,13 @@ WRONG_CREDENTIALS = "L'adresse mail ou le mot de passe est incorrect."
 WRONG_CODE = "Le code de vérification est incorrect ou a déjà servi : saisissez le code affiché maintenant."
 WRONG_ENROLMENT_CODE = (
     "Le code ne correspond pas : vérifiez que l'heure de votre téléphone est juste et saisissez le code affiché."
+)
+ANOTHER_ATTEMPT_RUNNING = (
+    "Une autre connexion à ce compte est en cours de vérification : patientez quelques secondes puis réessayez."
+)
+CODES_CAPPED = (
+    "Trop de codes erronés ont été saisis aujourd'hui : seul un code de secours est encore accepté. "
+    "Sans code de secours, demandez la réinitialisation de votre second facteur."
 )
 QR_LABEL = "QR code à scanner avec votre application d'authentification"
 # The password step's state (who gave a right password), bound to this browser's session.
@@ -39,16 +48,21 @@ NO_AGENT_CANNOT_BE_ACCEPTED = (
 )
 
 
-def locked_out_page(template: str, retry, **context):
-    """The answer once the staff lockout or the per-address limit is reached: when to try again."""
-    message = (
-        f"Après plusieurs tentatives erronées, la connexion est bloquée : réessayez à partir de {french_time(retry)}."
-    )
+def refused_page(template: str, verdict: attempts.Verdict, **context):
+    """The answer to an attempt refused unchecked: another one running, or when to try again."""
+    if verdict.refusal is Refusal.BUSY:
+        message = ANOTHER_ATTEMPT_RUNNING
+    elif verdict.refusal is Refusal.CAPPED:
+        message = CODES_CAPPED
+    else:
+        message = (
+            "Après plusieurs tentatives erronées, la connexion est bloquée : "
+            f"réessayez à partir de {french_time(verdict.retry_at)}."
+        )
     return render_page(template, status=429, errors={"form": message}, **context)
 
 
 @bp.route("", methods=["GET", "POST"])
-@bcrypt_slots.refuse_when_busy
 def login():
     """Staff login, first step: mail address and password, with the agents' lockout rules."""
     if g.staff is not None:
@@ -56,24 +70,26 @@ def login():
     form = StaffLoginForm()
     if request.method == "GET":
         return render_page("delegation/login.html", form=form, errors={})
-    email = (form.email.data or "").strip().lower()
-    address_ok = limits.STAFF_LOGIN_ADDRESS.hit_here()
-    account_ok = limits.STAFF_LOCKOUT.hit(email) if email else True
-    if not address_ok or not account_ok:
-        retry = limits.STAFF_LOGIN_ADDRESS.retry_here() if not address_ok else limits.STAFF_LOCKOUT.retry_at(email)
-        return locked_out_page("delegation/login.html", retry, form=form)
+    with attempts.place_in_line(attempts.STAFF_PASSWORD):
+        return check_password(form)
+
+
+def check_password(form: StaffLoginForm):
+    """The password, through the attempts rule: a right one leads to the second factor."""
     if not form.validate():
         return render_form_errors("delegation/login.html", form=form, errors={})
+    email = form.email.data.strip().lower()
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
     hashed = staff.password_hash if staff else dummy_hash()
-    if not verify_secret(form.password.data, hashed) or staff is None:
+    verdict = attempts.attempt(
+        attempts.STAFF_PASSWORD, email, lambda: verify_secret(form.password.data, hashed) and staff is not None
+    )
+    if not verdict.checked:
+        return refused_page("delegation/login.html", verdict, form=form)
+    if not verdict.succeeded:
         events.record(Event.LOGIN_FAILURE, None, "staff", staff=staff)
         db.session.commit()
         return render_form_errors("delegation/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
-    # The password is right: its attempt is taken back, but the count is cleared only by the
-    # second factor, so that knowing the password gives no fresh budget of guesses at the code.
-    limits.STAFF_LOCKOUT.refund(email)
-    limits.STAFF_LOGIN_ADDRESS.refund_here()
     flow_state.save(SECOND_STEP, {"staff_id": staff.id}, SECOND_STEP_LIFETIME)
     return see_other(url_for(".verify_code" if second_factor.is_enrolled(staff) else ".enrolment"))
 
@@ -91,24 +107,28 @@ def back_to_password_step():
     return see_other(url_for(".login"))
 
 
-def second_factor_attempt_allowed(staff: DelegationStaff) -> tuple[bool, object]:
-    """Count a code attempt in the staff lockout and per address; (allowed, when to retry)."""
-    address_ok = limits.STAFF_LOGIN_ADDRESS.hit_here()
-    account_ok = limits.STAFF_LOCKOUT.hit(staff.email)
-    if address_ok and account_ok:
-        return True, None
-    return False, limits.STAFF_LOGIN_ADDRESS.retry_here() if not address_ok else limits.STAFF_LOCKOUT.retry_at(
-        staff.email
-    )
+def code_failed(staff: DelegationStaff, detail: str | None) -> None:
+    """A wrong code after a right password: recorded, and the staff member told (the caller commits)."""
+    events.record(Event.SECOND_FACTOR_FAILURE, None, detail, staff=staff)
+    send_code_failure_notice(staff)
 
 
 def finish_login(staff: DelegationStaff) -> None:
     """The second factor is checked: only now does the browser hold a staff session (the caller commits)."""
-    limits.STAFF_LOCKOUT.clear(staff.email)
-    limits.STAFF_LOGIN_ADDRESS.refund_here()
     flow_state.discard(SECOND_STEP, commit=False)
     login_staff(staff)
     events.record(Event.LOGIN_SUCCESS, None, "staff", staff=staff)
+
+
+def check_code(staff: DelegationStaff, code: str, *, authenticator: bool) -> bool:
+    """A code of the authenticator (unless past the day's cap) or a recovery code, used once."""
+    now = utcnow()
+    if authenticator and second_factor.use_totp_code(staff, code, now):
+        return True
+    if second_factor.use_recovery_code(staff, code, now):
+        events.record(Event.RECOVERY_CODE_USED, None, None, staff=staff)
+        return True
+    return False
 
 
 @bp.route("/verification", methods=["GET", "POST"])
@@ -123,22 +143,20 @@ def verify_code():
         return see_other(url_for(".enrolment"))
     form = SecondFactorForm()
     template = "delegation/second_factor.html"
+    capped = limits.SECOND_FACTOR_DAILY.reached(staff.email)
     if request.method == "GET":
-        return render_page(template, form=form, errors={})
-    allowed, retry = second_factor_attempt_allowed(staff)
-    if not allowed:
-        return locked_out_page(template, retry, form=form)
+        return render_page(template, form=form, errors={"form": CODES_CAPPED} if capped else {})
     if not form.validate():
         return render_form_errors(template, form=form, errors={})
-    now = utcnow()
-    if second_factor.use_totp_code(staff, form.code.data, now):
-        pass
-    elif second_factor.use_recovery_code(staff, form.code.data, now):
-        events.record(Event.RECOVERY_CODE_USED, None, None, staff=staff)
-    else:
-        events.record(Event.SECOND_FACTOR_FAILURE, None, None, staff=staff)
+    # Past the day's cap of wrong codes, only a recovery code (80 bits) is still accepted.
+    rule = attempts.STAFF_RECOVERY_CODE if capped else attempts.STAFF_CODE
+    verdict = attempts.attempt(rule, staff.email, lambda: check_code(staff, form.code.data, authenticator=not capped))
+    if not verdict.checked:
+        return refused_page(template, verdict, form=form)
+    if not verdict.succeeded:
+        code_failed(staff, "capped" if capped else None)
         db.session.commit()
-        form.code.errors = [WRONG_CODE]
+        form.code.errors = [CODES_CAPPED if capped or verdict.capped_now else WRONG_CODE]
         return render_form_errors(template, form=form, errors={})
     finish_login(staff)
     db.session.commit()
@@ -169,19 +187,23 @@ def enrolment():
     template = "delegation/enrolment.html"
     if request.method == "GET":
         return render_page(template, errors={}, **context)
-    allowed, retry = second_factor_attempt_allowed(staff)
-    if not allowed:
-        return locked_out_page(template, retry, **context)
     if not form.validate():
         return render_form_errors(template, errors={}, **context)
     now = utcnow()
-    step = totp.accepted_step(secret, form.code.data, now, None)
-    if step is None:
-        events.record(Event.SECOND_FACTOR_FAILURE, None, "enrolment", staff=staff)
+    verdict = attempts.attempt(
+        attempts.STAFF_CODE,
+        staff.email,
+        lambda: totp.accepted_step(secret, form.code.data, now, None),
+        succeeded=lambda step: step is not None,
+    )
+    if not verdict.checked:
+        return refused_page(template, verdict, **context)
+    if not verdict.succeeded:
+        code_failed(staff, "enrolment")
         db.session.commit()
         form.code.errors = [WRONG_ENROLMENT_CODE]
         return render_form_errors(template, errors={}, **context)
-    codes = second_factor.enrol(staff, secret, step, now)
+    codes = second_factor.enrol(staff, secret, verdict.result, now)
     events.record(Event.SECOND_FACTOR_ENROLLED, None, None, staff=staff)
     finish_login(staff)
     db.session.commit()

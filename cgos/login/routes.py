@@ -9,8 +9,9 @@ from limits import parse
 
 from .. import events, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
-from ..credentials import bcrypt_slots, limits
+from ..credentials import attempts, bcrypt_slots, limits
 from ..credentials.accounts import find_agent
+from ..credentials.attempts import Refusal
 from ..credentials.checking import Outcome, apply_success, check_login
 from ..events import Event
 from ..extensions import db, limiter
@@ -31,6 +32,9 @@ WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérif
 ACCOUNT_DISABLED = "Votre compte est désactivé par votre délégation régionale : contactez-la pour en savoir plus."
 INCOMPLETE_PIN = "Saisissez les 6 chiffres de votre mot de passe."
 STALE_KEYPAD = "Le clavier a été renouvelé : saisissez de nouveau votre mot de passe."
+ANOTHER_ATTEMPT_RUNNING = (
+    "Une autre connexion à ce compte est en cours de vérification : patientez quelques secondes puis réessayez."
+)
 PROVISIONAL_EXPIRED = (
     "Votre mot de passe provisoire a expiré : il n'était valable que 30 jours. "
     "Demandez un nouveau mot de passe provisoire avec le lien « Mot de passe oublié ? »."
@@ -122,7 +126,6 @@ def login():
 
 
 @bp.post("/")
-@bcrypt_slots.refuse_when_busy
 def submit():
     """A key press, « Effacer », « Corriger » or « Valider »: all go through the same form."""
     form = LoginForm()
@@ -132,7 +135,8 @@ def submit():
         return erase_key(form)
     if request.form.get("action") == "clear":
         return show_form(form, focus="clear")
-    return attempt_login(form)
+    with attempts.place_in_line(attempts.AGENT_LOGIN):
+        return attempt_login(form)
 
 
 def kept_keys(form: LoginForm, extra: list[str]) -> tuple[keypad.Layout, list[str]] | None:
@@ -173,8 +177,20 @@ def typed_secret(form: LoginForm, layout: keypad.Layout | None) -> str | None:
     return keypad.decode(_secret_key(), layout, keypad.split_tokens(form.pressed.data))
 
 
+def input_errors(form: LoginForm, secret: str | None) -> dict[str, str]:
+    """What is wrong with the input itself (the form is validated): refused before anything counts."""
+    errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
+    if secret is None:
+        errors["keypad"] = STALE_KEYPAD
+    elif form.mode.data != KEYBOARD_MODE and len(secret) != keypad.PIN_LENGTH:
+        errors["keypad"] = INCOMPLETE_PIN
+    elif form.mode.data == KEYBOARD_MODE and not secret:
+        errors["password"] = INCOMPLETE_PIN
+    return errors
+
+
 def attempt_login(form: LoginForm):
-    """« Valider »: count the attempt first, then check it (see credentials.limits).
+    """« Valider »: bad input is refused as such; a secret goes through the attempts rule.
 
     Past the daily cap (LOGIN_DAILY), the account is blocked (`Agent.pin_blocked_at`)
     and the answer is the same for every numéro, known or not, right PIN or not.
@@ -183,46 +199,62 @@ def attempt_login(form: LoginForm):
     delegation's unlock) lets the agent in again.
     """
     layout = taken_layout()
-    address_ok = limits.LOGIN_ADDRESS.hit_here()
-    form_ok = form.validate()
-    numero = form.numero.data if form_ok else None
-    account_ok = limits.LOGIN_LOCKOUT.hit(numero) if numero else True
-    daily_ok = limits.LOGIN_DAILY.hit(numero) if numero else True
-    if not address_ok:
-        retry = limits.LOGIN_ADDRESS.retry_here()
+    form.validate()
+    secret = typed_secret(form, layout)
+    if errors := input_errors(form, secret):
+        return show_form(form, status=422, errors=errors)
+    numero = form.numero.data
+    agent = find_agent(numero)
+    verdict = attempts.attempt(
+        attempts.AGENT_LOGIN,
+        numero,
+        lambda: check_login(agent, secret),
+        succeeded=lambda outcome: opens_account(agent, outcome),
+    )
+    if verdict.succeeded:
+        return log_in(agent, verdict.result)
+    if not verdict.checked:
+        return refused(form, verdict, agent)
+    return failed(form, verdict, agent)
+
+
+def opens_account(agent: Agent | None, outcome: Outcome) -> bool:
+    """A right personal or provisional PIN, on an account not blocked for the day (or whose
+    block this provisional PIN lifts)."""
+    if outcome is not Outcome.PERSONAL and outcome is not Outcome.PROVISIONAL:
+        return False
+    return agent.pin_blocked_at is None or lifts_block(agent, outcome)
+
+
+def refused(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
+    """An attempt refused unchecked: say why; past a lockout, « Mot de passe oublié »."""
+    if verdict.refusal is Refusal.ADDRESS:
         message = (
             "Trop de tentatives de connexion ont été faites depuis votre adresse : "
-            f"réessayez à partir de {french_time(retry)}."
+            f"réessayez à partir de {french_time(verdict.retry_at)}."
         )
         return show_form(form, status=429, errors={"form": message})
-    if not account_ok:
-        return lock_out(numero)
-
-    errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
-    secret = typed_secret(form, layout)
-    if secret is None:
-        errors["keypad"] = STALE_KEYPAD
-    elif form.mode.data != KEYBOARD_MODE and len(secret) != keypad.PIN_LENGTH:
-        errors["keypad"] = INCOMPLETE_PIN
-    elif form.mode.data == KEYBOARD_MODE and not secret:
-        errors["password"] = INCOMPLETE_PIN
-    if errors:
-        return show_form(form, status=422, errors=errors)
-
-    agent = find_agent(numero)
-    if not daily_ok and agent is not None and agent.pin_blocked_at is None:
-        block_pin(agent)
-    outcome = check_login(agent, secret)
-    if outcome is Outcome.PERSONAL or outcome is Outcome.PROVISIONAL:
-        if agent.pin_blocked_at is None or lifts_block(agent, outcome):
-            return log_in(agent, outcome, numero)
-    blocked = agent is not None and agent.pin_blocked_at is not None
-    if agent is None:
-        record_failure(None, "unknown_numero")
-    else:
-        record_failure(agent, "blocked" if blocked else outcome.value)
+    if verdict.refusal is Refusal.BUSY:
+        response = show_form(form, status=429, errors={"form": ANOTHER_ATTEMPT_RUNNING})
+        response.headers["Retry-After"] = str(bcrypt_slots.CLIENT_RETRY_AFTER_SECONDS)
+        return response
+    events.record(Event.LOGIN_REFUSED, agent, verdict.refusal.value)
     db.session.commit()
-    if not daily_ok:
+    return lockout_redirect(verdict.retry_at)
+
+
+def failed(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
+    """A checked secret that does not open the account: recorded, the owner told of a lockout
+    or block this failure caused, and the answer every failure of this kind gets."""
+    outcome = verdict.result
+    blocked = agent is not None and agent.pin_blocked_at is not None
+    record_failure(agent, "unknown_numero" if agent is None else "blocked" if blocked else outcome.value)
+    if verdict.locked_now:
+        lock_account(agent, verdict)
+    if (verdict.capped_now or verdict.capped) and agent is not None and not blocked:
+        block_pin(agent)
+    db.session.commit()
+    if verdict.capped:
         return daily_lock_out()
     if blocked:
         return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
@@ -254,6 +286,14 @@ def block_pin(agent: Agent) -> None:
     send_lockout_notice(agent, None)
 
 
+def lock_account(agent: Agent | None, verdict: attempts.Verdict) -> None:
+    """This failure filled the lockout window: recorded once, the agent's sessions end, the agent is told."""
+    events.record(Event.LOCKOUT, agent)
+    if agent is not None:
+        revoke_sessions(agent)
+        send_lockout_notice(agent, attempts.AGENT_LOGIN.lockout.retry_at(agent.numero))
+
+
 def record_failure(agent: Agent | None, detail: str) -> None:
     """Record a failed login, and raise one alert per window when failures pass LOGIN_ALERT."""
     events.record(Event.LOGIN_FAILURE, agent, detail)
@@ -271,18 +311,8 @@ def daily_lock_out():
     return see_other(url_for("forgotten_password.identify"))
 
 
-def lock_out(numero: str):
-    """Too many failures on this account: refuse, revoke its sessions, send to « Mot de passe oublié »."""
-    agent = find_agent(numero)
-    retry = limits.LOGIN_LOCKOUT.retry_at(numero)
-    if limits.LOGIN_LOCKOUT.attempts(numero) == limits.LOGIN_LOCKOUT.amount + 1:
-        events.record(Event.LOCKOUT, agent)
-        if agent is not None:
-            revoke_sessions(agent)
-            send_lockout_notice(agent, retry)
-    else:
-        record_failure(agent, "locked")
-    db.session.commit()
+def lockout_redirect(retry):
+    """The account is locked out until `retry`: say so, send to « Mot de passe oublié »."""
     flash(
         "Après plusieurs tentatives erronées, vous n'êtes plus autorisé à vous connecter pendant "
         f"un certain délai : vous pourrez réessayer à partir de {french_time(retry)}. "
@@ -292,14 +322,11 @@ def lock_out(numero: str):
     return see_other(url_for("forgotten_password.identify"))
 
 
-def log_in(agent, outcome: Outcome, numero: str):
-    """A good secret: renew the session and go to the next first-login step or home."""
+def log_in(agent, outcome: Outcome):
+    """A good secret (its failures already cleared by the rule): renew the session and go to
+    the next first-login step or home."""
     if agent.pin_blocked_at is not None:
         limits.unlock_account(agent)
-    else:
-        limits.LOGIN_LOCKOUT.clear(numero)
-        limits.LOGIN_DAILY.refund(numero)
-    limits.LOGIN_ADDRESS.refund_here()
     apply_success(agent, outcome)
     events.record(Event.LOGIN_SUCCESS, agent, outcome.value)
     login_agent(agent)

@@ -364,7 +364,7 @@ def test_the_daily_block_revokes_open_sessions(capped_app, new_agent):
 def test_guessing_the_current_pin_from_a_stolen_session_stops_at_the_daily_cap(capped_app, new_agent):
     thief = new_agent(capped_app)
     thief.log_in(SOPHIE, SOPHIE_PIN)
-    for _ in range(4):
+    for _ in range(3):  # the third wrong PIN reaches the cap: blocked and logged out at once
         thief.get("/espace-agent/mot-de-passe")
         page = thief.submit(
             "/espace-agent/mot-de-passe", {"current_pin": "111111", "new_pin": "530817", "confirmation": "530817"}
@@ -372,3 +372,29 @@ def test_guessing_the_current_pin_from_a_stolen_session_stops_at_the_daily_cap(c
     assert is_lockout_answer(page)
     assert agent_named(SOPHIE).pin_blocked_at is not None
     assert "Bienvenue" not in new_agent(capped_app).log_in(SOPHIE, SOPHIE_PIN).text
+
+
+def test_guessing_the_current_pin_through_the_mail_change_stops_at_the_daily_cap(capped_app, new_agent):
+    """The mail change from home counted the 15-minute lockout but not the daily cap (issue 20)."""
+    thief = new_agent(capped_app)
+    thief.log_in(SOPHIE, SOPHIE_PIN)
+    for wrong in ("000001", "000002", "000003"):
+        thief.get("/espace-agent/mes-donnees")
+        page = thief.submit("/espace-agent/mes-donnees", {"email": "thief@attacker-mail.fr", "current_pin": wrong})
+    assert is_lockout_answer(page)
+    assert agent_named(SOPHIE).pin_blocked_at is not None
+    assert "Bienvenue" not in new_agent(capped_app).log_in(SOPHIE, SOPHIE_PIN).text
+
+
+@pytest.mark.parametrize("token", ["é é é é é é", "é", "ÿ" * 64])
+def test_a_non_ascii_keypad_token_is_refused_as_bad_input_before_anything_is_counted(agent, token):
+    """N6: it crashed (500) after the attempt had been counted against the account."""
+    page = agent.get("/")
+    answer = agent.post("/", {**page.form_data(), "numero": SOPHIE, "pressed": token, "action": "validate"})
+    assert answer.status == 422
+    assert answer.error_summary() == ["Le clavier a été renouvelé : saisissez de nouveau votre mot de passe."]
+    assert limits.LOGIN_LOCKOUT.attempts("29088361J") == 0
+    assert limits.LOGIN_DAILY.attempts("29088361J") == 0
+    page = agent.get("/")
+    press = agent.post("/", {**page.form_data(), "numero": SOPHIE, "key": token.split()[0]})
+    assert press.status == 422

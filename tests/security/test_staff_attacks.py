@@ -4,7 +4,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cgos.credentials import totp
+from cgos.credentials import limits, second_factor, totp
 from cgos.extensions import db
 from cgos.models import (
     Agent,
@@ -13,9 +13,18 @@ from cgos.models import (
     Establishment,
     FlowState,
     MailChangeRequest,
+    OutboundMail,
     SecurityEvent,
+    StaffRecoveryCode,
 )
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET, add_staff, log_in_staff
+from tests_support.staff import (
+    DEMO_STAFF_EMAIL,
+    DEMO_STAFF_PASSWORD,
+    DEMO_TOTP_SECRET,
+    add_staff,
+    current_code,
+    log_in_staff,
+)
 
 NOW = datetime(2026, 11, 30, 9, 0, 15, tzinfo=timezone.utc)
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -25,6 +34,14 @@ def password_step(person, email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD):
     """The staff login's first step."""
     person.get("/delegation")
     return person.submit("/delegation", {"email": email, "password": password})
+
+
+def add_recovery_codes(staff: DelegationStaff) -> list[str]:
+    """Give the staff member two recovery codes, as enrolment does; the codes in clear."""
+    codes = totp.new_recovery_codes()[:2]
+    db.session.add_all(StaffRecoveryCode(staff_id=staff.id, digest=second_factor.recovery_digest(c)) for c in codes)
+    db.session.commit()
+    return codes
 
 
 def demo_staff() -> DelegationStaff:
@@ -163,3 +180,44 @@ def test_another_delegations_staff_history_not_reachable(agent, app, new_agent):
     log_in_staff(agent)
     assert agent.get(f"/delegation/personnel/{other.id}/historique").status == 404
     assert "delegation.idf" not in agent.get("/delegation/personnel").text
+
+
+def test_second_factor_guesses_stop_at_the_daily_cap_until_a_recovery_code(make_app, new_agent):
+    """N3: five codes per window forever made 480 guesses a day; now 3 here (10 by default), then recovery codes only."""
+    app = make_app(SECOND_FACTOR_DAILY_LIMIT="3 per day", LOGIN_LOCKOUT_LIMIT="100 per 15 minutes")
+    with app.app_context():
+        attacker = new_agent(app)
+        for _ in range(3):
+            password_step(attacker)
+            page = attacker.submit("/delegation/verification", {"code": "000000"})
+        assert "seul un code de secours est encore accepté" in page.text
+        staff = new_agent(app)
+        password_step(staff)
+        page = staff.submit("/delegation/verification", {"code": current_code()})
+        assert staff.client.get("/delegation/demandes").status_code == 303, (
+            "the right authenticator code is refused too"
+        )
+        assert "seul un code de secours est encore accepté" in page.text
+        codes = add_recovery_codes(demo_staff())
+        page = staff.submit("/delegation/verification", {"code": codes[0]})
+        assert staff.client.get("/delegation/demandes").status_code == 200
+
+
+def test_staff_reset_2fa_lifts_the_daily_cap_of_codes(make_app, new_agent):
+    app = make_app(SECOND_FACTOR_DAILY_LIMIT="1 per day")
+    with app.app_context():
+        attacker = new_agent(app)
+        password_step(attacker)
+        attacker.submit("/delegation/verification", {"code": "000000"})
+        assert limits.SECOND_FACTOR_DAILY.reached(DEMO_STAFF_EMAIL)
+        app.test_cli_runner().invoke(args=["staff", "reset-2fa", DEMO_STAFF_EMAIL])
+        assert not limits.SECOND_FACTOR_DAILY.reached(DEMO_STAFF_EMAIL)
+
+
+def test_a_wrong_code_after_the_right_password_is_mailed_to_the_staff_member(agent):
+    """N3: the staff member learns that someone holds the password."""
+    password_step(agent)
+    agent.submit("/delegation/verification", {"code": "000000"})
+    [mail] = db.session.scalars(db.select(OutboundMail).where(OutboundMail.recipient == DEMO_STAFF_EMAIL)).all()
+    assert "code de vérification saisi était erroné" in mail.text_body
+    assert "prévenez sans attendre le responsable de votre délégation" in mail.text_body
