@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from cgos.credentials import limits
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail, SecurityEvent
@@ -165,6 +166,19 @@ def test_the_number_of_wrong_addresses_is_configurable(make_app, new_agent, flow
         agent = new_agent(app)
         identify(agent, flow)
         assert "Compléter le questionnaire" in confirm(agent, flow, "marie@example.org").text
+
+
+@by_flow
+def test_right_addresses_never_use_up_the_wrong_address_limit(make_app, new_agent, flow):
+    """Only wrong addresses count: an agent who asks three times in a day with the right one is not blocked."""
+    app = make_app(MAIL_CONFIRMATION_LIMIT="1 per day")
+    with app.app_context():
+        for _ in range(3):
+            agent = new_agent(app)
+            identify(agent, flow)
+            page = confirm(agent, flow, "marie.dupont@example.org")
+            assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
+        assert limits.MAIL_CONFIRMATION.attempts("35127846S") == 0
 
 
 @by_flow
