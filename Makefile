@@ -32,10 +32,12 @@ run: install
 test: install-test chromium services lint
 	$(BIN)/pytest -m "not fuzz" -n auto
 
-## make lint: ruff's checks and formatting (configured in pyproject.toml)
+## make lint: ruff's checks and formatting (configured in pyproject.toml), and no function in cgos/ graded worse than C by radon
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@worse="$$($(BIN)/radon cc --min D --show-complexity cgos)"; \
+	  if [ -n "$$worse" ]; then echo "radon: functions of cgos/ graded worse than C:"; echo "$$worse"; exit 1; fi
 
 ## make screenshots: every screen at 390 px (and every mail) as PNG files in screenshots/, from a live demo server
 screenshots: install-test chromium
