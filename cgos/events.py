@@ -1,6 +1,13 @@
-"""The security audit trail: one row per sensitive action, never a secret or a NIR."""
+"""The security audit trail: one row per sensitive action, never a secret or a NIR.
+
+Each row is also logged to `cgos.security` as one JSON object, as the request log
+is (cgos/observability.py): text a person typed (a staff reason) is escaped there,
+control and line-separator characters included, so it can never start a line of
+its own; the row keeps it as typed.
+"""
 
 import enum
+import json
 import logging
 
 from flask import g, request
@@ -64,7 +71,14 @@ def record(
         )
     )
     log.info(
-        "%s agent=%s staff=%s detail=%s", kind, agent.id if agent else "-", staff.id if staff else "-", detail or "-"
+        json.dumps(
+            {
+                "event": str(kind),
+                "agent": agent.id if agent else None,
+                "staff": staff.id if staff else None,
+                "detail": detail,
+            }
+        )
     )
 
 

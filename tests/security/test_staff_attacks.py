@@ -1,6 +1,9 @@
 """Attacks on staff accounts, which see a whole region's personal data: the second factor, its replay, the audit."""
 
+import json
+import logging
 import threading
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -221,3 +224,35 @@ def test_a_wrong_code_after_the_right_password_is_mailed_to_the_staff_member(age
     [mail] = db.session.scalars(db.select(OutboundMail).where(OutboundMail.recipient == DEMO_STAFF_EMAIL)).all()
     assert "code de vérification saisi était erroné" in mail.text_body
     assert "prévenez sans attendre le responsable de votre délégation" in mail.text_body
+
+
+# N8: a staff reason is typed text; it must not forge lines in the security log.
+
+FORGED_LINE = "2026-12-05 18:00:00,000 INFO cgos.security login_success agent=1 staff=- detail=forged"
+
+
+def security_log_lines(caplog) -> list[str]:
+    """The cgos.security records as the portal's handler writes them (one string per record)."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    return [formatter.format(record) for record in caplog.records if record.name == "cgos.security"]
+
+
+def test_a_reason_with_line_breaks_cannot_forge_security_log_lines(agent, app, caplog):
+    reason = f"motif\n{FORGED_LINE}\r\x1b[2K\u2028{FORGED_LINE}"
+    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    log_in_staff(agent)
+    agent.get(f"/delegation/agents/{sophie.id}/desactiver")
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="cgos.security")
+    page = agent.submit(
+        f"/delegation/agents/{sophie.id}/desactiver", {"reason": reason}, selector="form[method=post]", follow=False
+    )
+    assert page.status == 303
+    (line,) = security_log_lines(caplog)
+    assert len(line.splitlines()) == 1
+    assert not [c for c in line if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+    assert f"motif\\n{FORGED_LINE}\\r\\u001b[2K\\u2028{FORGED_LINE}" in line
+    logged = json.loads(line.split(" cgos.security ", 1)[1])
+    assert logged == {"event": "account_disabled", "agent": sophie.id, "staff": demo_staff().id, "detail": reason}
+    (row,) = db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == "account_disabled"))
+    assert row.detail == reason
