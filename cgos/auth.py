@@ -27,7 +27,9 @@ def _digest(token: str) -> str:
 
 
 def _start_session(**owner) -> None:
-    """A new server-side session: nothing of the anonymous session survives."""
+    """A new server-side session: nothing of the browser's previous session survives, on the server either
+    (a staff login on an agent's computer ends the agent's session, whose cookie may have been copied)."""
+    _revoke_current()
     session.clear()
     token = secrets.token_urlsafe(32)
     db.session.add(AuthSession(id=_digest(token), **owner))
@@ -45,13 +47,18 @@ def login_staff(staff) -> None:
     _start_session(staff_id=staff.id)
 
 
-def logout() -> None:
-    """End the current session on the server and in the browser."""
+def _revoke_current() -> None:
+    """Revoke the server-side session this browser holds, if any (the caller commits)."""
     token = session.get(SESSION_KEY)
-    if token:
+    if token and isinstance(token, str):
         auth_session = db.session.get(AuthSession, _digest(token))
         if auth_session and auth_session.revoked_at is None:
             auth_session.revoked_at = utcnow()
+
+
+def logout() -> None:
+    """End the current session on the server and in the browser."""
+    _revoke_current()
     session.clear()
 
 

@@ -389,3 +389,21 @@ def test_a_secure_session_cookie_cannot_be_set_for_a_parent_domain_or_over_http(
     assert "Domain" not in cookie
     plain = make_app(SESSION_COOKIE_SECURE=False).test_client().get("/").headers["Set-Cookie"]
     assert plain.startswith("cgos_session=")
+
+
+# I1: a new login in the same browser leaves the previous server-side session alive.
+
+
+def test_a_staff_login_in_the_agents_browser_ends_the_agents_session(agent, app, new_agent):
+    """The agent's cookie, copied before (a shared hospital computer), opens nothing once staff log in."""
+    agent.log_in("29088361 J", "482915")
+    assert agent.get("/espace-agent/").status == 200
+    copied = agent.client.get_cookie("cgos_session").value
+    staff_login(agent)
+    assert agent.client.get("/delegation/demandes").status_code == 200
+    thief = new_agent(app)
+    thief.client.set_cookie("cgos_session", copied, domain="localhost")
+    response = thief.client.get("/espace-agent/")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/")
+    sessions = db.session.scalars(db.select(AuthSession).order_by(AuthSession.created_at)).all()
+    assert [(s.agent_id is not None, s.revoked_at is not None) for s in sessions] == [(True, True), (False, False)]
