@@ -49,6 +49,8 @@ class Event(enum.StrEnum):
     ACCOUNT_REACTIVATED = "account_reactivated"
     REQUESTS_EXPORTED = "requests_exported"
     SECOND_FACTOR_ENROLLED = "second_factor_enrolled"
+    # Another browser enrolled the staff member first: this one was refused.
+    SECOND_FACTOR_ENROLMENT_REFUSED = "second_factor_enrolment_refused"
     SECOND_FACTOR_FAILURE = "second_factor_failure"
     SECOND_FACTOR_RESET = "second_factor_reset"
     RECOVERY_CODE_USED = "recovery_code_used"

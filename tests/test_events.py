@@ -31,6 +31,7 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
         "ACCOUNT_REACTIVATED": "account_reactivated",
         "REQUESTS_EXPORTED": "requests_exported",
         "SECOND_FACTOR_ENROLLED": "second_factor_enrolled",
+        "SECOND_FACTOR_ENROLMENT_REFUSED": "second_factor_enrolment_refused",
         "SECOND_FACTOR_FAILURE": "second_factor_failure",
         "SECOND_FACTOR_RESET": "second_factor_reset",
         "RECOVERY_CODE_USED": "recovery_code_used",

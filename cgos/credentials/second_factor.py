@@ -6,19 +6,29 @@ PIN), whereas each recovery code carries 80 random bits, out of reach of any
 offline search even with the pepper; and a keyed digest is found by one
 indexed look-up instead of ten bcrypt runs (2.4 s) at every use.
 
-Accepting a code and spending a recovery code are each one conditional
-UPDATE, so two simultaneous requests carrying the same code cannot both pass.
+Enrolling, accepting a code and spending a recovery code are each one
+conditional UPDATE, so two simultaneous requests carrying the same code cannot
+both pass, and of two browsers enrolling at once only the first phone is kept.
 """
 
 from datetime import datetime
+from typing import NoReturn
 
-from .. import passwords, sealing
+from flask import abort, flash, redirect, url_for
+
+from .. import events, passwords, sealing
+from ..events import Event
 from ..extensions import db
 from ..models import DelegationStaff, StaffRecoveryCode
 from . import limits, totp
 from .hashing import pepper
 
 PURPOSE = b"cgos staff totp secrets"
+ENROLMENT_TAKEN = (
+    "La double authentification de ce compte vient d'être activée depuis un autre navigateur : "
+    "celle de cette page n'est pas enregistrée. Saisissez le code de l'application activée en premier. "
+    "Si ce n'est pas vous, prévenez votre responsable : quelqu'un d'autre connaît votre mot de passe."
+)
 
 
 def seal(secret: str) -> str:
@@ -42,14 +52,34 @@ def is_enrolled(staff: DelegationStaff) -> bool:
 
 
 def enrol(staff: DelegationStaff, secret: str, step: int, now: datetime) -> list[str]:
-    """Keep a confirmed secret and give ten new recovery codes (shown once); the caller commits."""
-    staff.totp_secret_sealed = seal(secret)
-    staff.totp_enrolled_at = now
-    staff.totp_last_step = step
+    """Keep a confirmed secret and give ten new recovery codes (shown once); the caller commits.
+
+    One conditional UPDATE, only while the staff member has no secret: of two browsers
+    enrolling at once, the second is refused (`refuse_enrolment`) and the first phone stays.
+    """
+    claimed = db.session.execute(
+        db.update(DelegationStaff)
+        .where(DelegationStaff.id == staff.id, DelegationStaff.totp_secret_sealed.is_(None))
+        .values(totp_secret_sealed=seal(secret), totp_enrolled_at=now, totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        refuse_enrolment(staff)
+    db.session.expire(staff, ["totp_secret_sealed", "totp_enrolled_at", "totp_last_step"])
     db.session.execute(db.delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == staff.id))
     codes = totp.new_recovery_codes()
     db.session.add_all(StaffRecoveryCode(staff_id=staff.id, digest=recovery_digest(code)) for code in codes)
     return codes
+
+
+def refuse_enrolment(staff: DelegationStaff) -> NoReturn:
+    """Another browser enrolled this staff member first: recorded, and this browser sent to the code
+    step of the phone enrolled, with why (someone else may hold the password)."""
+    db.session.rollback()
+    events.record(Event.SECOND_FACTOR_ENROLMENT_REFUSED, None, None, staff=staff)
+    db.session.commit()
+    flash(ENROLMENT_TAKEN, "lockout")
+    abort(redirect(url_for("delegation.verify_code"), code=303))
 
 
 def forget(staff: DelegationStaff) -> None:

@@ -256,3 +256,51 @@ def test_a_reason_with_line_breaks_cannot_forge_security_log_lines(agent, app, c
     assert logged == {"event": "account_disabled", "agent": sophie.id, "staff": demo_staff().id, "detail": reason}
     (row,) = db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == "account_disabled"))
     assert row.detail == reason
+
+
+# I6: two browsers holding the password of a staff member never enrolled, confirming at once.
+
+
+def test_two_simultaneous_enrolments_enrol_one_phone(app, new_agent, monkeypatch):
+    """Both browsers pass « not enrolled yet » before either enrols: one wins, the other is refused."""
+    add_staff("nouveau@example.org", "Nouveau-Personnel-2026", "bretagne", secret=None)
+    browsers = [new_agent(app) for _ in range(2)]
+    secrets = []
+    for browser in browsers:
+        page = password_step(browser, "nouveau@example.org", "Nouveau-Personnel-2026")
+        assert page.response.request.path == "/delegation/activation"
+        secrets.append(page.main.select_one("code.secret").get_text().replace(" ", ""))
+    both_checked = threading.Barrier(2, timeout=10)
+    accepted_step = totp.accepted_step
+
+    def accepted_together(*args):
+        """The code checks of the two enrolments end together, before either enrols."""
+        step = accepted_step(*args)
+        both_checked.wait()
+        return step
+
+    monkeypatch.setattr(totp, "accepted_step", accepted_together)
+    forms = [
+        {**browser.page.form_data(), "code": totp.code_at(secret, datetime.now(timezone.utc))}
+        for browser, secret in zip(browsers, secrets, strict=True)
+    ]
+    threads = [
+        threading.Thread(target=browser.post, args=("/delegation/activation", form))
+        for browser, form in zip(browsers, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    opened = [browser.client.get("/delegation/demandes").status_code == 200 for browser in browsers]
+    assert sorted(opened) == [False, True]
+    winner, loser = (0, 1) if opened[0] else (1, 0)
+    assert browsers[loser].page.response.request.path == "/delegation/verification"
+    assert "vient d'être activée depuis un autre navigateur" in browsers[loser].page.text
+    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == "nouveau@example.org"))
+    assert second_factor.unseal(staff.totp_secret_sealed) == secrets[winner]
+    codes = [code.get_text(strip=True) for code in browsers[winner].page.main.select("li code")]
+    stored = db.session.scalars(db.select(StaffRecoveryCode.digest).where(StaffRecoveryCode.staff_id == staff.id))
+    assert len(codes) == 10 and set(stored) == {second_factor.recovery_digest(code) for code in codes}
+    kinds = db.session.scalars(db.select(SecurityEvent.kind).where(SecurityEvent.staff_id == staff.id)).all()
+    assert kinds.count("second_factor_enrolled") == 1 and kinds.count("second_factor_enrolment_refused") == 1
