@@ -88,6 +88,7 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per flow the agent goes through."""
     from .account.routes import bp as account_bp
+    from .converters import IdConverter
     from .delegation.history import bp as staff_history_bp
     from .delegation.routes import bp as delegation_bp
     from .dev.routes import bp as dev_bp
@@ -99,6 +100,8 @@ def register_blueprints(app: Flask) -> None:
     from .public.routes import bp as public_bp
     from .questionnaire.routes import bp as questionnaire_bp
 
+    # `<id:…>`: an id past the database's integer is a 404, not a 500 (before any rule is added).
+    app.url_map.converters["id"] = IdConverter
     blueprints = (
         login_bp,
         forgotten_password_bp,

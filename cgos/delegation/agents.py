@@ -166,7 +166,7 @@ def agent_page(agent: Agent, show_email: bool = False):
     )
 
 
-@bp.get("/agents/<int:agent_id>")
+@bp.get("/agents/<id:agent_id>")
 @staff_required
 def agent_detail(agent_id: int):
     """One agent of the delegation, the mail address masked; the look is recorded."""
@@ -176,7 +176,7 @@ def agent_detail(agent_id: int):
     return agent_page(agent)
 
 
-@bp.post("/agents/<int:agent_id>/adresse-mail")
+@bp.post("/agents/<id:agent_id>/adresse-mail")
 @staff_required
 def show_email(agent_id: int):
     """« Afficher »: the agent's page with the mail address in full; the look is recorded."""
@@ -270,7 +270,7 @@ ACTIONS = {
 }
 
 
-@bp.route("/agents/<int:agent_id>/<action>", methods=["GET", "POST"])
+@bp.route("/agents/<id:agent_id>/<action>", methods=["GET", "POST"])
 @staff_required
 def agent_action(agent_id: int, action: str):
     """Confirm an action on its own page (GET), then take it (POST) and go back to the agent."""

@@ -63,7 +63,7 @@ def members():
     return render_page("delegation/staff_members.html", members=list(staff))
 
 
-@bp.get("/<int:staff_id>/historique")
+@bp.get("/<id:staff_id>/historique")
 @staff_required
 def history(staff_id: int):
     """Who did what, when: one staff member's rows of the audit trail, newest first."""

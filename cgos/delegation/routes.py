@@ -306,7 +306,7 @@ def decision_page(item, template: str, decide_item, positive: str, context_name:
     return see_other(url_for(".requests"))
 
 
-@bp.route("/demandes/<int:request_id>", methods=["GET", "POST"])
+@bp.route("/demandes/<id:request_id>", methods=["GET", "POST"])
 @staff_required
 def request_detail(request_id: int):
     """One questionnaire, every field, the payslip, and the two decisions."""
@@ -343,14 +343,14 @@ def send_payslip(item, what: str):
     )
 
 
-@bp.get("/demandes/<int:request_id>/bulletin")
+@bp.get("/demandes/<id:request_id>/bulletin")
 @staff_required
 def payslip(request_id: int):
     """The payslip of a questionnaire, to the staff of its delegation only."""
     return send_payslip(own_request(request_id), "request")
 
 
-@bp.route("/inscriptions/<int:registration_id>", methods=["GET", "POST"])
+@bp.route("/inscriptions/<id:registration_id>", methods=["GET", "POST"])
 @staff_required
 def registration_detail(registration_id: int):
     """A confirmed registration: every field, the payslip, verified or rejected."""
@@ -370,7 +370,7 @@ def registration_detail(registration_id: int):
     )
 
 
-@bp.get("/inscriptions/<int:registration_id>/bulletin")
+@bp.get("/inscriptions/<id:registration_id>/bulletin")
 @staff_required
 def registration_payslip(registration_id: int):
     """The payslip of a registration, to the staff of its delegation only."""

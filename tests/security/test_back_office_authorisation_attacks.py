@@ -144,3 +144,36 @@ def test_staff_never_see_a_pin_or_nir(bretagne_staff):
     page = bretagne_staff.get(f"/delegation/agents/{sophie.id}")
     text = page.text
     assert "482915" not in text and "2 90 06 29" not in text and sophie.pin_hash not in str(page.soup)
+
+
+# N9: an id too large for the database's integer gave a 500 (OverflowError on SQLite, DataError on PostgreSQL).
+OVERSIZED_ID = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", f"/delegation/agents/{OVERSIZED_ID}"),
+        ("POST", f"/delegation/agents/{OVERSIZED_ID}/adresse-mail"),
+        ("GET", f"/delegation/agents/{OVERSIZED_ID}/debloquer"),
+        ("POST", f"/delegation/agents/{OVERSIZED_ID}/desactiver"),
+        ("GET", f"/delegation/demandes/{OVERSIZED_ID}"),
+        ("POST", f"/delegation/demandes/{OVERSIZED_ID}"),
+        ("GET", f"/delegation/demandes/{OVERSIZED_ID}/bulletin"),
+        ("GET", f"/delegation/inscriptions/{OVERSIZED_ID}"),
+        ("POST", f"/delegation/inscriptions/{OVERSIZED_ID}"),
+        ("GET", f"/delegation/inscriptions/{OVERSIZED_ID}/bulletin"),
+        ("GET", f"/delegation/personnel/{OVERSIZED_ID}/historique"),
+        ("GET", "/delegation/agents/2147483648"),
+    ],
+)
+def test_an_oversized_id_on_a_back_office_route_is_not_found(bretagne_staff, method, url):
+    token = bretagne_staff.get("/delegation/agents").soup.select_one("form.logout input[name=csrf_token]")["value"]
+    data = {"csrf_token": token, "reason": "Essai", "decision": "reject"} if method == "POST" else None
+    assert bretagne_staff.client.open(url, method=method, data=data).status_code == 404
+
+
+def test_the_largest_id_the_database_holds_is_still_looked_up(bretagne_staff):
+    assert bretagne_staff.client.get("/delegation/agents/2147483647").status_code == 404
+    marie = bo.agent("35127846 S")
+    assert bretagne_staff.client.get(f"/delegation/agents/{marie.id}").status_code == 200
