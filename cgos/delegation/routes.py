@@ -246,6 +246,14 @@ def own_request(request_id: int) -> MailChangeRequest:
     return own(MailChangeRequest, request_id)
 
 
+def own_registration(registration_id: int) -> Registration:
+    """A registration of the staff's delegation that an agent came from (confirmed); any other is a 404."""
+    registration = own(Registration, registration_id)
+    if registration.agent is None or registration.confirmed_at is None:
+        abort(404)
+    return registration
+
+
 def pending_questionnaires():
     """The delegation's questionnaires awaiting a decision (the request list, the dashboard, an agent's page)."""
     return db.select(MailChangeRequest).where(
@@ -354,9 +362,7 @@ def payslip(request_id: int):
 @staff_required
 def registration_detail(registration_id: int):
     """A confirmed registration: every field, the payslip, verified or rejected."""
-    registration = own(Registration, registration_id)
-    if registration.agent is None:
-        abort(404)
+    registration = own_registration(registration_id)
     if request.method == "GET":
         events.audit(Event.PERSONAL_DATA_VIEWED, registration.agent, f"registration {registration.id}")
         db.session.commit()
@@ -373,8 +379,8 @@ def registration_detail(registration_id: int):
 @bp.get("/inscriptions/<id:registration_id>/bulletin")
 @staff_required
 def registration_payslip(registration_id: int):
-    """The payslip of a registration, to the staff of its delegation only."""
-    return send_payslip(own(Registration, registration_id), "registration")
+    """The payslip of a registration, on the terms of its page: its delegation's staff, once confirmed."""
+    return send_payslip(own_registration(registration_id), "registration")
 
 
 # The views of agents and of the dashboard join this blueprint.

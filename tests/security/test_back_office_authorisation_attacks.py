@@ -177,3 +177,37 @@ def test_the_largest_id_the_database_holds_is_still_looked_up(bretagne_staff):
     assert bretagne_staff.client.get("/delegation/agents/2147483647").status_code == 404
     marie = bo.agent("35127846 S")
     assert bretagne_staff.client.get(f"/delegation/agents/{marie.id}").status_code == 200
+
+
+def stored_payslip(name: str) -> str:
+    """A payslip file in the upload folder; its stored path."""
+    from cgos import uploads
+
+    uploads.absolute(name).parent.mkdir(parents=True, exist_ok=True)
+    uploads.absolute(name).write_bytes(PDF)
+    return name
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["unconfirmed", "confirmed-for-a-known-nir"])
+def test_the_payslip_of_a_registration_without_an_agent_is_not_downloaded_by_id(app, agent, confirmed):
+    """I3: the detail page refused a registration no agent came from, its payslip did not."""
+    person = bo.new_agent("INSCRIT", "Léa", "12345678 R", bo.RENNES_CHU)
+    item = bo.registration(person, utcnow() - timedelta(days=1))
+    item.payslip_path = stored_payslip("inscription.pdf")
+    item.agent_id = None
+    item.confirmed_at = utcnow() if confirmed else None
+    db.session.commit()
+    bo.log_in_staff(agent)
+    assert agent.client.get(f"/delegation/inscriptions/{item.id}").status_code == 404
+    response = agent.client.get(f"/delegation/inscriptions/{item.id}/bulletin")
+    assert response.status_code == 404 and response.data != PDF
+    assert not db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.kind == "payslip_downloaded"))
+
+
+def test_the_payslip_of_a_confirmed_registration_is_still_downloaded(app, agent):
+    person = bo.new_agent("INSCRIT", "Léa", "12345678 R", bo.RENNES_CHU)
+    item = bo.registration(person, utcnow() - timedelta(days=1))
+    item.payslip_path = stored_payslip("inscription.pdf")
+    db.session.commit()
+    bo.log_in_staff(agent)
+    assert agent.client.get(f"/delegation/inscriptions/{item.id}/bulletin").data == PDF
