@@ -276,3 +276,57 @@ def test_the_agent_page_lists_pending_requests(either):
     page = either.get(f"/delegation/agents/{marie.id}")
     link = page.main.find("a", string=re.compile("Changement d'adresse mail"))
     assert link["href"] == f"/delegation/demandes/{item.id}"
+
+
+# --- « Historique »: every staff action in French (I7) ----------------------------------------
+
+# Recorded for agents only, never with a staff id: « Historique » never lists them.
+AGENT_ONLY_KINDS = {
+    "lockout",
+    "pin_blocked",
+    "login_alert",
+    "password_change",
+    "provisional_password_issued",
+    "email_change_requested",
+    "email_changed",
+    "identification_failure",
+    "registration_confirmed",
+    "numero_recovered",
+}
+
+
+def test_every_event_kind_a_staff_action_records_has_a_french_label():
+    """A new kind must be labelled, or declared agent-only here: no technical name reaches « Historique »."""
+    from cgos.delegation.history import ACTIONS
+    from cgos.events import Event
+
+    assert {str(kind) for kind in Event if kind not in ACTIONS} == AGENT_ONLY_KINDS
+    assert all("_" not in label and label[0].isupper() for label in ACTIONS.values())
+
+
+def test_the_history_shows_the_staff_actions_on_agents_in_french(agent):
+    sophie = bo.agent("29088361 J")
+    sophie.disabled_at = utcnow()
+    db.session.commit()
+    bo.log_in_staff(agent)
+    agent.get(f"/delegation/agents/{sophie.id}")
+    agent.submit(f"/delegation/agents/{sophie.id}/adresse-mail", selector="form[method=post]")
+    confirm(agent, sophie.id, "reactiver", reason="Erreur de désactivation")
+    confirm(agent, sophie.id, "desactiver", reason="Départ de l'établissement")
+    confirm(agent, sophie.id, "debloquer")
+    confirm(agent, sophie.id, "renvoyer-numero")
+    agent.client.get("/delegation/tableau-de-bord/demandes-en-attente.csv")
+    staff_id = staff_events("agent_viewed")[0].staff_id
+    page = agent.get(f"/delegation/personnel/{staff_id}/historique")
+    actions = [row.select("td")[1].get_text(strip=True) for row in page.main.select("tbody tr")]
+    for label in (
+        "Consultation de la fiche d'un agent",
+        "Affichage de l'adresse mail d'un agent",
+        "Compte réactivé",
+        "Compte désactivé",
+        "Compte débloqué",
+        "Numéro C.G.O.S renvoyé",
+        "Export des demandes en attente",
+    ):
+        assert label in actions
+    assert not [action for action in actions if "_" in action or action[:1].islower()]

@@ -27,6 +27,15 @@ ACTIONS = {
     Event.MAIL_CHANGE_REJECTED: "Demande non prise en compte",
     Event.REGISTRATION_ACCEPTED: "Inscription vérifiée",
     Event.REGISTRATION_REJECTED: "Inscription rejetée",
+    Event.LOGIN_REFUSED: "Connexion refusée sans vérification (trop de tentatives)",
+    Event.SECOND_FACTOR_ENROLMENT_REFUSED: "Double authentification déjà activée depuis un autre navigateur : activation refusée",
+    Event.AGENT_VIEWED: "Consultation de la fiche d'un agent",
+    Event.AGENT_EMAIL_SHOWN: "Affichage de l'adresse mail d'un agent",
+    Event.ACCOUNT_UNLOCKED: "Compte débloqué",
+    Event.NUMERO_RESENT: "Numéro C.G.O.S renvoyé",
+    Event.ACCOUNT_DISABLED: "Compte désactivé",
+    Event.ACCOUNT_REACTIVATED: "Compte réactivé",
+    Event.REQUESTS_EXPORTED: "Export des demandes en attente",
 }
 SUBJECTS = {"request": "Demande n° {}", "registration": "Inscription n° {}"}
 
