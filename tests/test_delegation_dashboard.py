@@ -124,6 +124,23 @@ def test_the_export_holds_no_payslip_nor_nir(agent, workload):
         assert secret not in text.lower()
 
 
+def test_the_export_holds_no_birth_date_typed_by_a_requester(agent, workload):
+    """I5: the triage needs who and since when, not the birth date a requester typed (maybe not the agent's)."""
+    from datetime import date
+
+    from cgos.models import MailChangeRequest
+    from cgos.templating import french_date
+
+    typed = db.session.scalar(db.select(MailChangeRequest).where(MailChangeRequest.numero == "35127846S"))
+    typed.birth_date = date(1971, 7, 9)
+    db.session.commit()
+    bo.log_in_staff(agent)
+    _, text, rows = exported(agent)
+    assert "Date de naissance" not in rows[0] and len(rows) == 4
+    for born in (date(1971, 7, 9), date(1985, 3, 14), date(1980, 1, 1), date(1968, 1, 30)):
+        assert french_date(born) not in text and born.strftime("%d/%m/%Y") not in text and born.isoformat() not in text
+
+
 @pytest.mark.parametrize("value", ["=1+1", "+33", "-2", "@SUM(A1)", "\tx"])
 def test_cells_that_a_spreadsheet_would_compute_are_quoted(value):
     assert dashboard.safe_cell(value) == "'" + value

@@ -14,12 +14,14 @@ from ..events import Event
 from ..extensions import db
 from ..htmx import render_page
 from ..models import MailChangeRequest, Registration, utcnow
-from ..templating import format_numero, french_date, french_datetime
+from ..templating import format_numero, french_datetime
 from . import workload
 from .routes import bp, pending_questionnaires, pending_registrations
 
 # Cells a spreadsheet would read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What the triage needs: who asked, since when, where. No birth date: the one a requester typed
+# may not be the agent's, it is checked on the request's page, and the file leaves the audit trail.
 EXPORT_HEADER = [
     "Type",
     "Reçue le",
@@ -28,7 +30,6 @@ EXPORT_HEADER = [
     "N° C.G.O.S",
     "Nom",
     "Prénom",
-    "Date de naissance",
     "Établissement",
 ]
 
@@ -44,7 +45,6 @@ class Pending:
     numero: str
     last_name: str
     first_name: str
-    birth_date: object
     establishment: str
     working_days: int
     late: bool
@@ -82,7 +82,6 @@ def pending_requests(now: datetime) -> list[Pending]:
             numero,
             item.last_name,
             item.first_name,
-            item.birth_date,
             item.establishment.name,
             workload.working_days_between(workload.local_day(received_at), today),
             workload.is_late(received_at, now),
@@ -170,7 +169,6 @@ def export_rows(pending: list[Pending]) -> str:
                 format_numero(item.numero),
                 item.last_name,
                 item.first_name,
-                french_date(item.birth_date),
                 item.establishment,
             )
         )
@@ -180,7 +178,7 @@ def export_rows(pending: list[Pending]) -> str:
 @bp.get("/tableau-de-bord/demandes-en-attente.csv")
 @staff_required
 def export_pending():
-    """« Exporter »: the pending requests as CSV, without payslip or NIR; the export is recorded."""
+    """« Exporter »: the pending requests as CSV, without payslip, NIR or birth date; the export is recorded."""
     now = utcnow()
     body = export_rows(pending_requests(now))
     events.record(Event.REQUESTS_EXPORTED, None, staff=g.staff)
