@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ENV := FLASK_DEV_MAILBOX=true FLASK_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test lint screenshots test-fuzz test-postgres bench bench-scale install install-test chromium services clean
+.PHONY: run test lint screenshots test-fuzz test-postgres test-topology bench bench-scale bench-topology install install-test chromium services topology-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ run: install
 
 ## make test: lint, then the whole suite (unit, integration, fault, browser in Debian chromium)
 test: install-test chromium services lint
-	$(BIN)/pytest -m "not fuzz" -n auto
+	$(BIN)/pytest -m "not fuzz and not topology" -n auto
 
 ## make lint: ruff's checks and formatting (configured in pyproject.toml), and no function in cgos/ graded worse than C by radon
 lint: install-test
@@ -50,8 +50,13 @@ test-fuzz: install-test
 ## make test-postgres: the whole suite again on a throw-away PostgreSQL and Redis
 test-postgres: install-test chromium services
 	scripts/test-services.sh start $(CURDIR)/.services > .services.env
-	. ./.services.env && $(BIN)/pytest -m "not fuzz" -n auto; status=$$?; \
+	. ./.services.env && $(BIN)/pytest -m "not fuzz and not topology" -n auto; status=$$?; \
 	  scripts/test-services.sh stop $(CURDIR)/.services; exit $$status
+
+## make test-topology: the production topology (nginx, two app hosts, PostgreSQL, Redis, SMTP) in network namespaces, as root
+test-topology: install-test services topology-tools
+	$(BIN)/pytest -m topology -n 0 tests/topology; status=$$?; \
+	  $(BIN)/python tests/topology/cluster.py; exit $$status
 
 ## make bench: load benchmark against a real gunicorn, results in bench/RESULTS.md
 bench: install-test services
@@ -62,6 +67,11 @@ bench-scale: install-test services
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/mail_worker.py
 
+## make bench-topology: logins per second through nginx with one app host, then two (each pinned to a core), in bench/RESULTS.md
+bench-topology: install-test services topology-tools
+	$(BIN)/python bench/topology.py; status=$$?; \
+	  $(BIN)/python tests/topology/cluster.py; exit $$status
+
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
@@ -69,6 +79,11 @@ chromium:
 services:
 	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null && command -v wrk >/dev/null; } || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql redis-server wrk; }
+
+# nginx, ip and ss (iproute2), openssl, systemd-analyze (systemd) and taskset (util-linux) for the topology.
+topology-tools:
+	@{ command -v nginx && command -v ip && command -v ss && command -v openssl && command -v systemd-analyze && command -v taskset; } >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx iproute2 openssl systemd util-linux; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .services .services.env
