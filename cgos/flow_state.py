@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import session
+from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import FlowState, utcnow
@@ -46,10 +47,16 @@ def load(purpose: str) -> dict | None:
     return row.data
 
 
-def take(purpose: str) -> dict | None:
-    """This browser's state for `purpose`, deleted as it is read (single use); None if none."""
+def take(purpose: str, *, commit: bool = True) -> dict | None:
+    """This browser's state for `purpose`, deleted as it is read (single use); None if none.
+
+    With commit=False the deletion joins the caller's transaction and the handle stays in the
+    session until `discard()`: a simultaneous take() waits for that transaction and gets None
+    once it commits, and if it rolls back (the caller failed) the state is still there.
+    """
     row_id = _current_id(purpose)
-    session.pop(f"state:{purpose}", None)
+    if commit:
+        session.pop(f"state:{purpose}", None)
     if row_id is None:
         return None
     statement = (
@@ -58,8 +65,27 @@ def take(purpose: str) -> dict | None:
         .returning(FlowState.data)
     )
     data = db.session.execute(statement).scalar_one_or_none()
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return data
+
+
+def claim(purpose: str, token: str, lifetime: timedelta) -> bool:
+    """Mark `token` used for `purpose` in the caller's transaction; False if it already was.
+
+    A simultaneous claim of the same token waits for that transaction: it gets False once it
+    commits, True if it rolls back. Call it before anything else is written: a refusal rolls
+    the transaction back.
+    """
+    db.session.add(
+        FlowState(id=_digest(f"{purpose}:{token}"), purpose=purpose, data={}, expires_at=utcnow() + lifetime)
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def discard(purpose: str, *, commit: bool = True) -> None:

@@ -382,10 +382,13 @@ def check():
         return show(422, errors=errors)
     if refusal := refused_here():
         return show(429, errors=refusal)
-    registration = services.register(values, uploads.kept_file(kept))
+    # The state is used once, taken in the registration's transaction: of two « Envoyer » at
+    # once (a double click, two tabs), the second waits, finds it gone and registers nothing.
+    if flow_state.take(STATE, commit=False) is not None:
+        services.register(values, uploads.kept_file(kept))
+        uploads.forget_kept(kept)
     flow_state.discard(STATE)
-    uploads.forget_kept(kept)
-    session["registration_sent"] = registration.email
+    session["registration_sent"] = values["email"]
     return see_other(url_for(".registration_sent"))
 
 

@@ -1,7 +1,7 @@
 """The mail-change questionnaire of the guide (1.2.2): every field required, the payslip too."""
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired
 
 from ..form_fields import birth_date_field, email_pair, establishment_choice_fields, numero_field, payslip_field
@@ -20,3 +20,5 @@ class QuestionnaireForm(FlaskForm):
     first_name = StringField("Prénom", validators=[DataRequired("Saisissez votre prénom."), person_name])
     commune_query, commune, establishment_query, establishment = establishment_choice_fields()
     payslip = payslip_field()
+    # A token per questionnaire shown: « Envoyer » sends it once, however many times it is clicked.
+    submission = HiddenField()

@@ -1,5 +1,6 @@
 """The mail-change questionnaire (guide 1.2.2 and 1.2.3), routed to the regional delegation."""
 
+import secrets
 from datetime import date, timedelta
 
 from flask import Blueprint, request, session, url_for
@@ -19,6 +20,10 @@ from .forms import QuestionnaireForm
 bp = Blueprint("questionnaire", __name__)
 STATE = "questionnaire"
 STATE_LIFETIME = timedelta(hours=1)
+# The questionnaires sent, by the token of the page they were sent from; kept longer than a
+# page's CSRF token lives (WTF_CSRF_TIME_LIMIT), so a page is never sent twice.
+SENT = "questionnaire_sent"
+SENT_LIFETIME = timedelta(days=1)
 
 NO_DELEGATION = "Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."
 TEMPLATE = "questionnaire/form.html"
@@ -36,6 +41,8 @@ def wrong_address():
 def show(form: QuestionnaireForm, status: int = 200, errors: dict | None = None, kept: dict | None = None):
     """The questionnaire with the choices that match what was typed and chosen so far, and the payslip kept."""
     action = request.form.get("action", "")
+    if not submission_token(form):
+        form.submission.data = secrets.token_urlsafe(24)
     # Without JavaScript, « Rechercher » reloads the page: the focus goes to the first result.
     focus = action.removeprefix("search_") if action.startswith("search") and not is_htmx() else None
     return render_page(
@@ -99,14 +106,33 @@ def form():
         form.payslip.errors = [payslip_error]
     if not valid or form.commune_query.errors or form.establishment_query.errors or payslip_error:
         return show(form, 422, kept=kept)
-    if not limits.IDENTIFICATION.hit(form.numero.data):
-        return show(form, 429, {"form": limits.too_many_message(limits.IDENTIFICATION, form.numero.data)}, kept=kept)
-    agent = matching_agent(form.numero.data, form.birth_date.data)
-    save_request(form, agent, establishment, routed_delegation(agent, establishment), uploads.kept_file(kept))
+    if first_sending(form):
+        if not limits.IDENTIFICATION.hit(form.numero.data):
+            db.session.rollback()  # Not sent: the page's token is free again.
+            message = limits.too_many_message(limits.IDENTIFICATION, form.numero.data)
+            return show(form, 429, {"form": message}, kept=kept)
+        agent = matching_agent(form.numero.data, form.birth_date.data)
+        save_request(form, agent, establishment, routed_delegation(agent, establishment), uploads.kept_file(kept))
     flow_state.discard(STATE)
     uploads.forget_kept(kept)
     session["questionnaire_sent"] = True
     return see_other(url_for(".sent"))
+
+
+def submission_token(form: QuestionnaireForm) -> str | None:
+    """The token of the page the questionnaire was sent from, if it carries one."""
+    token = form.submission.data
+    return token if isinstance(token, str) and 16 <= len(token) <= 64 else None
+
+
+def first_sending(form: QuestionnaireForm) -> bool:
+    """False when the page was already sent (a double click, the back button), even by a request running now.
+
+    Its token is claimed in the request's transaction. A page without a token (one cached
+    before it had one) is sent as it is.
+    """
+    token = submission_token(form)
+    return token is None or flow_state.claim(SENT, token, SENT_LIFETIME)
 
 
 def matching_agent(numero: str, birth_date: date) -> Agent | None:

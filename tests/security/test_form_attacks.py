@@ -1,0 +1,180 @@
+"""Attacks on the public forms, registration and questionnaire (December review: N5, N7, N11, I4), each stopped."""
+
+import threading
+from pathlib import Path
+
+import cgos.number_request.routes as registration_routes
+from cgos.extensions import db
+from cgos.models import MailChangeRequest, OutboundMail, Registration
+from cgos.questionnaire.forms import QuestionnaireForm
+from tests_support.flows import NEW_NIR, answer_questions, nir_step, questionnaire_fields, registration_fields
+
+CHECK = "/demande-numero/inscription/verification"
+QUESTIONNAIRE = "/questionnaire-adresse-mail"
+COOKIE = "cgos_session"
+
+
+def count(model) -> int:
+    """How many rows a table holds."""
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def files_in(app, folder: str) -> list[Path]:
+    """The files of one folder of UPLOAD_FOLDER (`payslips`: stored with a request; `kept`: waiting for « Envoyer »)."""
+    path = Path(app.config["UPLOAD_FOLDER"]) / folder
+    return list(path.glob("*")) if path.is_dir() else []
+
+
+def same_browser(browser, other) -> None:
+    """`other` becomes a second tab of `browser`: its session cookie, on the page `browser` shows."""
+    other.client.set_cookie(COOKIE, browser.client.get_cookie(COOKIE).value, domain="localhost")
+    other.page = browser.page
+
+
+def at_once(*calls) -> list:
+    """Run each call in a thread of its own, all at once; their results, in order."""
+    results = [None] * len(calls)
+
+    def run(index, call):
+        """One call, its result kept."""
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def heading(page) -> str:
+    """The page's main heading."""
+    return page.soup.h1.get_text(" ", strip=True)
+
+
+# N5: « Envoyer » submitted twice at once (a double click, two tabs) registered twice.
+
+
+def at_the_check_page(app, new_agent, **overrides):
+    """Anne's registration answered up to « Vérifiez vos réponses », in two tabs of one browser."""
+    first, second = new_agent(app), new_agent(app)
+    nir_step(first, NEW_NIR)
+    page = answer_questions(first, registration_fields(**overrides))
+    assert heading(page) == "Vérifiez vos réponses"
+    same_browser(first, second)
+    return first, second
+
+
+def test_two_simultaneous_envoyer_register_once(app, new_agent, monkeypatch):
+    """Both requests have read the answers before either registers: one row, one mail, one payslip."""
+    first, second = at_the_check_page(app, new_agent)
+    both_checked = threading.Barrier(2, timeout=10)
+    refused_here = registration_routes.refused_here
+
+    def checked_together():
+        """Both « Envoyer » have checked every answer when they pass the address limit."""
+        both_checked.wait()
+        return refused_here()
+
+    monkeypatch.setattr(registration_routes, "refused_here", checked_together)
+    pages = at_once(lambda: first.submit(CHECK), lambda: second.submit(CHECK))
+    assert [heading(page) for page in pages] == ["Confirmez votre adresse mail"] * 2, "both tabs say it is sent"
+    assert count(Registration) == 1
+    assert count(OutboundMail) == 1
+    assert len(files_in(app, "payslips")) == 1 and files_in(app, "kept") == []
+
+
+def test_envoyer_sent_again_from_a_copy_of_the_cookie_registers_nothing(app, new_agent):
+    first, second = at_the_check_page(app, new_agent)
+    first.submit(CHECK)
+    page = second.submit(CHECK)
+    assert heading(page) != "Vérifiez vos réponses"
+    assert count(Registration) == 1 and count(OutboundMail) == 1
+
+
+def change_birth_date(browser, birth_date: str):
+    """« Modifier » the birth date from « Vérifiez vos réponses »; the check page it leads back to."""
+    url = "/demande-numero/inscription?retour=verification"
+    browser.get(url)
+    # (The test client's form_data leaves selects empty: a browser sends the option selected.)
+    return browser.submit(url, {"civility": "Mme", "birth_date": birth_date})
+
+
+def test_a_refusal_at_envoyer_keeps_every_answer(app, new_agent):
+    """The entry date is checked again at « Envoyer »: refused there, nothing is lost, and it is sent once fixed."""
+    browser, _ = at_the_check_page(app, new_agent, entry_date="13/03/2009")
+    # Born on 14/03/1991, Anne would have entered her establishment the day before she was 18.
+    page = change_birth_date(browser, "14/03/1991")
+    assert "doit être postérieure à vos 18 ans" in page.text
+    page = browser.submit(CHECK)
+    assert page.status == 422 and count(Registration) == 0
+    page = browser.get(CHECK)
+    assert heading(page) == "Vérifiez vos réponses" and "Le Goff" in page.text, "every answer is still there"
+    change_birth_date(browser, "12/03/1991")
+    page = browser.submit(CHECK)
+    assert heading(page) == "Confirmez votre adresse mail" and count(Registration) == 1
+
+
+def test_a_failure_while_registering_keeps_the_answers(app, new_agent, monkeypatch):
+    """« Envoyer » fails half-way (the mail queue, say): the state taken comes back with the rollback."""
+    browser, _ = at_the_check_page(app, new_agent)
+
+    def broken_queue(*args, **kwargs):
+        """The mail queue fails."""
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr("cgos.number_request.services.send_mail", broken_queue)
+    assert browser.submit(CHECK).status == 500
+    monkeypatch.undo()
+    assert count(Registration) == 0
+    page = browser.get(CHECK)
+    assert heading(page) == "Vérifiez vos réponses"
+    page = browser.submit(CHECK)
+    assert heading(page) == "Confirmez votre adresse mail" and count(Registration) == 1
+
+
+def questionnaire_in_two_tabs(app, new_agent):
+    """Jean's questionnaire open in two tabs of one browser, and what each tab sends (the file included)."""
+    first, second = new_agent(app), new_agent(app)
+    first.get(QUESTIONNAIRE)
+    same_browser(first, second)
+    return first, second, [{**first.page.form_data(), **questionnaire_fields()} for _ in range(2)]
+
+
+def test_two_simultaneous_envoyer_of_one_questionnaire_send_it_once(app, new_agent, monkeypatch):
+    """A double click sends the form (and its file) twice: one request, one mail to the delegation, one payslip."""
+    first, second, sent = questionnaire_in_two_tabs(app, new_agent)
+    both_checking = threading.Barrier(2, timeout=10)
+    validate = QuestionnaireForm.validate
+
+    def validate_together(form, *args, **kwargs):
+        """Both requests are checking the form at the same time."""
+        both_checking.wait()
+        return validate(form, *args, **kwargs)
+
+    monkeypatch.setattr(QuestionnaireForm, "validate", validate_together)
+    pages = at_once(lambda: first.post(QUESTIONNAIRE, sent[0]), lambda: second.post(QUESTIONNAIRE, sent[1]))
+    assert [heading(page) for page in pages] == ["Votre questionnaire a été envoyé"] * 2
+    assert count(MailChangeRequest) == 1
+    assert count(OutboundMail) == 1
+    assert len(files_in(app, "payslips")) == 1 and files_in(app, "kept") == []
+
+
+def test_the_same_questionnaire_sent_again_later_is_not_a_second_request(app, new_agent):
+    """The back button, then « Envoyer » again on the same form: still one request."""
+    first, second, sent = questionnaire_in_two_tabs(app, new_agent)
+    first.post(QUESTIONNAIRE, sent[0])
+    page = second.post(QUESTIONNAIRE, sent[1])
+    assert heading(page) == "Votre questionnaire a été envoyé"
+    assert count(MailChangeRequest) == 1 and count(OutboundMail) == 1
+    assert len(files_in(app, "payslips")) == 1 and files_in(app, "kept") == []
+
+
+def test_a_new_questionnaire_page_sends_a_new_request(app, new_agent):
+    """The guard is per form shown, not per browser: the questionnaire opened again is a new request."""
+    browser = new_agent(app)
+    for _ in range(2):
+        browser.get(QUESTIONNAIRE)
+        page = browser.post(QUESTIONNAIRE, {**browser.page.form_data(), **questionnaire_fields()})
+        assert heading(page) == "Votre questionnaire a été envoyé"
+    assert count(MailChangeRequest) == 2
