@@ -48,11 +48,16 @@ def age(value: datetime, now: datetime | None = None) -> str:
 
 
 def mask_email(address: str | None) -> str:
-    """`mar*****@e*****`: at most half the local part (3 characters at most) and the domain's first letter."""
+    """`mar*****@orange.fr`: at most half the local part (3 characters at most), and the domain.
+
+    The domain is shown so that an agent with several addresses (hospital, orange.fr,
+    gmail.com…) can tell which one is on file before typing it in full (SECURITY.md says
+    what it reveals).
+    """
     if not address or "@" not in address:
         return ""
     local, _, domain = address.partition("@")
-    return f"{local[: min(3, len(local) // 2)]}*****@{domain[:1]}*****"
+    return f"{local[: min(3, len(local) // 2)]}*****@{domain}"
 
 
 def format_numero(value: str) -> str:

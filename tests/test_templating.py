@@ -28,17 +28,18 @@ def test_instants_are_shown_in_paris_time():
         "jean-pierre.de-la-fontaine@hopital-rennes.fr",
     ],
 )
-def test_a_masked_address_never_shows_more_than_half_the_local_part_nor_the_domain(address):
+def test_a_masked_address_never_shows_more_than_half_the_local_part_but_shows_the_domain(address):
     masked = mask_email(address)
     local, domain = address.split("@")
-    shown_local, shown_domain = (part.removesuffix("*****") for part in masked.split("@"))
+    shown_local, shown_domain = masked.split("@")
+    shown_local = shown_local.removesuffix("*****")
     assert local.startswith(shown_local) and len(shown_local) <= min(3, len(local) // 2)
-    assert shown_domain == domain[0]
+    assert shown_domain == domain, "an agent with two addresses can tell which one is on file"
 
 
 def test_a_masked_address_reads_as_the_guide_shows_it():
-    assert mask_email("marie.dupont@example.org") == "mar*****@e*****"
-    assert mask_email("jo@free.fr") == "j*****@f*****"
+    assert mask_email("marie.dupont@example.org") == "mar*****@example.org"
+    assert mask_email("jo@free.fr") == "j*****@free.fr"
 
 
 def test_phones_are_shown_as_people_write_them():

@@ -44,7 +44,7 @@ def test_search_an_agent_open_the_page_and_unlock_the_account(page: Page, mailbo
 
     expect(heading(page, "Sophie BERNARD")).to_be_visible()
     expect(page.get_by_text("29088361 J")).to_be_visible()
-    expect(page.get_by_text("sop*****@e*****")).to_be_visible()
+    expect(page.get_by_text("sop*****@example.org")).to_be_visible()
     expect(page.get_by_text(SOPHIE_MAIL)).to_have_count(0)
     audit_page(page)
     page.get_by_role("button", name="Afficher", exact=True).click()

@@ -478,7 +478,7 @@ def test_registration_to_first_login(page, js, live_app, mailbox, payslip, audit
 
     page.goto("/premiere-connexion")
     identify_newcomer(page, numero)
-    expect(page.get_by_text("cam*****@e*****")).to_be_visible()
+    expect(page.get_by_text("cam*****@example.net")).to_be_visible()
     audit(page)
     page.get_by_role("textbox", name="Adresse mail", exact=True).fill(NEWCOMER["email"])
     page.get_by_label("Confirmation d'adresse mail").fill(NEWCOMER["email"])
