@@ -875,6 +875,10 @@ class Cluster:
             check=False,
         ).stdout.strip()
 
+    def wait_for_mail(self, address: str, timeout: float = 20) -> dict:
+        """The first message the sink got for an address (the mail workers send within a second)."""
+        return wait_until(lambda: (self.sink.to(address) or [None])[0], timeout, f"a mail to {address}")
+
     def sql(self, query: str, *params) -> list[tuple]:
         """Rows of a query on the shared database (a statement commits)."""
         import psycopg
