@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     register_extensions(app)
+    production.check_stored_secrets(app)
     register_request_hooks(app)
     register_blueprints(app)
     register_error_handlers(app)

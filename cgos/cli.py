@@ -1,4 +1,4 @@
-"""Command line: `flask --app app setup`, `flask --app app mail send-pending`, `mail worker`, `mail purge`."""
+"""Command line: `flask --app app setup`, `mail send-pending`, `mail worker`, `mail purge`, `keys rotate`…"""
 
 import signal
 import threading
@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from . import ROOT, events, reference_data
+from . import ROOT, events, key_rotation, reference_data
 from . import mail as mail_queue
 from .agents_import import ImportFailed, import_agents
 from .auth import current_charter, revoke_sessions
@@ -379,6 +379,26 @@ def staff_reset_second_factor_command(email: str) -> None:
     click.echo(f"Double authentification réinitialisée : {email} l'activera de nouveau à sa prochaine connexion.")
 
 
+keys_group = AppGroup("keys", help="Clés qui chiffrent les secrets conservés (TOTP_SECRET_KEYS, MAIL_SECRET_KEY).")
+
+
+@keys_group.command("rotate")
+@click.option(
+    "--drop-unreadable-mails",
+    is_flag=True,
+    help="Supprime les mails en attente dont aucune clé ne lit les secrets (l'agent refera sa demande).",
+)
+def keys_rotate_command(drop_unreadable_mails: bool) -> None:
+    """Re-seal every staff TOTP secret and every queued mail's secrets with the newest key; none is ever printed."""
+    done, unreadable = key_rotation.rotate(drop_unreadable_mails)
+    for line in done:
+        click.echo(line)
+    for line in unreadable:
+        click.echo(line, err=True)
+    if unreadable:
+        raise SystemExit(1)
+
+
 agents_group = AppGroup("agents", help="Fichier des agents.")
 
 
@@ -417,5 +437,6 @@ def import_finess_command(path: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (setup_command, mail_group, uploads_group, staff_group, agents_group, establishments_group):
+    groups = (mail_group, uploads_group, staff_group, keys_group, agents_group, establishments_group)
+    for command in (setup_command, *groups):
         app.cli.add_command(command)

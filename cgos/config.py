@@ -87,8 +87,12 @@ def default_config(instance_path: str) -> dict:
         "CHARTER_PATH": str(charter.DEFAULT_PATH),
         # Days the body of a sent mail is kept (`flask mail purge`); recipient, subject and times stay.
         "MAIL_RETENTION_DAYS": 30,
-        # Key material for the secrets a queued mail carries; SECRET_KEY is used when unset.
+        # Key material for the secrets a queued mail carries: one string, or a list newest first
+        # (rotation, `keys rotate`); SECRET_KEY is used when unset.
         "MAIL_SECRET_KEY": None,
+        # Key material for the staff's TOTP secrets, a list newest first; unset: MAIL_SECRET_KEY's
+        # (what sealed them before this setting existed).
+        "TOTP_SECRET_KEYS": None,
     }
 
 

@@ -12,9 +12,10 @@ recorded as sent in its own commit once the server took it.
 
 A secret a mail carries (a provisional PIN, a confirmation link) is never
 stored in clear: the bodies hold a marker where it goes, the values are kept
-Fernet-encrypted in `sealed_secrets` under a key that is not in the database
-(HKDF of MAIL_SECRET_KEY, or of SECRET_KEY when unset), put in place only
-when the message is built for SMTP, and erased once the mail is sent.
+Fernet-encrypted in `sealed_secrets` under keys that are not in the database
+(MAIL_SECRET_KEY, a list newest first, or SECRET_KEY when unset: see
+cgos/sealing.py), put in place only when the message is built for SMTP, and
+erased once the mail is sent. `keys rotate` re-seals them with the newest key.
 """
 
 import json
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import flask_mail
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken, MultiFernet
 from flask import Flask, current_app, g, render_template, url_for
 from markupsafe import escape
 from sqlalchemy import delete, event, or_, update
@@ -57,9 +58,9 @@ class SecretUnavailable(Exception):
     """The sealed secrets of a mail cannot be opened (the key changed): it is not sent."""
 
 
-def _fernet() -> Fernet:
+def _fernet() -> MultiFernet:
     """The mail-secret cipher, keyed from MAIL_SECRET_KEY or SECRET_KEY, never from the database."""
-    return sealing.cipher(b"cgos outbound mail secrets")
+    return sealing.cipher(sealing.MAIL_PURPOSE)
 
 
 def _seal(values: dict[str, str]) -> str:

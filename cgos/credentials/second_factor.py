@@ -9,11 +9,17 @@ indexed look-up instead of ten bcrypt runs (2.4 s) at every use.
 Enrolling, accepting a code and spending a recovery code are each one
 conditional UPDATE, so two simultaneous requests carrying the same code cannot
 both pass, and of two browsers enrolling at once only the first phone is kept.
+
+The secrets are sealed under TOTP_SECRET_KEYS (see cgos/sealing.py); one that
+no listed key can read is a wrong code and an error in the log, never a 500:
+the staff member can still use a recovery code.
 """
 
+import logging
 from datetime import datetime
 from typing import NoReturn
 
+from cryptography.fernet import InvalidToken
 from flask import abort, flash, redirect, url_for
 
 from .. import events, passwords, sealing
@@ -23,7 +29,7 @@ from ..models import DelegationStaff, StaffRecoveryCode
 from . import limits, totp
 from .hashing import pepper
 
-PURPOSE = b"cgos staff totp secrets"
+log = logging.getLogger(__name__)
 ENROLMENT_TAKEN = (
     "La double authentification de ce compte vient d'être activée depuis un autre navigateur : "
     "celle de cette page n'est pas enregistrée. Saisissez le code de l'application activée en premier. "
@@ -32,13 +38,13 @@ ENROLMENT_TAKEN = (
 
 
 def seal(secret: str) -> str:
-    """The TOTP secret as stored."""
-    return sealing.cipher(PURPOSE).encrypt(secret.encode()).decode()
+    """The TOTP secret as stored, sealed with the newest key of TOTP_SECRET_KEYS."""
+    return sealing.cipher(sealing.TOTP_PURPOSE).encrypt(secret.encode()).decode()
 
 
 def unseal(sealed: str) -> str:
-    """The TOTP secret back from storage."""
-    return sealing.cipher(PURPOSE).decrypt(sealed.encode()).decode()
+    """The TOTP secret back from storage, read with any key of TOTP_SECRET_KEYS (InvalidToken if none can)."""
+    return sealing.cipher(sealing.TOTP_PURPOSE).decrypt(sealed.encode()).decode()
 
 
 def recovery_digest(code: str) -> str:
@@ -93,8 +99,16 @@ def forget(staff: DelegationStaff) -> None:
 
 
 def use_totp_code(staff: DelegationStaff, code: str, now: datetime) -> bool:
-    """Accept a code of the staff's authenticator once: its step is recorded as the last one used."""
-    step = totp.accepted_step(unseal(staff.totp_secret_sealed), code, now, staff.totp_last_step)
+    """Accept a code of the staff's authenticator once: its step is recorded as the last one used.
+
+    A secret no key can read (a key dropped before `keys rotate`) makes every code wrong.
+    """
+    try:
+        secret = unseal(staff.totp_secret_sealed)
+    except InvalidToken:
+        log.error("TOTP secret unreadable for staff %s: run keys rotate (listing its key) or staff reset-2fa", staff.id)
+        return False
+    step = totp.accepted_step(secret, code, now, staff.totp_last_step)
     if step is None:
         return False
     claimed = db.session.execute(
