@@ -1,5 +1,8 @@
 """« Demande de n°C.G.O.S »: the NIR, then the registration of the guide (3.1), one form per question page."""
 
+import re
+import unicodedata
+
 from babel import Locale
 from flask_wtf import FlaskForm
 from stdnum.exceptions import ValidationError
@@ -16,7 +19,7 @@ from ..form_fields import (
 )
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
-from ..models import Position
+from ..models import Position, Registration
 from ..validators import email_address, parse_french_date, person_name
 
 POSITIONS = {
@@ -47,11 +50,43 @@ def countries() -> list[SelectChoice]:
     return [SelectChoice("FR", "France")] + [SelectChoice(code, name) for code, name in others]
 
 
-def optional_text(form, field) -> None:
-    """An optional line of an address: trimmed, at most 100 characters."""
-    field.data = " ".join((field.data or "").split()) or None
-    if field.data and len(field.data) > 100:
-        raise StopValidation("Ce champ ne peut pas dépasser 100 caractères.")
+# Pasted text brings these: folded into spaces like runs of spaces. Any other character of
+# Unicode's « other » category (controls such as ESC, bidirectional overrides and isolates,
+# zero-width and other format characters, unassigned code points) is refused: it can hide or
+# reorder what staff read, and has no place in an address.
+ORDINARY_SPACES = "\t\n\r"
+HIDDEN_CHARACTER = (
+    "Le champ « {label} » contient un caractère invisible ou de contrôle (par exemple un caractère qui "
+    "inverse le sens du texte) : effacez-le ou retapez ce champ sans copier-coller."
+)
+TOO_LONG = "Le champ « {label} » ne peut pas dépasser {limit} caractères."
+POSTAL_CODE = re.compile(r"[0-9A-Za-z]+(?:[ -][0-9A-Za-z]+)*")
+
+
+def has_hidden_character(value: str) -> bool:
+    """Whether a typed value holds a control, format (bidi, zero-width…) or unassigned character."""
+    return any(unicodedata.category(character)[0] == "C" and character not in ORDINARY_SPACES for character in value)
+
+
+def address_line(form, field) -> None:
+    """A line of an address: spaces folded, no hidden character, no longer than its column; empty is None."""
+    value = field.data or ""
+    if has_hidden_character(value):
+        raise StopValidation(HIDDEN_CHARACTER.format(label=field.label.text))
+    value = unicodedata.normalize("NFC", " ".join(value.split()))
+    limit = Registration.__table__.c[field.name].type.length
+    if len(value) > limit:
+        raise StopValidation(TOO_LONG.format(label=field.label.text, limit=limit))
+    field.data = value or None
+
+
+def postal_code_characters(form, field) -> None:
+    """Digits and letters, with spaces or hyphens between (`35000`, `SW1A 2AA`, `00-950`)."""
+    if not POSTAL_CODE.fullmatch(field.data):
+        raise StopValidation(
+            "Le code postal ne peut contenir que des chiffres, des lettres, des espaces et des tirets, "
+            "par exemple 35000."
+        )
 
 
 def entry_date(form, field) -> None:
@@ -96,13 +131,16 @@ class IdentityForm(FlaskForm):
 class AddressForm(FlaskForm):
     """Question page « Votre adresse »."""
 
-    address_flat = StringField("Appart., escalier", validators=[optional_text])
-    address_building = StringField("Bâtiment, entrée, résidence", validators=[optional_text])
-    address_street = StringField("N° et voie", validators=[optional_text])
-    address_locality = StringField("Lieu-dit", validators=[optional_text])
+    address_flat = StringField("Appart., escalier", validators=[address_line])
+    address_building = StringField("Bâtiment, entrée, résidence", validators=[address_line])
+    address_street = StringField("N° et voie", validators=[address_line])
+    address_locality = StringField("Lieu-dit", validators=[address_line])
     country = FrenchSelectField("Pays", "pays", default="FR")
-    postal_code = StringField("Code postal", validators=[DataRequired("Saisissez votre code postal.")])
-    city = StringField("Ville", validators=[DataRequired("Saisissez votre ville.")])
+    # Every country's: France's are then checked against the communes (services.french_city).
+    postal_code = StringField(
+        "Code postal", validators=[DataRequired("Saisissez votre code postal."), address_line, postal_code_characters]
+    )
+    city = StringField("Ville", validators=[DataRequired("Saisissez votre ville."), address_line])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,11 +3,21 @@
 import threading
 from pathlib import Path
 
+import pytest
+
 import cgos.number_request.routes as registration_routes
 from cgos.extensions import db
-from cgos.models import MailChangeRequest, OutboundMail, Registration
+from cgos.models import FlowState, MailChangeRequest, OutboundMail, Registration
 from cgos.questionnaire.forms import QuestionnaireForm
-from tests_support.flows import NEW_NIR, answer_questions, nir_step, questionnaire_fields, registration_fields
+from tests_support.flows import (
+    NEW_NIR,
+    QUESTION_PAGES,
+    answer_questions,
+    nir_step,
+    questionnaire_fields,
+    register,
+    registration_fields,
+)
 
 CHECK = "/demande-numero/inscription/verification"
 QUESTIONNAIRE = "/questionnaire-adresse-mail"
@@ -178,3 +188,109 @@ def test_a_new_questionnaire_page_sends_a_new_request(app, new_agent):
         page = browser.post(QUESTIONNAIRE, {**browser.page.form_data(), **questionnaire_fields()})
         assert heading(page) == "Votre questionnaire a été envoyé"
     assert count(MailChangeRequest) == 2
+
+
+# N11: the registration's address took any length and any character (ESC, U+202E…) for a country
+# other than France; on PostgreSQL a value longer than its column made « Envoyer » a 500.
+
+ADDRESS = "/demande-numero/inscription/adresse"
+# The review's proof: markup, a right-to-left override that turns « exe.gpj » around, a terminal escape.
+DISGUISED = "<img src=x onerror=alert(1)>\u202egpj.exe\x1b[31m"
+HIDDEN_CHARACTER = "contient un caractère invisible ou de contrôle"
+
+
+def at_the_address_page(app, new_agent):
+    """A registration whose identity is answered, on « Votre adresse »."""
+    browser = new_agent(app)
+    nir_step(browser, NEW_NIR)
+    fields = registration_fields()
+    browser.submit("/demande-numero/inscription", {name: fields[name] for name in QUESTION_PAGES[0][1]})
+    assert heading(browser.get(ADDRESS)) == "Votre adresse"
+    return browser
+
+
+def answer_address(browser, **fields):
+    """« Continuer » on « Votre adresse » with a German address and `fields`."""
+    browser.get(ADDRESS)
+    return browser.submit(ADDRESS, {"country": "DE", "postal_code": "10117", "city": "Berlin", **fields})
+
+
+def address_kept() -> bool:
+    """Whether any registration's state holds an answer to « Votre adresse »."""
+    states = db.session.scalars(db.select(FlowState.data).where(FlowState.purpose == "number_request"))
+    return any("address" in (state.get("answers") or {}) for state in states)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("postal_code", "1" * 48, "Le champ « Code postal » ne peut pas dépasser 10 caractères."),
+        ("city", "B" * 300, "Le champ « Ville » ne peut pas dépasser 100 caractères."),
+        ("address_flat", DISGUISED, HIDDEN_CHARACTER),
+        ("address_street", "2 rue de Brest\x1b[2J", HIDDEN_CHARACTER),
+        ("address_building", "Résidence \u2066les Pins\u2069", HIDDEN_CHARACTER),
+        ("address_locality", "Le Bourg\x00", HIDDEN_CHARACTER),
+        ("city", "Berlin\u202e", HIDDEN_CHARACTER),
+        ("postal_code", "101\u200b17", HIDDEN_CHARACTER),
+        ("postal_code", "<b>10117", "Le code postal ne peut contenir que des chiffres, des lettres, des espaces"),
+    ],
+    ids=["long-postal-code", "long-city", "review", "escape", "isolate", "nul", "override-city", "zero-width"]
+    + ["markup-postal-code"],
+)
+def test_an_address_field_too_long_or_with_hidden_characters_is_refused_beside_it(
+    app, new_agent, field, value, message
+):
+    browser = at_the_address_page(app, new_agent)
+    page = answer_address(browser, **{field: value})
+    assert page.status == 422
+    assert message in page.field_error(field)
+    assert not address_kept(), "nothing stored"
+    assert browser.get(CHECK).response.headers["Location"].endswith(ADDRESS), "the check page sends back to the address"
+
+
+def test_the_reviews_foreign_address_is_refused_page_by_page_and_never_registered(app, new_agent):
+    """Country DE, a 48-character postal code, a 300-character city, the disguised flat line: each refused."""
+    browser = at_the_address_page(app, new_agent)
+    page = answer_address(browser, postal_code="1" * 48, city="B" * 300, address_flat=DISGUISED)
+    assert page.status == 422
+    assert {"address_flat", "postal_code", "city"} == {
+        name for name in ("address_flat", "postal_code", "city") if page.field_error(name)
+    }
+    page = answer_questions(browser, registration_fields(country="DE", postal_code="1" * 48, city="Berlin"))
+    assert page.status == 422
+    assert count(Registration) == 0 and not address_kept()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        {"country": "GB", "postal_code": "SW1A 2AA", "city": "London", "address_street": "10 Downing Street"},
+        {
+            "country": "GB",
+            "postal_code": "LL61 5UJ",
+            "city": "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch",
+            "address_building": "Résidence l’Orée – Bât. C",
+        },
+        {"country": "PL", "postal_code": "00-950", "city": "Warszawa", "address_street": "ul. Marszałkowska 1"},
+        {"country": "JP", "postal_code": "100-0001", "city": "東京都千代田区", "address_street": "千代田1-1"},
+    ],
+    ids=["london", "long-welsh-city", "warsaw", "tokyo"],
+)
+def test_a_legitimate_foreign_address_goes_through_whole(agent, address):
+    register(agent, **address)
+    assert heading(agent.page) == "Confirmez votre adresse mail"
+    registration = db.session.scalar(db.select(Registration))
+    assert {name: getattr(registration, name) for name in address} == address
+
+
+def test_a_pasted_line_break_or_tab_is_folded_not_refused(agent):
+    register(agent, address_street="2 rue\tde Brest\r\n", address_building="  Bâtiment\nB ")
+    registration = db.session.scalar(db.select(Registration))
+    assert (registration.address_street, registration.address_building) == ("2 rue de Brest", "Bâtiment B")
+
+
+@pytest.mark.parametrize(("field", "value"), [("last_name", "Le\u202eGoff"), ("first_name", "An\x1bne")])
+def test_names_with_hidden_characters_are_refused_too(agent, field, value):
+    page = register(agent, **{field: value})
+    assert page.status == 422 and page.field_error(field)
+    assert count(Registration) == 0
