@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from wtforms.form import BaseForm
 
@@ -92,6 +93,28 @@ def tel_uri(value: str | None) -> str:
     return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _spelled_out(text: str) -> str:
+    """`text` with each character beyond ASCII written as its code point: `je[U+0430]n`."""
+    return "".join(character if character.isascii() else f"[U+{ord(character):04X}]" for character in text)
+
+
+def ascii_address(address: str | None) -> str:
+    """A mail address with characters beyond ASCII as it really is, to be shown beside it; "" for an ASCII one.
+
+    Some letters of other scripts look exactly like Latin ones (the Cyrillic « а » of
+    `exаmple.org`): the domain is given in punycode, as mail servers read it
+    (`xn--exmple-4nf.org`), and any other character of the local part by its code point.
+    """
+    if not address or address.isascii() or "@" not in address:
+        return ""
+    local, _, domain = address.rpartition("@")
+    try:
+        domain = validate_email(address, check_deliverability=False).ascii_domain
+    except EmailNotValidError:
+        domain = _spelled_out(domain)
+    return f"{_spelled_out(local)}@{domain}"
+
+
 def collect_errors(form=None, errors=None) -> list[tuple[str | None, str]]:
     """The error summary's lines: (anchor of the field, message), general errors first."""
     errors = dict(errors or {})
@@ -126,3 +149,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(french_datetime)
     app.add_template_filter(mask_email)
     app.add_template_filter(age)
+    app.add_template_filter(ascii_address)

@@ -13,11 +13,13 @@ from tests_support.flows import (
     NEW_NIR,
     QUESTION_PAGES,
     answer_questions,
+    link_in,
     nir_step,
     questionnaire_fields,
     register,
     registration_fields,
 )
+from tests_support.staff import log_in_staff
 
 CHECK = "/demande-numero/inscription/verification"
 QUESTIONNAIRE = "/questionnaire-adresse-mail"
@@ -294,3 +296,74 @@ def test_names_with_hidden_characters_are_refused_too(agent, field, value):
     page = register(agent, **{field: value})
     assert page.status == 422 and page.field_error(field)
     assert count(Registration) == 0
+
+
+# N7: a look-alike address (a Cyrillic « а » in « exаmple.org ») shown to staff as the address on file.
+
+LOOK_ALIKE = "jean.martin@ex\u0430mple.org"
+LOOK_ALIKE_ASCII = "jean.martin@xn--exmple-4nf.org"
+WARNING = "n'est pas écrite qu'en caractères latins simples"
+
+
+def described(page, term: str):
+    """The `dd` of a summary line, by its `dt`."""
+    return page.main.find("dt", string=term).find_next_sibling("dd")
+
+
+def warnings(page) -> list:
+    """The page's notices that warn of an address not written in plain Latin letters."""
+    return [notice for notice in page.main.select(".notice") if WARNING in notice.get_text(" ", strip=True)]
+
+
+def questionnaire_seen_by_staff(app, new_agent, address: str):
+    """Jean's questionnaire sent with `address`, then opened by the Bretagne staff: their page."""
+    browser = new_agent(app)
+    browser.get(QUESTIONNAIRE)
+    fields = questionnaire_fields(new_email=address, new_email_confirmation=address)
+    assert (
+        heading(browser.post(QUESTIONNAIRE, {**browser.page.form_data(), **fields}))
+        == "Votre questionnaire a été envoyé"
+    )
+    item = db.session.scalar(db.select(MailChangeRequest))
+    assert item.new_email == address, "stored as typed"
+    staff = new_agent(app)
+    log_in_staff(staff)
+    return staff.get(f"/delegation/demandes/{item.id}")
+
+
+def test_staff_see_a_look_alike_domain_in_punycode_with_a_warning(app, new_agent):
+    page = questionnaire_seen_by_staff(app, new_agent, LOOK_ALIKE)
+    address = described(page, "Nouvelle adresse mail")
+    assert LOOK_ALIKE in address.get_text() and LOOK_ALIKE_ASCII in address.select_one("code").get_text()
+    (warning,) = warnings(page)
+    assert LOOK_ALIKE_ASCII in warning.select_one("code").get_text()
+
+
+def test_the_delegations_mail_gives_the_punycode_too(app, new_agent):
+    questionnaire_seen_by_staff(app, new_agent, LOOK_ALIKE)
+    (mail,) = db.session.scalars(db.select(OutboundMail).where(OutboundMail.subject.like("Mise à jour adresse mail%")))
+    for body in (mail.text_body, mail.html_body):
+        assert LOOK_ALIKE_ASCII in body and WARNING in body
+
+
+def test_a_look_alike_letter_in_the_local_part_is_shown_by_its_code_point(app, new_agent):
+    page = questionnaire_seen_by_staff(app, new_agent, "je\u0430n.martin@example.org")
+    assert "je[U+0430]n.martin@example.org" in described(page, "Nouvelle adresse mail").get_text()
+    assert warnings(page)
+
+
+def test_an_ascii_address_raises_no_warning(app, new_agent):
+    page = questionnaire_seen_by_staff(app, new_agent, "jean.martin@example.org")
+    assert described(page, "Nouvelle adresse mail").select_one("code") is None
+    assert warnings(page) == []
+
+
+def test_staff_see_a_registrations_look_alike_address_in_punycode_with_a_warning(app, new_agent):
+    register(new_agent(app), email="anne.legoff@ex\u0430mple.org")
+    registration = db.session.scalar(db.select(Registration))
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    staff = new_agent(app)
+    log_in_staff(staff)
+    page = staff.get(f"/delegation/inscriptions/{registration.id}")
+    assert "anne.legoff@xn--exmple-4nf.org" in described(page, "Email personnel").select_one("code").get_text()
+    assert warnings(page)
