@@ -337,12 +337,7 @@ class Browser:
 
     def login_form(self, numero: str, pin: str) -> bytes:
         """« Se connecter »: the keypad page, and the body of its form with the PIN typed on it and « Valider »."""
-        page = self.get("/")
-        keys = {button.get_text(strip=True): button["value"] for button in page.soup.select("button[name=key]")}
-        form = page.soup.select_one("form[method=post]")
-        values = {item["name"]: item.get("value", "") for item in form.select("input[type=hidden][name]")}
-        values.update(numero=numero, action="validate", pressed=" ".join(keys[digit] for digit in pin))
-        return urllib.parse.urlencode(values).encode()
+        return keypad_form(self.get("/"), numero, pin)
 
     def post_login(
         self, body: bytes, connection: http.client.HTTPConnection | None = None, headers: dict | None = None
@@ -354,6 +349,15 @@ class Browser:
     def log_in(self, numero: str, pin: str) -> Response:
         """« Se connecter » as an agent does: the keypad page, the PIN, « Valider » (no redirect followed)."""
         return self.post_login(self.login_form(numero, pin))
+
+
+def keypad_form(page: Response, numero: str, pin: str) -> bytes:
+    """The body of a login page's form: the numéro, the PIN typed on its keypad, « Valider »."""
+    keys = {button.get_text(strip=True): button["value"] for button in page.soup.select("button[name=key]")}
+    form = page.soup.select_one("form[method=post]")
+    values = {item["name"]: item.get("value", "") for item in form.select("input[type=hidden][name]")}
+    values.update(numero=numero, action="validate", pressed=" ".join(keys[digit] for digit in pin))
+    return urllib.parse.urlencode(values).encode()
 
 
 def multipart(values: dict, files: dict) -> tuple[bytes, str]:
