@@ -76,6 +76,9 @@ def default_config(instance_path: str) -> dict:
         "STAFF_SESSION_ABSOLUTE_LIFETIME": timedelta(hours=8),
         "UPLOAD_FOLDER": str(instance / "uploads"),
         "MAX_CONTENT_LENGTH": 5 * MIB,
+        # Past this many bytes in UPLOAD_FOLDER, new payslips are refused (« réessayez dans
+        # quelques heures », a WARNING logged) until decisions and `uploads purge` make room; None: no cap.
+        "UPLOAD_QUOTA_BYTES": 20 * 1024 * MIB,
         "PUBLIC_BASE_URL": None,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "DELEGATION_PHONE": "01 45 70 82 20",

@@ -1,8 +1,11 @@
 """Payslips: checked by their content, stored outside `static/` under a generated name."""
 
+import logging
 import os
 import re
 import secrets
+import threading
+import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +13,8 @@ from pathlib import Path
 
 from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
+
+log = logging.getLogger(__name__)
 
 # What each accepted type starts with (magic bytes), whatever its name or declared type.
 SIGNATURES = (
@@ -35,6 +40,10 @@ MISSING = "Joignez votre dernier bulletin de paie ou de pension."
 EMPTY = "Le fichier joint est vide : joignez votre dernier bulletin de paie ou de pension."
 WRONG_TYPE = "Le fichier joint doit être un PDF, une image JPEG ou PNG."
 TOO_LARGE = "Le fichier joint dépasse {size} : réduisez-le (une photo moins grande, par exemple) puis recommencez."
+QUOTA_FULL = (
+    "Le dépôt des bulletins de paie est momentanément saturé : votre fichier n'a pas été enregistré. "
+    "Réessayez dans quelques heures."
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,61 @@ def store(checked: CheckedFile, directory: str = PAYSLIP_DIR) -> str:
     with open(path, "xb") as handle:
         handle.write(checked.content)
     os.chmod(path, 0o600)
+    _count_written(len(checked.content))
     return relative
+
+
+# Past UPLOAD_QUOTA_BYTES in UPLOAD_FOLDER, a new payslip is refused until the folder empties
+# (decisions, `uploads purge`), so a flood of forms cannot fill the disk. Measuring the folder
+# costs a stat per file: a process measures it at most every QUOTA_MEASURE_SECONDS and adds
+# what it writes in between.
+QUOTA_MEASURE_SECONDS = 60
+_usage: dict[str, tuple[float, int]] = {}
+_usage_lock = threading.Lock()
+
+
+def folder_bytes(folder: Path) -> int:
+    """The bytes of every file under `folder`."""
+    total = 0
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(directory, name)).st_size
+            except FileNotFoundError:
+                pass  # Deleted while counting.
+    return total
+
+
+def used_bytes() -> int:
+    """What UPLOAD_FOLDER holds, as this process measured it at most QUOTA_MEASURE_SECONDS ago, plus what it wrote since."""
+    folder = current_app.config["UPLOAD_FOLDER"]
+    with _usage_lock:
+        measured_at, used = _usage.get(folder, (None, 0))
+        if measured_at is None or time.monotonic() - measured_at >= QUOTA_MEASURE_SECONDS:
+            measured_at, used = time.monotonic(), folder_bytes(Path(folder))
+            _usage[folder] = (measured_at, used)
+        return used
+
+
+def _count_written(size: int) -> None:
+    """Add a file this process wrote to its last measure of UPLOAD_FOLDER."""
+    folder = current_app.config["UPLOAD_FOLDER"]
+    with _usage_lock:
+        if folder in _usage:
+            measured_at, used = _usage[folder]
+            _usage[folder] = (measured_at, used + size)
+
+
+def over_quota(size: int) -> bool:
+    """True, with a WARNING logged, when `size` more bytes would take UPLOAD_FOLDER past UPLOAD_QUOTA_BYTES."""
+    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
+    if quota is None:
+        return False
+    used = used_bytes()
+    if used + size <= quota:
+        return False
+    log.warning("payslip refused: the upload folder holds %d bytes, UPLOAD_QUOTA_BYTES is %d", used, quota)
+    return True
 
 
 @contextmanager
@@ -163,6 +226,9 @@ def keep_payslip(upload: FileStorage | None, kept: dict | None) -> tuple[dict | 
     checked, problem = check_payslip(upload)
     if problem:
         return kept, problem
+    # Only a new file waits: one already kept is still stored at « Envoyer ».
+    if over_quota(len(checked.content)):
+        return kept, QUOTA_FULL
     new = keep(checked)
     forget_kept(kept)
     return new, None

@@ -367,3 +367,67 @@ def test_staff_see_a_registrations_look_alike_address_in_punycode_with_a_warning
     page = staff.get(f"/delegation/inscriptions/{registration.id}")
     assert "anne.legoff@xn--exmple-4nf.org" in described(page, "Email personnel").select_one("code").get_text()
     assert warnings(page)
+
+
+# I4: each new session that reaches the payslip step writes a kept file; nothing bounded the folder.
+
+PAYSLIP_4K = b"%PDF-1.4\n" + b"0" * 4000 + b"\n%%EOF\n"
+QUOTA_FULL = "Réessayez dans quelques heures"
+
+
+def quota_warnings(caplog) -> list[str]:
+    """The WARNING lines that say a payslip was refused for the quota."""
+    return [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "UPLOAD_QUOTA_BYTES" in r.getMessage()
+    ]
+
+
+@pytest.fixture
+def quota_app(make_app):
+    """The portal with room for one 4 KB payslip and a half."""
+    app = make_app(UPLOAD_QUOTA_BYTES=6000)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_past_the_upload_quota_a_new_registration_payslip_waits_with_a_clear_message(quota_app, new_agent, caplog):
+    first, second = new_agent(quota_app), new_agent(quota_app)
+    nir_step(first, NEW_NIR)
+    assert (
+        heading(answer_questions(first, registration_fields(payslip=(PAYSLIP_4K, "a.pdf")))) == "Vérifiez vos réponses"
+    )
+    nir_step(second, NEW_NIR)
+    page = answer_questions(second, registration_fields(payslip=(PAYSLIP_4K, "b.pdf")))
+    assert page.status == 422 and QUOTA_FULL in page.field_error("payslip")
+    assert len(files_in(quota_app, "kept")) == 1, "nothing written for the second"
+    assert quota_warnings(caplog)
+    page = first.submit(CHECK)
+    assert heading(page) == "Confirmez votre adresse mail", "a payslip already kept is still sent"
+
+
+def test_past_the_upload_quota_a_questionnaire_payslip_waits_too(quota_app, new_agent, caplog):
+    for browser in (new_agent(quota_app), new_agent(quota_app)):
+        browser.get(QUESTIONNAIRE)
+        page = browser.post(
+            QUESTIONNAIRE, {**browser.page.form_data(), **questionnaire_fields(payslip=(PAYSLIP_4K, "a.pdf"))}
+        )
+    assert page.status == 422 and QUOTA_FULL in page.field_error("payslip")
+    assert count(MailChangeRequest) == 1 and len(files_in(quota_app, "payslips")) == 1
+    assert files_in(quota_app, "kept") == [] and quota_warnings(caplog)
+
+
+def test_once_the_folder_is_purged_payslips_are_accepted_again(quota_app, new_agent, monkeypatch):
+    from cgos import uploads
+
+    monkeypatch.setattr(uploads, "QUOTA_MEASURE_SECONDS", 0)
+    first, second = new_agent(quota_app), new_agent(quota_app)
+    nir_step(first, NEW_NIR)
+    answer_questions(first, registration_fields(payslip=(PAYSLIP_4K, "a.pdf")))
+    for kept in files_in(quota_app, "kept"):
+        kept.unlink()
+    nir_step(second, NEW_NIR)
+    assert (
+        heading(answer_questions(second, registration_fields(payslip=(PAYSLIP_4K, "b.pdf")))) == "Vérifiez vos réponses"
+    )
