@@ -330,3 +330,73 @@ def test_the_history_shows_the_staff_actions_on_agents_in_french(agent):
     ):
         assert label in actions
     assert not [action for action in actions if "_" in action or action[:1].islower()]
+
+
+# --- Agents with no establishment on file: no delegation's (N2) ---------------------------------
+
+
+def unattached_agent(**values) -> Agent:
+    """Paul SANSLIEU, a retiree imported without an establishment."""
+    return bo.new_agent("SANSLIEU", "Paul", "12345678 R", None, email="paul.sanslieu@example.org", **values)
+
+
+def test_a_numero_search_says_the_agent_belongs_to_no_delegation(either):
+    paul = unattached_agent()
+    bo.log_in_staff(either)
+    (line,) = search(either, "12345678R").main.select(".agent-results li")
+    assert "sans établissement, rattaché à aucune délégation" in line.get_text(" ")
+    page = either.get(line.a["href"])
+    assert "il n'est rattaché à aucune délégation" in page.main.select_one(".notice").get_text()
+    show = page.main.find("button", string="Afficher").find_parent("form")
+    assert show["method"] == "get" and show["action"] == f"/delegation/agents/{paul.id}/adresse-mail"
+    assert not show.find("input", attrs={"name": "csrf_token"})
+
+
+def test_a_browser_keeps_only_its_latest_agents_found_by_numero(agent, monkeypatch):
+    from cgos.delegation import agents
+
+    monkeypatch.setattr(agents, "FOUND_KEPT", 1)
+    paul = unattached_agent()
+    other = bo.new_agent("AILLEURS", "Zoé", "23456789" + numero_rules.calc_check_letter("23456789"), None)
+    bo.log_in_staff(agent)
+    search(agent, "12345678 R")
+    assert agent.get(f"/delegation/agents/{paul.id}").status == 200
+    search(agent, other.numero)
+    assert agent.get(f"/delegation/agents/{other.id}").status == 200
+    assert agent.client.get(f"/delegation/agents/{paul.id}").status_code == 404
+
+
+def test_the_mail_of_a_shown_address_says_who_when_and_why(agent):
+    paul = unattached_agent()
+    bo.log_in_staff(agent)
+    search(agent, "12345678 R")
+    agent.get(f"/delegation/agents/{paul.id}/adresse-mail")
+    agent.submit(
+        f"/delegation/agents/{paul.id}/adresse-mail", {"reason": "Appel <de> l'agent"}, selector="form[method=post]"
+    )
+    (mail,) = mails()
+    assert mail.subject == "Espace Agent C.G.O.S : votre adresse mail a été consultée"
+    text = open_mail(mail).text_body
+    assert re.search(
+        r"^Le \d+ \w+ \d{4} à \d+ h \d\d, un membre du personnel de la Délégation régionale Bretagne", text, re.M
+    )
+    assert "Motif : Appel <de> l'agent" in text and "02 99" in text
+    assert "Appel &lt;de&gt; l&#39;agent" in mail.html_body
+
+
+def test_showing_the_mail_of_an_agent_of_the_delegation_asks_for_no_reason(agent):
+    marie = bo.agent("35127846 S")
+    bo.log_in_staff(agent)
+    response = agent.client.get(f"/delegation/agents/{marie.id}/adresse-mail")
+    assert response.status_code == 303 and response.headers["Location"] == f"/delegation/agents/{marie.id}"
+    assert staff_events("agent_email_shown") == [] and mails() == []
+
+
+def test_the_history_gives_the_reason_of_an_action_on_an_account(agent):
+    sophie = bo.agent("29088361 J")
+    bo.log_in_staff(agent)
+    confirm(agent, sophie.id, "desactiver", reason="Départ de l'établissement")
+    staff_id = staff_events("account_disabled")[0].staff_id
+    rows = agent.get(f"/delegation/personnel/{staff_id}/historique").main.select("tbody tr")
+    (disabled,) = [row for row in rows if "Compte désactivé" in row.get_text()]
+    assert disabled.select("td")[3].get_text(strip=True) == "Motif : Départ de l'établissement"

@@ -1,4 +1,8 @@
-"""« Historique »: what a staff member did and saw, shown to them and to their delegation's lead only."""
+"""« Historique »: what a staff member did and saw, shown to them and to their delegation's lead only.
+
+What any staff member did to an agent of no delegation (no establishment on file) is also
+shown to every delegation's lead: no single delegation answers for those agents.
+"""
 
 from flask import Blueprint, abort, g
 
@@ -6,7 +10,7 @@ from ..auth import staff_required
 from ..events import Event
 from ..extensions import db
 from ..htmx import render_page
-from ..models import Agent, DelegationStaff, SecurityEvent
+from ..models import Agent, Delegation, DelegationStaff, SecurityEvent
 
 bp = Blueprint("staff_history", __name__, url_prefix="/delegation/personnel")
 
@@ -38,11 +42,22 @@ ACTIONS = {
     Event.REQUESTS_EXPORTED: "Export des demandes en attente",
 }
 SUBJECTS = {"request": "Demande n° {}", "registration": "Inscription n° {}"}
+# What staff do to an agent's account from the agent's page; their detail is the reason typed, if any.
+AGENT_ACTIONS = (
+    Event.AGENT_VIEWED,
+    Event.AGENT_EMAIL_SHOWN,
+    Event.ACCOUNT_UNLOCKED,
+    Event.NUMERO_RESENT,
+    Event.ACCOUNT_DISABLED,
+    Event.ACCOUNT_REACTIVATED,
+)
 
 
 def describe(event: SecurityEvent) -> tuple[str, str]:
-    """The action and what it was about, in French (`request 12` reads « Demande n° 12 »)."""
+    """The action and what it was about, in French (`request 12` reads « Demande n° 12 », a reason « Motif : … »)."""
     action = ACTIONS.get(event.kind, event.kind.replace("_", " "))
+    if event.kind in AGENT_ACTIONS:
+        return action, f"Motif : {event.detail}" if event.detail else ""
     kind, _, number = (event.detail or "").partition(" ")
     subject = SUBJECTS[kind].format(number) if kind in SUBJECTS and number.isdigit() else ""
     return action, subject
@@ -86,3 +101,22 @@ def history(staff_id: int):
     )
     entries = [(event, agent, *describe(event)) for event, agent in rows]
     return render_page("delegation/history.html", member=member, entries=entries, limit=HISTORY_LIMIT)
+
+
+@bp.get("/agents-sans-etablissement")
+@staff_required
+def unattached_agents():
+    """Every delegation's actions on agents with no establishment on file, newest first (leads only)."""
+    if not g.staff.lead:
+        abort(404)
+    rows = db.session.execute(
+        db.select(SecurityEvent, Agent, DelegationStaff, Delegation)
+        .join(Agent, Agent.id == SecurityEvent.agent_id)
+        .join(DelegationStaff, DelegationStaff.id == SecurityEvent.staff_id)
+        .join(Delegation, Delegation.id == DelegationStaff.delegation_id)
+        .where(Agent.establishment_id.is_(None), SecurityEvent.kind.in_(AGENT_ACTIONS))
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    entries = [(event, agent, member, delegation, *describe(event)) for event, agent, member, delegation in rows]
+    return render_page("delegation/unattached_history.html", entries=entries, limit=HISTORY_LIMIT)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from cgos.extensions import db
-from cgos.models import Agent, OutboundMail, SecurityEvent, utcnow
+from cgos.models import Agent, DelegationStaff, OutboundMail, SecurityEvent, utcnow
 from tests_support import back_office as bo
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -62,16 +62,6 @@ def test_another_delegations_agent_is_never_found_by_search(bretagne_staff, pari
     assert "HADDAD" not in page.main.get_text() and f"/delegation/agents/{paris_agent.id}" not in str(page.main)
 
 
-def test_an_agent_without_an_establishment_is_found_by_every_delegation(app, agent, new_agent):
-    orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
-    bo.ile_de_france_staff()
-    for browser, credentials in ((agent, bo.BRETAGNE), (new_agent(app), bo.ILE_DE_FRANCE)):
-        bo.log_in_staff(browser, credentials)
-        page = browser.get("/delegation/agents", query_string={"q": "sanslieu"})
-        assert page.main.find("a", string="Paul SANSLIEU")["href"] == f"/delegation/agents/{orphan.id}"
-        assert browser.client.get(f"/delegation/agents/{orphan.id}").status_code == 200
-
-
 def test_the_other_delegation_cannot_reach_bretagnes_agents_either(app, agent):
     bo.ile_de_france_staff()
     bo.log_in_staff(agent, bo.ILE_DE_FRANCE)
@@ -85,7 +75,7 @@ def test_an_agents_page_lists_only_the_delegations_own_requests(app, agent):
     orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
     elsewhere = bo.questionnaire(orphan, utcnow() - timedelta(days=1), place=bo.PARIS_APHP)
     bo.log_in_staff(agent)
-    page = agent.get(f"/delegation/agents/{orphan.id}")
+    page = found_by_numero(agent, orphan)
     assert f"/delegation/demandes/{elsewhere.id}" not in str(page.main)
     assert "Aucune demande en attente." in page.main.get_text()
     assert agent.client.get(f"/delegation/demandes/{elsewhere.id}").status_code == 404
@@ -211,3 +201,174 @@ def test_the_payslip_of_a_confirmed_registration_is_still_downloaded(app, agent)
     db.session.commit()
     bo.log_in_staff(agent)
     assert agent.client.get(f"/delegation/inscriptions/{item.id}/bulletin").data == PDF
+
+
+# N2: an agent with no establishment on file belonged to every delegation: any staff member found,
+# unmasked, disabled or unlocked them. Now they belong to none: found by their exact numéro only,
+# each action with a written reason, recorded, mailed to them, and shown to every delegation's lead.
+REASON = "Appel de l'agent, identité vérifiée par sa date de naissance"
+ORPHAN_MAIL = "paul.sanslieu@example.org"
+
+
+@pytest.fixture
+def orphan(app) -> Agent:
+    """Paul SANSLIEU, a retiree with no establishment on file (blocked after too many failures)."""
+    return bo.new_agent("SANSLIEU", "Paul", "12345678 R", None, email=ORPHAN_MAIL, pin_blocked_at=utcnow())
+
+
+def found_by_numero(browser, person: Agent):
+    """« Rechercher un agent » with the exact numéro, then the agent's page from the result."""
+    page = browser.get("/delegation/agents", query_string={"q": person.numero})
+    return browser.get(page.main.find("a", string=person.display_name)["href"])
+
+
+def csrf_token(browser) -> str:
+    """The CSRF token of the back office's logout form."""
+    return browser.get("/delegation/agents").soup.select_one("form.logout input[name=csrf_token]")["value"]
+
+
+def staff_rows(kind: str) -> list[SecurityEvent]:
+    """The audit rows of a kind."""
+    return list(db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == kind)))
+
+
+@pytest.mark.parametrize("query", ["sanslieu", "Paul Sanslieu", "sanslieu paul", ORPHAN_MAIL, ORPHAN_MAIL.upper()])
+def test_an_agent_without_an_establishment_is_not_found_by_name_or_mail(app, agent, new_agent, orphan, query):
+    bo.ile_de_france_staff()
+    for browser, credentials in ((agent, bo.BRETAGNE), (new_agent(app), bo.ILE_DE_FRANCE)):
+        bo.log_in_staff(browser, credentials)
+        page = browser.get("/delegation/agents", query_string={"q": query})
+        assert page.status == 200 and not page.main.select(".agent-results a")
+        assert "Paul SANSLIEU" not in page.main.get_text() and f"/delegation/agents/{orphan.id}" not in str(page.main)
+
+
+def test_an_agent_without_an_establishment_is_found_by_the_exact_numero_and_the_look_recorded(
+    app, agent, new_agent, orphan
+):
+    idf = bo.ile_de_france_staff()
+    for browser, credentials in ((agent, bo.BRETAGNE), (new_agent(app), bo.ILE_DE_FRANCE)):
+        bo.log_in_staff(browser, credentials)
+        page = found_by_numero(browser, orphan)
+        assert page.status == 200 and "aucune délégation" in page.main.get_text(" ")
+        assert ORPHAN_MAIL not in page.text
+    viewers = {row.staff_id for row in staff_rows("agent_viewed") if row.agent_id == orphan.id}
+    bretagne = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == bo.BRETAGNE["email"]))
+    assert viewers == {idf.id, bretagne.id}
+
+
+def test_an_agent_without_an_establishment_is_not_reached_by_guessing_its_id(bretagne_staff, orphan):
+    """Ids follow each other: walking them would list every such agent without knowing a numéro."""
+    for url in ("", "/adresse-mail", "/debloquer", "/desactiver", "/renvoyer-numero"):
+        assert bretagne_staff.client.get(f"/delegation/agents/{orphan.id}{url}").status_code == 404
+    token = csrf_token(bretagne_staff)
+    for url in ("/adresse-mail", "/desactiver", "/debloquer"):
+        response = bretagne_staff.client.post(
+            f"/delegation/agents/{orphan.id}{url}", data={"csrf_token": token, "reason": REASON}
+        )
+        assert response.status_code == 404 and ORPHAN_MAIL.encode() not in response.data
+    db.session.refresh(orphan)
+    assert orphan.disabled_at is None and orphan.pin_blocked_at is not None
+    assert not db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.agent_id == orphan.id))
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
+
+
+ORPHAN_ACTIONS = [
+    ("adresse-mail", "agent_email_shown"),
+    ("debloquer", "account_unlocked"),
+    ("renvoyer-numero", "numero_resent"),
+    ("desactiver", "account_disabled"),
+    ("reactiver", "account_reactivated"),
+]
+
+
+def confirmation_page(browser, person: Agent, action: str):
+    """Find the agent by numéro, then open the action's confirmation page."""
+    if action == "reactiver":
+        person.disabled_at = utcnow()
+        db.session.commit()
+    found_by_numero(browser, person)
+    page = browser.get(f"/delegation/agents/{person.id}/{action}")
+    assert page.status == 200
+    field = page.main.find("textarea", attrs={"name": "reason"})
+    assert page.main.find("label", attrs={"for": field["id"]}).get_text(strip=True).startswith("Motif")
+    return page
+
+
+@pytest.mark.parametrize(("action", "kind"), ORPHAN_ACTIONS)
+def test_an_action_on_an_agent_without_an_establishment_needs_a_written_reason(bretagne_staff, orphan, action, kind):
+    from cgos.delegation.routes import REASON_REQUIRED
+
+    confirmation_page(bretagne_staff, orphan, action)
+    before = (orphan.disabled_at, orphan.pin_blocked_at)
+    page = bretagne_staff.submit(
+        f"/delegation/agents/{orphan.id}/{action}", {"reason": "   "}, selector="form[method=post]"
+    )
+    assert page.status == 422 and page.field_error("reason") == REASON_REQUIRED
+    assert ORPHAN_MAIL not in page.text
+    db.session.expire_all()
+    assert (orphan.disabled_at, orphan.pin_blocked_at) == before
+    assert staff_rows(kind) == []
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
+
+
+@pytest.mark.parametrize(("action", "kind"), ORPHAN_ACTIONS)
+def test_an_action_on_an_agent_without_an_establishment_is_recorded_with_its_reason_and_mailed(
+    bretagne_staff, orphan, action, kind
+):
+    from cgos.mail import open_mail
+
+    confirmation_page(bretagne_staff, orphan, action)
+    page = bretagne_staff.submit(
+        f"/delegation/agents/{orphan.id}/{action}", {"reason": REASON}, selector="form[method=post]"
+    )
+    assert page.status == 200
+    (row,) = staff_rows(kind)
+    assert row.agent_id == orphan.id and row.staff_id is not None and row.detail == REASON
+    (mail,) = db.session.scalars(db.select(OutboundMail)).all()
+    body = open_mail(mail).text_body
+    assert mail.recipient == ORPHAN_MAIL
+    assert f"Motif : {REASON}" in body and "Délégation régionale Bretagne" in body
+    if action == "adresse-mail":
+        assert ORPHAN_MAIL in page.main.get_text()
+
+
+def test_an_action_on_an_agent_without_an_address_is_recorded_and_mailed_to_nobody(bretagne_staff, orphan):
+    orphan.email = None
+    db.session.commit()
+    confirmation_page(bretagne_staff, orphan, "debloquer")
+    bretagne_staff.submit(f"/delegation/agents/{orphan.id}/debloquer", {"reason": REASON}, selector="form[method=post]")
+    db.session.refresh(orphan)
+    assert orphan.pin_blocked_at is None
+    assert [row.detail for row in staff_rows("account_unlocked")] == [REASON]
+    assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
+
+
+def test_every_delegations_lead_sees_the_actions_on_agents_without_an_establishment(app, agent, new_agent, orphan):
+    """An Île-de-France staff member acts on Paul: the Bretagne lead reads it, with who, where from and why."""
+    bo.ile_de_france_staff()
+    idf = new_agent(app)
+    bo.log_in_staff(idf, bo.ILE_DE_FRANCE)
+    confirmation_page(idf, orphan, "desactiver")
+    idf.submit(f"/delegation/agents/{orphan.id}/desactiver", {"reason": REASON}, selector="form[method=post]")
+    nadia = bo.agent("75236094 N")
+    assert idf.get(f"/delegation/agents/{nadia.id}").status == 200
+    assert idf.client.get("/delegation/personnel/agents-sans-etablissement").status_code == 404, "leads only"
+
+    bo.log_in_staff(agent)
+    link = agent.get("/delegation/personnel").main.find("a", string="Historique des agents sans établissement")
+    page = agent.get(link["href"])
+    assert page.status == 200
+    rows = [row.get_text(" ", strip=True) for row in page.main.select("tbody tr")]
+    (disabled,) = [row for row in rows if "Compte désactivé" in row]
+    for text in ("delegation.idf@example.org", "Délégation régionale Île-de-France", "Paul SANSLIEU (12345678 R)"):
+        assert text in disabled
+    assert REASON in disabled
+    assert any("Consultation de la fiche d'un agent" in row for row in rows)
+    assert "HADDAD" not in page.main.get_text(), "an agent with an establishment stays with their delegation"
+
+
+def test_agents_with_an_establishment_stay_with_their_delegation_even_by_numero(bretagne_staff, orphan):
+    nadia = bo.agent("75236094 N")
+    page = bretagne_staff.get("/delegation/agents", query_string={"q": "75236094 N"})
+    assert "HADDAD" not in page.main.get_text()
+    assert bretagne_staff.client.get(f"/delegation/agents/{nadia.id}").status_code == 404
