@@ -96,6 +96,7 @@ class Verdict:
     retry_at: datetime | None = None
     result: Any = None  # what the check returned, when it ran
     succeeded: bool = False
+    failures: int = 0  # confirmed failures in the lockout window, this one included
     tries_left: int | None = None  # after this failure, before the account is refused
     locked_now: bool = False  # this failure filled the lockout window: tell the owner once
     capped_now: bool = False  # this failure reached the daily cap
@@ -179,6 +180,7 @@ def _failed(rule: Rule, identifier: str, result: Any, capped: bool) -> Verdict:
         NETWORK_FAILURES.count(network_of(client))
     return Verdict(
         result=result,
+        failures=failures,
         tries_left=max(left, 0),
         locked_now=failures == rule.lockout.amount,
         capped_now=capped_now,
@@ -223,7 +225,7 @@ def place_in_line(rule: Rule) -> Iterator[None]:
     client = client_address()
     last = failed_recently(client)
     try:
-        ticket = bcrypt_slots.take_place(client, last=last)
+        ticket = bcrypt_slots.take_place(client, last=last, network=network_of(client))
     except (bcrypt_slots.LoginQueueFull, bcrypt_slots.ClientShareTaken):
         if last and rule.address is not None:
             rule.address.hit_here()

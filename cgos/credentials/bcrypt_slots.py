@@ -89,6 +89,7 @@ class Line:
         self._turns = multiprocessing.Condition()
         self._pid = multiprocessing.RawArray("i", capacity)  # process holding the ticket, 0 if free
         self._client = multiprocessing.RawArray("q", capacity)  # client_id, 0 for a computation outside a login
+        self._network = multiprocessing.RawArray("q", capacity)  # client_id of the client's /24 or /48
         self._last = multiprocessing.RawArray("b", capacity)  # 1: behind the first class
         self._state = multiprocessing.RawArray("b", capacity)
         self._since = multiprocessing.RawArray("q", capacity)  # order of arrival among the waiting
@@ -146,24 +147,38 @@ class Line:
         if index >= len(self._state):
             raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
         self._pid[index], self._client[index], self._last[index] = os.getpid(), client, int(last)
+        self._network[index] = 0
         self._state[index] = state
         self._top.value = max(top, index + 1)
         return index
 
-    def admit(self, client: str, *, last: bool, per_client: int, budget_seconds: float) -> int:
-        """A login's ticket, or ClientShareTaken / LoginQueueFull at once."""
-        me = client_id(client)
+    def admit(self, client: str, *, last: bool, per_client: int, budget_seconds: float, network: str = "") -> int:
+        """A login's ticket, or ClientShareTaken / LoginQueueFull at once.
+
+        Networks take turns in the first class too: a login whose network (`network`, its
+        /24 or /48) already has `per_client` first-class logins in the line joins the last
+        class, so that many fresh addresses of one network cannot fill the front of the line
+        before any of them has failed.
+        """
+        me, mine = client_id(client), client_id(network or client)
         with self._turns:
-            held = sum(1 for _, _, other, *_ in self._tickets() if other == me)
-            if held >= per_client:
+            tickets = self._tickets()
+            if sum(1 for _, _, other, *_ in tickets if other == me) >= per_client:
                 raise ClientShareTaken()
+            neighbours = self._network[: self._top.value]
+            in_front = sum(
+                1
+                for i, _, _, other_last, state in tickets
+                if not other_last and state != HASHED and neighbours[i] == mine
+            )
+            last = last or in_front >= per_client
             waiting = self._ahead(last) * self._cpu_seconds.value / self.concurrency
-            if waiting > budget_seconds:
-                log.warning(
-                    "login refused: %.1f s of bcrypt work ahead (%s class)", waiting, "last" if last else "first"
-                )
-                raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
-            return self._take_ticket(me, last, ADMITTED)
+            if waiting <= budget_seconds:
+                ticket = self._take_ticket(me, last, ADMITTED)
+                self._network[ticket] = mine
+                return ticket
+        refused_logins.note(waiting, last)
+        raise LoginQueueFull(retry_after=RETRY_AFTER_SECONDS)
 
     def leave(self, ticket: int) -> None:
         """The login is answered: its ticket is free."""
@@ -220,6 +235,32 @@ class Line:
         return freed
 
 
+class RefusalLog:
+    """One WARNING line a second at most for the line's refusals, with how many there were:
+    a flood must not cost a log line per request it sends."""
+
+    def __init__(self, every_seconds: float = 1.0):
+        self.every_seconds = every_seconds
+        self._lock = threading.Lock()
+        self._since = 0
+        self._logged_at = 0.0
+
+    def note(self, waiting: float, last: bool) -> None:
+        """Count one refusal; log the count once a second."""
+        with self._lock:
+            self._since += 1
+            now = time.monotonic()
+            if now - self._logged_at < self.every_seconds:
+                return
+            count, self._since, self._logged_at = self._since, 0, now
+        log.warning(
+            "%d login(s) refused: %.1f s of bcrypt work ahead (%s class)", count, waiting, "last" if last else "first"
+        )
+
+
+refused_logins = RefusalLog()
+
+
 def concurrency(app: Flask) -> int:
     """`BCRYPT_CONCURRENCY`, or by default the host's cores."""
     return int(app.config.get("BCRYPT_CONCURRENCY") or os.cpu_count() or 1)
@@ -247,11 +288,12 @@ def computation() -> Iterator[None]:
         yield
 
 
-def take_place(client: str, *, last: bool) -> int:
+def take_place(client: str, *, last: bool, network: str = "") -> int:
     """This request's ticket in the line, held until `leave_place` (see Line.admit): or a refusal."""
     app = current_app._get_current_object()
     ticket = line(app).admit(
         client,
+        network=network,
         last=last,
         per_client=int(app.config["LOGIN_LINE_PER_CLIENT"]),
         budget_seconds=float(app.config["LOGIN_QUEUE_SECONDS"]),

@@ -187,3 +187,20 @@ def test_the_staff_login_takes_its_place_in_the_same_fair_line(line_app, new_age
         wait_until(lambda: line.count(bcrypt_slots.WAITING) == 1)
     thread.join(timeout=30)
     assert result["r"].status_code == 303, "the staff member without failures was admitted and checked"
+
+
+def test_fresh_addresses_of_one_network_cannot_fill_the_front_of_the_line(line_app, new_agent):
+    """Before any of them has failed, a flood's addresses looked clean: a /24 held the whole front
+    of the line and a newcomer got the 503 (the bench's flood row, 7 of 15). Networks now take turns."""
+    line = bcrypt_slots.line(line_app)
+    with only_slot_taken(line_app):
+        for n in (1, 2):
+            line.admit(f"198.51.100.{n}", network="198.51.100.0/24", last=False, per_client=2, budget_seconds=60)
+        line.admit("192.0.2.77", last=True, per_client=2, budget_seconds=60)  # a failing client at the back
+        # A third fresh address of the same /24 goes last: 4 × 0.3 s ahead of it; a newcomer has 3 × 0.3 s.
+        fresh = Login(line_app, new_agent, "198.51.100.3", MARIE, "111111")
+        assert fresh.start().answer().status_code == 503
+        assert limits.LOGIN_ADDRESS.attempts("198.51.100.3") == 0, "it never failed: its refusal costs it nothing"
+        newcomer = Login(line_app, new_agent, NEWCOMER, SOPHIE, SOPHIE_PIN).start()
+        wait_until(lambda: line.count(bcrypt_slots.WAITING) == 1)
+    assert newcomer.answer().status_code == 303
