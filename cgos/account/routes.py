@@ -143,7 +143,7 @@ def check_current_pin(field, context: str):
     if verdict.checked:
         events.record(Event.LOGIN_FAILURE, agent, context)
         if verdict.locked_now:
-            lock_account(agent, verdict)
+            lock_account(agent)
         if (verdict.capped_now or verdict.capped) and agent.pin_blocked_at is None:
             block_pin(agent)
     else:

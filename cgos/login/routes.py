@@ -39,6 +39,8 @@ PROVISIONAL_EXPIRED = (
     "Votre mot de passe provisoire a expiré : il n'était valable que 30 jours. "
     "Demandez un nouveau mot de passe provisoire avec le lien « Mot de passe oublié ? »."
 )
+# The failure in the lockout window from which the answer says how many tries are left.
+WARN_FROM_FAILURE = 3
 DAILY_LOCKOUT = (
     "Après de trop nombreuses tentatives erronées, votre mot de passe n'est plus accepté. "
     "Pour vous connecter, demandez ci-dessous un nouveau mot de passe provisoire."
@@ -250,22 +252,34 @@ def failed(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
     blocked = agent is not None and agent.pin_blocked_at is not None
     record_failure(agent, "unknown_numero" if agent is None else "blocked" if blocked else outcome.value)
     if verdict.locked_now:
-        lock_account(agent, verdict)
+        lock_account(agent)
     if (verdict.capped_now or verdict.capped) and agent is not None and not blocked:
         block_pin(agent)
     db.session.commit()
-    if verdict.capped:
+    if verdict.capped or verdict.capped_now:
         return daily_lock_out()
-    if blocked:
-        return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
-    if outcome is Outcome.LEGACY:
+    if verdict.locked_now:
+        return lockout_redirect(attempts.AGENT_LOGIN.lockout.retry_at(form.numero.data))
+    if outcome is Outcome.LEGACY and not blocked:
         # The page it leads to says why (once): no notice on top of it.
         return see_other(url_for("forgotten_password.identify", motif="ancien"))
-    if outcome is Outcome.PROVISIONAL_EXPIRED:
-        return show_form(form, status=422, errors={"form": PROVISIONAL_EXPIRED})
-    if outcome is Outcome.DISABLED:
-        return show_form(form, status=422, errors={"form": ACCOUNT_DISABLED})
-    return show_form(form, status=422, errors={"form": WRONG_CREDENTIALS})
+    message = {Outcome.PROVISIONAL_EXPIRED: PROVISIONAL_EXPIRED, Outcome.DISABLED: ACCOUNT_DISABLED}.get(outcome)
+    if blocked or message is None:
+        message = WRONG_CREDENTIALS + lockout_warning(verdict)
+    return show_form(form, status=422, errors={"form": message})
+
+
+def lockout_warning(verdict: attempts.Verdict) -> str:
+    """From the third failure in the lockout window, how many tries are left before it locks.
+
+    Counted per typed numéro, known or not, so the warning tells no one which numéros exist.
+    """
+    left = attempts.AGENT_LOGIN.lockout.amount - verdict.failures
+    if verdict.failures < WARN_FROM_FAILURE or left <= 0:
+        return ""
+    return (
+        f" Attention : il vous reste {left} essai{'s' if left > 1 else ''} avant le blocage temporaire de votre compte."
+    )
 
 
 def lifts_block(agent: Agent, outcome: Outcome) -> bool:
@@ -286,7 +300,7 @@ def block_pin(agent: Agent) -> None:
     send_lockout_notice(agent, None)
 
 
-def lock_account(agent: Agent | None, verdict: attempts.Verdict) -> None:
+def lock_account(agent: Agent | None) -> None:
     """This failure filled the lockout window: recorded once, the agent's sessions end, the agent is told."""
     events.record(Event.LOCKOUT, agent)
     if agent is not None:

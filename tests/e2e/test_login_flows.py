@@ -297,18 +297,22 @@ def test_wrong_pin_shows_error_and_new_keypad_and_corriger_clears(page, js, audi
 # --- d. Lockout ------------------------------------------------------------------------
 
 
-def test_lockout_after_five_failures_even_with_the_right_pin(page, js, audit):
-    """Five wrong PINs, then even the right one lands on « Renvoi du mot de passe »."""
-    # The first four posted as the form posts them (one typed on the keypad: test_wrong_pin_shows_error_...;
-    # five in a row and the lockout's notice: tests/test_login.py::test_lockout_after_five_failures_refuses_even_the_right_pin).
-    fail_logins_over_http(page, SOPHIE["numero"], "111111", times=4)
+def test_a_warning_before_the_lockout_then_the_lockout_even_with_the_right_pin(page, js, audit):
+    """From the third wrong PIN the page says how many tries are left; the fifth sends to « Renvoi du mot de passe »."""
+    # The first three posted as the form posts them (five in a row and the lockout's notice:
+    # tests/test_login.py::test_lockout_after_five_failures_refuses_even_the_right_pin).
+    fail_logins_over_http(page, SOPHIE["numero"], "111111", times=3)
     page.goto("/")
     log_in(page, SOPHIE["numero"], "000000", js)
-    assert_error_summary(page, WRONG_CREDENTIALS)
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    assert_error_summary(page, "Attention : il vous reste 1 essai avant le blocage temporaire de votre compte.")
+    audit(page)
+    log_in(page, SOPHIE["numero"], "000000", js)
 
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
     expect(page.get_by_text("Après plusieurs tentatives erronées")).to_be_visible()
+    page.goto("/")
+    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
     expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)
     audit(page)
 
