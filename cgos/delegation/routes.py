@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from flask import Blueprint, abort, flash, g, request, send_file, url_for
 from markupsafe import Markup
 
@@ -163,6 +164,16 @@ def verify_code():
     return full_redirect(url_for(".requests"))
 
 
+def readable_secret(sealed: str | None) -> str | None:
+    """A secret sealed in the login's state, or None when there is none or no key reads it any more."""
+    if sealed is None:
+        return None
+    try:
+        return second_factor.unseal(sealed)
+    except InvalidToken:
+        return None
+
+
 @bp.route("/activation", methods=["GET", "POST"])
 def enrolment():
     """First login: the QR code and the secret as text, confirmed by a first code."""
@@ -174,10 +185,12 @@ def enrolment():
     if second_factor.is_enrolled(staff):
         # Never a second enrolment from a password alone: that would replace the staff's phone.
         return see_other(url_for(".verify_code"))
-    if "secret" not in state:
-        state = {**state, "secret": second_factor.seal(totp.new_secret())}
+    secret = readable_secret(state.get("secret"))
+    if secret is None:
+        # A new secret, or its key rotated away meanwhile (SECURITY.md « Rotating keys »): a new QR code.
+        secret = totp.new_secret()
+        state = {**state, "secret": second_factor.seal(secret)}
         flow_state.save(SECOND_STEP, state, ENROLMENT_LIFETIME)
-    secret = second_factor.unseal(state["secret"])
     form = SecondFactorForm()
     context = {
         "form": form,
@@ -218,7 +231,10 @@ def recovery_codes():
     state = flow_state.take(RECOVERY_CODES)
     if state is None:
         return see_other(url_for(".requests"))
-    codes = second_factor.unseal(state["codes"]).split()
+    codes = readable_secret(state["codes"])
+    if codes is None:
+        return see_other(url_for(".requests"))
+    codes = codes.split()
     return render_page("delegation/recovery_codes.html", codes=codes)
 
 
