@@ -24,7 +24,7 @@ def mails():
     return render_page("dev/mails.html", mails=list(rows))
 
 
-@bp.get("/mails/<int:mail_id>")
+@bp.get("/mails/<id:mail_id>")
 def mail(mail_id: int):
     """One stored mail, as text, with the secrets it still keeps sealed (a PIN, a link)."""
     row = db.session.get(OutboundMail, mail_id) or abort(404)
