@@ -379,13 +379,15 @@ def multipart(values: dict, files: dict) -> tuple[bytes, str]:
 class SmtpSink:
     """aiosmtpd in the services namespace: keeps every message with the address of the host that sent it.
 
-    `hold_from(address)` makes the next message from that host wait, unanswered, until `release()`;
-    it is then refused (451), as a server does whose client went away: it was never accepted."""
+    `hold_from(address)` makes a message from that host wait, unanswered, until `release()`; it is
+    then refused (451), as a server does whose client went away: it was never accepted."""
 
     def __init__(self):
         self.messages: list[dict] = []
         self.lock = threading.Lock()
         self.hold_address: str | None = None
+        self.hold_after = 0
+        self.delay = 0.0  # seconds each message waits before it is accepted
         self.holding = threading.Event()
         self.released = threading.Event()
         self.controller = None
@@ -397,12 +399,16 @@ class SmtpSink:
         from email import policy
 
         peer = session.peer[0]
-        if peer == self.hold_address:
+        if peer == self.hold_address and self.hold_after > 0:
+            self.hold_after -= 1
+        elif peer == self.hold_address:
             self.hold_address = None
             self.holding.set()
             while not self.released.is_set():
                 await asyncio.sleep(0.05)
             return "451 Try again later"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(
@@ -410,10 +416,11 @@ class SmtpSink:
             )
         return "250 Message accepted for delivery"
 
-    def hold_from(self, address: str) -> None:
-        """Hold the next message a host sends."""
+    def hold_from(self, address: str, after: int = 0) -> None:
+        """Hold a message a host sends, once it has sent `after` others."""
         self.holding.clear()
         self.released.clear()
+        self.hold_after = after
         self.hold_address = address
 
     def release(self) -> None:
