@@ -16,6 +16,7 @@ alone, on services of its own, and prints the figures.
 import itertools
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -215,7 +216,10 @@ def flood_figure(folder: Path, services: dict) -> dict:
     }
     with log.open() as file:
         file.seek(log_start)
-        refusals = Counter("first" if "(first class)" in line else "last" for line in file if "login refused:" in line)
+        # One line a second at most: « N login(s) refused: … (first|last class) », the class of its last refusal.
+        refusals = Counter()
+        for match in re.finditer(r"(\d+) login\(s\) refused: .*\((first|last) class\)", file.read()):
+            refusals[match.group(2)] += int(match.group(1))
     done = [login for login in logins if "total" in login]
     return {
         "seconds": seconds,
