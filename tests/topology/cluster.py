@@ -864,6 +864,20 @@ class Cluster:
         path = self.folder / "nginx" / "logs" / "cgos-access.log"
         return path.read_text().splitlines() if path.exists() else []
 
+    def access_lines(self, request_ids, timeout: float = 5) -> dict[str, str]:
+        """nginx's access log line of each request id (nginx writes it once the answer is sent: wait for it)."""
+        wanted = set(request_ids)
+
+        def found():
+            lines = {}
+            for line in self.access_log():
+                match = re.search(r"request_id=(\w+)$", line)
+                if match and match.group(1) in wanted:
+                    lines[match.group(1)] = line
+            return lines if len(lines) == len(wanted) else None
+
+        return wait_until(found, timeout, "the access log lines")
+
     # -- using ----------------------------------------------------------------------------------
 
     def browser(self, source: str | None = None, host: int | None = None, timeout: float = 30) -> Browser:

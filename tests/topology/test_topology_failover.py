@@ -1,7 +1,6 @@
 """Checks 3 and 4: an app host dies, then each is restarted in turn, under a steady load through nginx."""
 
 import http.client
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,16 +12,6 @@ pytestmark = pytest.mark.topology
 
 # A numéro C.G.O.S of the right form that no agent has.
 NOBODY = "40000000 L"
-
-
-def access_lines(portal, request_ids) -> dict[str, str]:
-    """nginx's access log line of each request id."""
-    lines = {}
-    for line in portal.access_log():
-        match = re.search(r"request_id=(\w+)$", line)
-        if match and match.group(1) in request_ids:
-            lines[match.group(1)] = line
-    return lines
 
 
 def test_a_host_killed_under_load_fails_only_the_requests_it_had_in_hand(portal, figures):
@@ -45,7 +34,7 @@ def test_a_host_killed_under_load_fails_only_the_requests_it_had_in_hand(portal,
         answers = [answer.result() for answer in answers]
     after = [r for r in load.records if r.started > killed_at]
     in_hand = [r for r in load.records + answers if not r.ok and r.started <= killed_at <= r.ended]
-    failed_lines = access_lines(portal, {r.request_id for r in load.failures() + answers if not r.ok and r.request_id})
+    failed_lines = portal.access_lines({r.request_id for r in load.failures() + answers if not r.ok and r.request_id})
     retried = [line for line in portal.access_log() if f"upstream={APP_ADDRESSES[1]}:8000, " in line]
     figures(
         **load.counts(),
