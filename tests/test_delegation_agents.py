@@ -138,6 +138,17 @@ def test_showing_the_mail_is_recorded_with_the_staff_id(either):
     assert event.agent_id == marie.id and event.staff_id is not None
 
 
+def test_a_shown_address_beyond_ascii_is_spelled_out_for_staff(agent):
+    """N7: an address on file with a look-alike letter (Cyrillic « а ») shows its punycode beside it."""
+    marie = bo.agent("35127846 S")
+    marie.email = "marie.dupont@ex\u0430mple.org"
+    db.session.commit()
+    bo.log_in_staff(agent)
+    agent.get(f"/delegation/agents/{marie.id}")
+    page = agent.submit(f"/delegation/agents/{marie.id}/adresse-mail", selector="form[method=post]")
+    assert "marie.dupont@xn--exmple-4nf.org" in page.main.select_one("code").get_text()
+
+
 def state(browser, person: Agent) -> str:
     """The account state as the agent's page words it."""
     return browser.get(f"/delegation/agents/{person.id}").main.select_one(".account-state").get_text(" ", strip=True)
