@@ -46,7 +46,9 @@ def test_an_agent_with_a_personal_password_is_already_registered(either):
     page = identify(either, SOPHIE)
     assert page.soup.h1.get_text(strip=True) == "Validation impossible"
     assert "Vous êtes déjà inscrit sur l'Espace Agent" in page.text
-    assert page.main.find("a", string="Mot de passe oublié")["href"] == "/mot-de-passe-oublie"
+    button = page.main.find("a", class_="button", string="Mot de passe oublié")
+    assert button["href"] == "/mot-de-passe-oublie?numero=29088361+J", "the numéro is carried (issue 22, item 4)"
+    assert either.get(button["href"]).soup.find(id="numero")["value"] == "29088361 J"
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
 
 

@@ -519,3 +519,14 @@ def test_events_never_hold_secrets(agent):
     agent.log_in(SOPHIE, SOPHIE_PIN)
     for event in db.session.scalars(db.select(SecurityEvent)):
         assert "111111" not in (event.detail or "") and SOPHIE_PIN not in (event.detail or "")
+
+
+def test_the_ways_to_mot_de_passe_oublie_carry_the_numero_already_typed(agent):
+    """Issue 22, item 4: the lockout, the legacy notice and the « Mot de passe oublié ? » link keep the numéro."""
+    page = agent.log_in(SOPHIE, "111111")
+    link = page.main.find("a", string="Mot de passe oublié ?")["href"]
+    assert link == "/mot-de-passe-oublie?numero=29088361J"
+    for _ in range(4):
+        page = agent.log_in(SOPHIE, "111111")
+    assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
+    assert page.soup.find(id="numero")["value"] == "29088361 J", "the lockout page has the numéro typed"

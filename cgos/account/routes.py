@@ -151,11 +151,11 @@ def check_current_pin(field, context: str):
     if verdict.capped_now or verdict.capped:
         logout()
         db.session.commit()
-        return daily_lock_out()
+        return daily_lock_out(agent.numero)
     if verdict.locked_now or verdict.refusal is Refusal.LOCKED:
         logout()
         db.session.commit()
-        return lockout_redirect(attempts.AGENT_PIN.lockout.retry_at(agent.numero))
+        return lockout_redirect(attempts.AGENT_PIN.lockout.retry_at(agent.numero), agent.numero)
     db.session.commit()
     field.errors.append("Le mot de passe actuel est incorrect.")
     return None

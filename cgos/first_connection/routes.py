@@ -11,6 +11,7 @@ from ..extensions import db
 from ..htmx import render_page
 from ..identification import steps
 from ..models import PasswordState, Registration, RequestStatus
+from ..templating import format_numero
 
 bp = Blueprint("first_connection", __name__, url_prefix="/premiere-connexion")
 
@@ -28,7 +29,9 @@ def registration_being_checked(agent, tab: str):
 def already_registered(agent):
     """« Validation impossible » for an agent who already personalised a password, or one not checked yet."""
     if agent.password_state in (PasswordState.PERSONAL, PasswordState.LEGACY):
-        return render_page("first_connection/already_registered.html", tab="first_connection")
+        return render_page(
+            "first_connection/already_registered.html", tab="first_connection", numero=format_numero(agent.numero)
+        )
     return registration_being_checked(agent, "first_connection")
 
 

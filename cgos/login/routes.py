@@ -17,7 +17,7 @@ from ..events import Event
 from ..extensions import db, limiter
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
-from ..templating import french_time
+from ..templating import format_numero, french_time
 from .forms import LoginForm
 from .mail import send_lockout_notice
 
@@ -242,7 +242,7 @@ def refused(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
         return response
     events.record(Event.LOGIN_REFUSED, agent, verdict.refusal.value)
     db.session.commit()
-    return lockout_redirect(verdict.retry_at)
+    return lockout_redirect(verdict.retry_at, form.numero.data)
 
 
 def failed(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
@@ -257,12 +257,12 @@ def failed(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
         block_pin(agent)
     db.session.commit()
     if verdict.capped or verdict.capped_now:
-        return daily_lock_out()
+        return daily_lock_out(form.numero.data)
     if verdict.locked_now:
-        return lockout_redirect(attempts.AGENT_LOGIN.lockout.retry_at(form.numero.data))
+        return lockout_redirect(attempts.AGENT_LOGIN.lockout.retry_at(form.numero.data), form.numero.data)
     if outcome is Outcome.LEGACY and not blocked:
         # The page it leads to says why (once): no notice on top of it.
-        return see_other(url_for("forgotten_password.identify", motif="ancien"))
+        return see_other(url_for("forgotten_password.identify", motif="ancien", numero=format_numero(form.numero.data)))
     message = {Outcome.PROVISIONAL_EXPIRED: PROVISIONAL_EXPIRED, Outcome.DISABLED: ACCOUNT_DISABLED}.get(outcome)
     if blocked or message is None:
         message = WRONG_CREDENTIALS + lockout_warning(verdict)
@@ -319,21 +319,23 @@ def record_failure(agent: Agent | None, detail: str) -> None:
         events.record(Event.LOGIN_ALERT, None, current_app.config["LOGIN_ALERT_LIMIT"])
 
 
-def daily_lock_out():
-    """Past the daily cap: the same answer for every numéro, send to « Mot de passe oublié »."""
+def daily_lock_out(numero: str | None = None):
+    """Past the daily cap: the same answer for every numéro, send to « Mot de passe oublié »
+    (with the numéro already typed)."""
     flash(DAILY_LOCKOUT, "lockout")
-    return see_other(url_for("forgotten_password.identify"))
+    return see_other(url_for("forgotten_password.identify", numero=format_numero(numero) if numero else None))
 
 
-def lockout_redirect(retry):
-    """The account is locked out until `retry`: say so, send to « Mot de passe oublié »."""
+def lockout_redirect(retry, numero: str | None = None):
+    """The account is locked out until `retry`: say so, send to « Mot de passe oublié »
+    (with the numéro already typed)."""
     flash(
         "Après plusieurs tentatives erronées, vous n'êtes plus autorisé à vous connecter pendant "
         f"un certain délai : vous pourrez réessayer à partir de {french_time(retry)}. "
         "Si vous ne vous souvenez plus de votre mot de passe, demandez-en un nouveau ci-dessous.",
         "lockout",
     )
-    return see_other(url_for("forgotten_password.identify"))
+    return see_other(url_for("forgotten_password.identify", numero=format_numero(numero) if numero else None))
 
 
 def log_in(agent, outcome: Outcome):

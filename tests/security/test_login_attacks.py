@@ -408,3 +408,8 @@ def test_the_lockout_warning_tells_no_one_which_numeros_exist(app, new_agent):
         assert known.log_in(SOPHIE, "111111").error_summary() == unknown.log_in(UNKNOWN, "111111").error_summary()
     assert "il vous reste 1 essai avant le blocage temporaire" in known.page.error_summary()[0]
     assert is_lockout_answer(known.log_in(SOPHIE, "111111")) and is_lockout_answer(unknown.log_in(UNKNOWN, "111111"))
+
+
+def test_the_legacy_notice_opens_mot_de_passe_oublie_with_the_numero_typed(agent):
+    page = type_on_keyboard(agent, LUC, LUC_LEGACY)
+    assert page.soup.find(id="numero")["value"] == "35477120 M"
