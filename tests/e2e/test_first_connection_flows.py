@@ -277,9 +277,12 @@ def test_agent_with_a_personal_password_gets_validation_impossible(page, js, mai
     """Sophie has personalised her password: « Validation impossible », and no mail."""
     identify(page, SOPHIE)
     expect(heading(page, "Validation impossible")).to_be_visible()
-    expect(page.get_by_role("link", name="Mot de passe oublié")).to_have_attribute("href", "/mot-de-passe-oublie")
     expect(mail_field(page)).to_have_count(0)
     audit(page)
+    # The button opens « Mot de passe oublié » with her numéro already typed (issue 22, item 4).
+    page.get_by_role("link", name="Mot de passe oublié").click()
+    expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
+    expect(page.get_by_label("Numéro C.G.O.S")).to_have_value("29088361 J")
     assert mailbox.recipients() == []
 
 
