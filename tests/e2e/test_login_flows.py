@@ -410,7 +410,8 @@ def test_legacy_password_typed_on_the_keyboard_leads_to_renewal(page, js, live_s
     page.get_by_role("button", name="Valider", exact=True).click()
 
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"/mot-de-passe-oublie\?motif=ancien$"))
+    expect(page).to_have_url(re.compile(r"/mot-de-passe-oublie\?motif=ancien&numero=35477120\+M$"))
+    expect(page.get_by_label("Numéro C.G.O.S")).to_have_value("35477120 M")  # carried (issue 22, item 4)
     expect(page.get_by_text("n'est plus accepté")).to_be_visible()
     audit(page)
 
