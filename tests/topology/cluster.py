@@ -10,6 +10,7 @@ namespaces' (every change is asserted to apply, so the shipped files cannot drif
 tested). Run `python tests/topology/cluster.py` to remove what a killed run left behind.
 """
 
+import asyncio
 import atexit
 import ctypes
 import http.client
@@ -56,6 +57,9 @@ SECRETS = {
     "FLASK_PASSWORD_PEPPER": "topology-pepper-" + "p" * 40,
     "FLASK_MAIL_SECRET_KEY": "topology-mail-key-" + "m" * 40,
 }
+# slowloris (review 2026-12, N10): this many connections, one header line every LINE_EVERY seconds.
+SLOW_CONNECTIONS = 200
+LINE_EVERY = 2.0
 # Logins hash at this cost here (12 in production: cgos/config.py); production allows any cost,
 # and no check of this suite is about bcrypt's time, only about what is counted and where it runs.
 BCRYPT_COST = 10
@@ -448,6 +452,66 @@ class SmtpSink:
             return [m for m in self.messages if address in m["to"]]
 
 
+class Slowloris:
+    """SLOW_CONNECTIONS connections through nginx, each sending one more header line every 2 s and
+    never the end of the header; a connection the server closes is opened again at once."""
+
+    def __init__(self, cluster, sources: list[str]):
+        self.cluster, self.sources = cluster, sources
+        self.opened = self.closed_by_server = 0
+        self.open_now = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        """The attack's event loop, in the client namespace."""
+        enter(CLIENT)
+        asyncio.run(self._attack())
+
+    async def _attack(self) -> None:
+        """Every slow connection at once until stopped."""
+        await asyncio.gather(
+            *(self._slow_client(self.sources[i % len(self.sources)], i) for i in range(SLOW_CONNECTIONS))
+        )
+
+    async def _slow_client(self, source: str, number: int) -> None:
+        """One slow client, reconnecting whenever it is closed."""
+        address = PROXY_FRONT_V6 if ":" in source else PROXY_FRONT_V4
+        while not self.stopping.is_set():
+            try:
+                reader, writer = await asyncio.open_connection(
+                    address, 443, ssl=self.cluster.tls_context, server_hostname=HOST_NAME, local_addr=(source, 0)
+                )
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            self.opened += 1
+            self.open_now += 1
+            try:
+                writer.write(f"GET /?slow={number} HTTP/1.1\r\nHost: {HOST_NAME}\r\n".encode())
+                while not self.stopping.is_set():
+                    await writer.drain()
+                    try:
+                        if await asyncio.wait_for(reader.read(1024), LINE_EVERY) == b"":
+                            self.closed_by_server += 1
+                            break
+                    except asyncio.TimeoutError:
+                        writer.write(f"X-Slow-{number}: {time.time()}\r\n".encode())
+            except (OSError, EOFError):
+                self.closed_by_server += 1
+            finally:
+                self.open_now -= 1
+                writer.close()
+
+
 @dataclass
 class AppHost:
     """One app host: gunicorn and a mail worker in its namespace, as its units start them."""
@@ -458,6 +522,7 @@ class AppHost:
     mail_worker: subprocess.Popen | None = None
     starts: int = 0
     logs: list[Path] = field(default_factory=list)
+    cpu: int | None = None  # the one core its gunicorn may use (taskset), for the benchmark
 
     @property
     def namespace(self) -> str:
@@ -476,6 +541,8 @@ class AppHost:
     def _spawn(self, unit: str, log: Path) -> subprocess.Popen:
         """Start a unit's ExecStart in the host's namespace, in a process group of its own."""
         command, directory = unit_command(unit)
+        if self.cpu is not None and unit == "cgos-gunicorn.service":
+            command = ["taskset", "-c", str(self.cpu), *command]
         return subprocess.Popen(
             ["ip", "netns", "exec", self.namespace, *command],
             cwd=directory,
@@ -961,10 +1028,13 @@ def _postgres_ids() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def build(workers: int | None = None, extra_environment: dict | None = None) -> Cluster:
-    """A new topology in a new work folder."""
+def build(workers: int | None = None, extra_environment: dict | None = None, cpus: dict | None = None) -> Cluster:
+    """A new topology in a new work folder; `cpus` pins app hosts' gunicorn to a core each ({1: 0, 2: 1})."""
     folder = Path(tempfile.mkdtemp(prefix="cgos-topology-"))
-    return Cluster(folder, workers, extra_environment).build()
+    cluster = Cluster(folder, workers, extra_environment)
+    for number, cpu in (cpus or {}).items():
+        cluster.hosts[number].cpu = cpu
+    return cluster.build()
 
 
 if __name__ == "__main__":

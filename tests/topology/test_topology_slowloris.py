@@ -1,79 +1,16 @@
 """Check 5: slowloris through nginx (review 2026-12, N10): slow clients never reach gunicorn."""
 
-import asyncio
 import statistics
 import threading
 import time
 
 import pytest
-from cluster import CLIENT, CLIENT_V4, CLIENT_V6_NETWORKS, HOST_NAME, PROXY, PROXY_FRONT_V4, PROXY_FRONT_V6, enter, run
+from cluster import CLIENT_V4, CLIENT_V6_NETWORKS, PROXY, SLOW_CONNECTIONS, Slowloris, run
 
 pytestmark = pytest.mark.topology
 
-SLOW_CONNECTIONS = 200
-LINE_EVERY = 2.0  # seconds between two header lines of a slow client
 ATTACK_SECONDS = 15  # past nginx's header timeout (10 s): the attacker reconnects at once
 PROBE_EVERY = 0.25
-
-
-class Slowloris:
-    """200 connections, each sending one more header line every 2 s and never the end of the header;
-    a connection the server closes is opened again at once."""
-
-    def __init__(self, cluster, sources: list[str]):
-        self.cluster, self.sources = cluster, sources
-        self.opened = self.closed_by_server = 0
-        self.open_now = 0
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join()
-
-    def _run(self) -> None:
-        """The attack's event loop, in the client namespace."""
-        enter(CLIENT)
-        asyncio.run(self._attack())
-
-    async def _attack(self) -> None:
-        """Every slow connection at once until stopped."""
-        await asyncio.gather(
-            *(self._slow_client(self.sources[i % len(self.sources)], i) for i in range(SLOW_CONNECTIONS))
-        )
-
-    async def _slow_client(self, source: str, number: int) -> None:
-        """One slow client, reconnecting whenever it is closed."""
-        address = PROXY_FRONT_V6 if ":" in source else PROXY_FRONT_V4
-        while not self.stopping.is_set():
-            try:
-                reader, writer = await asyncio.open_connection(
-                    address, 443, ssl=self.cluster.tls_context, server_hostname=HOST_NAME, local_addr=(source, 0)
-                )
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            self.opened += 1
-            self.open_now += 1
-            try:
-                writer.write(f"GET /?slow={number} HTTP/1.1\r\nHost: {HOST_NAME}\r\n".encode())
-                while not self.stopping.is_set():
-                    await writer.drain()
-                    try:
-                        if await asyncio.wait_for(reader.read(1024), LINE_EVERY) == b"":
-                            self.closed_by_server += 1
-                            break
-                    except asyncio.TimeoutError:
-                        writer.write(f"X-Slow-{number}: {time.time()}\r\n".encode())
-            except (OSError, EOFError):
-                self.closed_by_server += 1
-            finally:
-                self.open_now -= 1
-                writer.close()
 
 
 def probe(cluster, source: str, path: str) -> float:

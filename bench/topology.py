@@ -1,0 +1,193 @@
+"""Scaling out, measured: the login storm of `make bench` through nginx, with one app host, then two
+(`make bench-topology`, as root; a section of bench/RESULTS.md).
+
+The topology is the one `make test-topology` builds (tests/topology/cluster.py): nginx, two app
+hosts, PostgreSQL, Redis, in network namespaces of this one machine. Each app host runs one
+gunicorn worker pinned to a core of its own (taskset), with BCRYPT_CONCURRENCY=1 and bcrypt at
+the production cost: a host is one core's worth of logins. With one host, nginx sends every
+request to app1 (app2 is marked `down`); with two, to both. The storm, the paced probe and the
+CPU accounting are bench/run.py's own (`mixed_load`), over HTTPS through nginx, each client on an
+address of its own. Three runs of each, interleaved; the medians are kept.
+"""
+
+import http.client
+import itertools
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "topology"))
+
+import cluster as topology  # noqa: E402
+import run  # noqa: E402
+
+RUNS = 3
+QUIET_SECONDS, STORM_SECONDS = 10, 30
+SLOWLORIS_SECONDS = 15
+
+
+class ClientConnection(http.client.HTTPSConnection):
+    """A browser's connection to the portal through nginx, from a client address of its own."""
+
+    def __init__(self, cluster: topology.Cluster, source: str, timeout: float):
+        super().__init__(topology.HOST_NAME, 443, context=cluster.tls_context, timeout=timeout)
+        self.source = source
+
+    def connect(self):
+        """TCP from the client namespace, then TLS for the portal's name."""
+        with topology.inside(topology.CLIENT):
+            sock = socket.create_connection((topology.PROXY_FRONT_V4, 443), self.timeout, (self.source, 0))
+        self.sock = self._context.wrap_socket(sock, server_hostname=topology.HOST_NAME)
+
+    def request(self, method, url, body=None, headers=None, **kwargs):
+        """Send as a browser does: a form's POST names its page (Flask-WTF checks it over https)."""
+        headers = dict(headers or {})
+        if method == "POST":
+            headers.setdefault("Referer", f"https://{topology.HOST_NAME}{url}")
+        return super().request(method, url, body, headers, **kwargs)
+
+
+def route_through_nginx(cluster: topology.Cluster) -> None:
+    """bench/run.py's connect(), which its storm and probe call, made to open ClientConnections:
+    one client address per thread (an agent, or a probe's visitor)."""
+    addresses = itertools.cycle(topology.CLIENT_V4)  # each run's threads are new: addresses come round again
+    sources, lock = {}, threading.Lock()
+
+    def connect(port: int, timeout: float = 60) -> http.client.HTTPConnection:
+        with lock:
+            source = sources.setdefault(threading.get_ident(), next(addresses))
+        return ClientConnection(cluster, source, timeout)
+
+    run.connect = connect
+
+
+def workers(cluster: topology.Cluster, hosts: list[int]) -> list[int]:
+    """The gunicorn workers of the hosts in use."""
+    return [pid for number in hosts for pid in run.workers_of(cluster.hosts[number].gunicorn.pid)]
+
+
+def storm(cluster: topology.Cluster, hosts: list[int]) -> dict:
+    """bench/run.py's mixed load through nginx, with nginx sending to `hosts` only."""
+    cluster.reload_nginx(drained=set(topology.APP_HOSTS) - set(hosts))
+    for _ in range(10):  # a few logins first: every worker warm
+        run.request(443, "GET", "/")
+    return run.mixed_load(443, workers(cluster, hosts), seconds=QUIET_SECONDS, storm_seconds=STORM_SECONDS)
+
+
+def slowloris_probes(cluster: topology.Cluster) -> dict:
+    """The paced probe of /healthz and of the login page, quiet, then under slowloris (two hosts)."""
+    cluster.reload_nginx()
+    figures = {}
+    for path in ("/healthz", "/"):
+        figures[path] = {"quiet": run.paced_probe(443, path, SLOWLORIS_SECONDS)}
+    sources = topology.CLIENT_V4[60:65] + [network[1] for network in topology.CLIENT_V6_NETWORKS[20:25]]
+    with topology.Slowloris(cluster, sources) as attack:
+        time.sleep(3)  # every slow connection open
+        for path in ("/healthz", "/"):
+            figures[path]["slowloris"] = run.paced_probe(443, path, SLOWLORIS_SECONDS)
+        figures["slow_connections"] = attack.opened
+    return figures
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median logins per second."""
+    return sorted(runs, key=lambda result: result["logins"])[len(runs) // 2]
+
+
+def section(one: list[dict], two: list[dict], probes: dict, hash_seconds: float) -> str:
+    """The bench/RESULTS.md section."""
+    one_logins = statistics.median(r["logins"] for r in one)
+    two_logins = statistics.median(r["logins"] for r in two)
+    ratio = two_logins / one_logins
+    one_p95 = statistics.median(r["storm"]["p95_ms"] for r in one)
+    two_p95 = statistics.median(r["storm"]["p95_ms"] for r in two)
+    bound = 1 / hash_seconds
+
+    def runs(results, key):
+        return ", ".join(f"{key(r):.2f}" for r in results)
+
+    def cores(result) -> str:
+        others = os.cpu_count() - result["workers_cores"] - result["generator_cores"] - result["idle_cores"]
+        return (
+            f"workers {result['workers_cores']:.2f} (bcrypt {result['bcrypt_cores']:.2f}), load generator "
+            f"{result['generator_cores']:.2f}, nginx, PostgreSQL, Redis and the system {others:.2f}, idle {result['idle_cores']:.2f}"
+        )
+
+    lines = [
+        "## Two app hosts behind nginx (`make bench-topology`)",
+        "",
+        f"Measured by `make bench-topology` on {time.strftime('%Y-%m-%d')}, {run.machine()}: the topology of "
+        "`make test-topology` (nginx, two app hosts, PostgreSQL, Redis, each in a network namespace of this machine), "
+        f"each app host one gunicorn worker pinned to a core of its own (`taskset`), `BCRYPT_CONCURRENCY=1`, bcrypt "
+        f"cost {run.BCRYPT_COST} (one hash: {hash_seconds * 1000:.0f} ms here, so one host's bound is {bound:.2f} "
+        f"logins/s). The storm of `make bench` ({run.STORM_CLIENTS} agents logging in without pause) and its paced "
+        f"probe of the login page ({run.PROBE_RATE} a second) go through nginx over HTTPS, each client on an address "
+        f"of its own; {RUNS} runs of each, one host and two taking turns, the medians kept. nginx, PostgreSQL, Redis "
+        "and the load generator share the same two cores with the hosts, so two hosts cannot reach twice one.",
+        "",
+        "| figure | measured | target | |",
+        "| --- | --- | --- | --- |",
+        f"| Logins per second during the storm, one host | **{one_logins:.2f}** (runs: {runs(one, lambda r: r['logins'])}; "
+        f"{one_logins / bound:.0%} of one core's bound) | | |",
+        f"| Logins per second during the storm, two hosts | **{two_logins:.2f}** (runs: {runs(two, lambda r: r['logins'])}) "
+        f"| | |",
+        f"| Two hosts ÷ one host | **{ratio:.2f}×** | ≥ 1.6× | {run.verdict(ratio >= 1.6)} |",
+        f"| « Se connecter » GET p95 during the storm, one host | **{one_p95:.1f} ms** (runs: "
+        f"{runs(one, lambda r: r['storm']['p95_ms'])}; quiet: {statistics.median(r['alone']['p95_ms'] for r in one):.1f}) "
+        f"| ≤ 25 ms | {run.verdict(one_p95 <= 25)} |",
+        f"| « Se connecter » GET p95 during the storm, two hosts | **{two_p95:.1f} ms** (runs: "
+        f"{runs(two, lambda r: r['storm']['p95_ms'])}; quiet: {statistics.median(r['alone']['p95_ms'] for r in two):.1f}) "
+        f"| ≤ 25 ms | {run.verdict(two_p95 <= 25)} |",
+        f"| Probes under slowloris ({probes['slow_connections']} slow connections opened, {topology.SLOW_CONNECTIONS} at "
+        f"once, a header line every {topology.LINE_EVERY:.0f} s), p95 beside quiet p95 | `/healthz` "
+        f"**{probes['/healthz']['slowloris']['p95_ms']:.1f} ms** (quiet {probes['/healthz']['quiet']['p95_ms']:.1f}); "
+        f"login page **{probes['/']['slowloris']['p95_ms']:.1f} ms** (quiet {probes['/']['quiet']['p95_ms']:.1f}) "
+        "| within 1 s | "
+        f"{run.verdict(max(probes[p]['slowloris']['p95_ms'] for p in ('/healthz', '/')) < 1000)} |",
+        f"| Logins refused with a 503 during the storms (one host; two hosts) | {sum(r['refused'] for r in one)}; "
+        f"{sum(r['refused'] for r in two)} | | |",
+        "",
+        f"Where the cores went during the median storm, one host: {cores(median_run(one))}. Two hosts: "
+        f"{cores(median_run(two))}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Build the topology, measure, write the section."""
+    cluster = topology.build(
+        workers=1,
+        cpus={1: 0, 2: 1},
+        extra_environment={
+            "FLASK_BCRYPT_COST": str(run.BCRYPT_COST),
+            "FLASK_BCRYPT_CONCURRENCY": "1",
+            # The storm logs Sophie in hundreds of times, several at once.
+            "FLASK_LOGIN_LOCKOUT_LIMIT": '"1000000 per hour"',
+            "FLASK_ADDRESS_RATE_LIMIT": '"1000000 per hour"',
+        },
+    )
+    try:
+        route_through_nginx(cluster)
+        hash_times = run.bcrypt_times()
+        one, two = [], []
+        for _ in range(RUNS):
+            one.append(storm(cluster, [1]))
+            two.append(storm(cluster, [1, 2]))
+            print(f"one host {one[-1]['logins']:.2f}/s, two hosts {two[-1]['logins']:.2f}/s", file=sys.stderr)
+        probes = slowloris_probes(cluster)
+        hash_seconds = statistics.median(hash_times + run.bcrypt_times())
+    finally:
+        cluster.tear_down()
+    text = section(one, two, probes, hash_seconds)
+    run.write_section(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
