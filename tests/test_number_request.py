@@ -2,16 +2,28 @@
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
+from cgos.delegation import workload
+from cgos.delegation.check_time import median_working_days, usual_check_days
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.mail import open_mail
-from cgos.models import Agent, Commune, Establishment, OutboundMail, Registration, SecurityEvent, utcnow
+from cgos.models import (
+    Agent,
+    Commune,
+    Establishment,
+    OutboundMail,
+    Registration,
+    RequestStatus,
+    SecurityEvent,
+    utcnow,
+)
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
+from tests_support import back_office
 from tests_support.flows import (
     NEW_NIR,
     NEW_NIR_BODY,
@@ -219,7 +231,8 @@ def test_following_the_link_creates_the_agent_with_a_new_numero(agent, app, new_
     assert anne.establishment.name == "Centre Hospitalier Universitaire de Rennes"
     mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
     assert re.search(rf"^Numéro C.G.O.S : {numero}$", mail.text_body, re.M)
-    assert "1ère connexion" in mail.text_body
+    assert "Votre délégation vérifie votre inscription" in mail.text_body
+    assert "/premiere-connexion" not in mail.text_body + (mail.html_body or ""), "no link into the refusal yet"
     again = visitor.get(path)
     assert again.status == 410 and "déjà été utilisé" in again.text
     assert db.session.scalar(db.select(db.func.count(Agent.id))) == 6, "no second agent"
@@ -495,14 +508,101 @@ def test_without_javascript_a_search_puts_the_focus_on_the_first_result(agent):
     assert page.soup.find("input", attrs={"name": "establishment"}).has_attr("autofocus")
 
 
-def test_the_new_numero_is_in_a_panel_with_a_button_to_ask_for_the_password(agent, app, new_agent):
+def test_the_numero_page_says_the_delegation_checks_first_with_no_button_into_the_refusal(agent, app, new_agent):
     register(agent)
-    assert agent.page.main.select_one(".panel.panel--success h1").get_text(strip=True) == "Confirmez votre adresse mail"
+    sent = agent.page.main
+    assert sent.select_one(".panel.panel--success h1").get_text(strip=True) == "Confirmez votre adresse mail"
+    assert "Votre délégation vérifie votre inscription." in sent.get_text(" ", strip=True)
+    assert not sent.select('a[href^="/premiere-connexion"]')
     page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
     panel = page.main.select_one(".panel.panel--success")
-    numero = re.search(r"\d{8} [A-Z]", panel.select_one(".numero-panel__numero").get_text()).group(0)
-    button = page.main.find("a", string="Demander mon mot de passe")
-    assert "button" in button["class"]
-    assert button["href"] == "/premiere-connexion?numero=" + numero.replace(" ", "")
-    page = agent.get(button["href"])
-    assert page.soup.find(id="numero")["value"] == numero
+    assert re.search(r"\d{8} [A-Z]", panel.select_one(".numero-panel__numero").get_text())
+    text = page.main.get_text(" ", strip=True)
+    assert "Votre délégation vérifie votre inscription. Vous recevrez un mail : vous pourrez alors demander" in text
+    assert "demandez maintenant" not in text and "en général sous" not in text
+    assert not page.main.find("a", string="Demander mon mot de passe")
+    assert not page.main.select('a[href^="/premiere-connexion"]')
+
+
+def test_verifying_the_registration_mails_a_link_to_first_connection_with_the_numero_typed(agent, app, new_agent):
+    register(agent)
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    log_in_staff(staff)
+    staff.get(f"/delegation/inscriptions/{registration.id}")
+    staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    assert mail.recipient == "anne.legoff@example.org"
+    assert mail.subject == "Espace Agent C.G.O.S : votre inscription est vérifiée"
+    text = open_mail(mail).text_body
+    assert re.search(r"Demander mon mot de passe :\nhttps?://\S+/premiere-connexion\?numero=\S+$", text, re.M)
+    numero = registration.agent.numero
+    assert re.search(rf"^Numéro C.G.O.S : {numero[:8]} {numero[8]}$", text, re.M)
+    assert "Demander mon mot de passe" in mail.html_body
+    page = new_agent(app).get(link_in(mail))
+    assert page.soup.h1.get_text(strip=True) == "Vous n'avez pas encore de mot de passe"
+    assert page.soup.find(id="numero")["value"] == f"{numero[:8]} {numero[8]}"
+
+
+def test_rejecting_a_registration_sends_no_password_link(agent, app, new_agent):
+    register(agent)
+    new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    registration = db.session.scalar(db.select(Registration))
+    staff = new_agent(app)
+    log_in_staff(staff)
+    staff.get(f"/delegation/inscriptions/{registration.id}")
+    staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "reject", "reason": "Bulletin illisible"})
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    assert "désactivé" in mail.text_body and "/premiere-connexion" not in open_mail(mail).text_body
+
+
+def checked_registrations(days: list[int], now=None, region_agents: int = 0) -> None:
+    """Bretagne registrations confirmed on a Monday and checked `days` working days later (within a week or two)."""
+    now = now or utcnow()
+    monday = workload.week_start(workload.local_day(now)) - timedelta(weeks=3)
+    for number, waited in enumerate(days):
+        digits = f"{61000000 + region_agents + number:08d}"
+        person = back_office.new_agent(
+            "VERIFIE", f"Agent {number}", digits + numero_rules.calc_check_letter(digits), None
+        )
+        weeks, rest = divmod(waited, 5)
+        checked_day = monday + timedelta(weeks=weeks, days=rest)
+        confirmed = datetime.combine(monday, time(10), workload.PARIS)
+        checked = datetime.combine(checked_day, time(15), workload.PARIS)
+        back_office.registration(person, confirmed, status=RequestStatus.ACCEPTED, decided_at=checked)
+
+
+def test_the_median_check_time_needs_ten_checks_in_ninety_days():
+    monday = datetime(2026, 11, 2, 10, tzinfo=workload.PARIS)
+    pairs = [(monday, monday + timedelta(days=3))] * 9
+    assert median_working_days(pairs) is None
+    pairs += [(monday, monday + timedelta(days=10))]
+    assert median_working_days(pairs) == 3, "Monday to Thursday: 3 working days; the median, not the mean"
+    assert median_working_days([(monday, monday + timedelta(hours=2))] * 10) == 1, "same day: « sous 1 jour »"
+
+
+def test_fewer_than_ten_checked_registrations_give_no_delay(agent, app, new_agent):
+    checked_registrations([3] * 9)
+    old = utcnow() - timedelta(days=120)
+    checked_registrations([3], now=old, region_agents=50)
+    assert usual_check_days(back_office.delegation("bretagne").id) is None, "a check of 120 days ago is not counted"
+    register(agent)
+    assert "en général sous" not in agent.page.main.get_text(" ", strip=True)
+    page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    assert "en général sous" not in page.main.get_text(" ", strip=True)
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    assert "en général sous" not in mail.text_body
+
+
+def test_ten_checked_registrations_give_their_median_in_working_days(agent, app, new_agent):
+    checked_registrations([3] * 6 + [8] * 4)
+    assert usual_check_days(back_office.delegation("bretagne").id) == 3
+    assert usual_check_days(back_office.delegation("ile-de-france").id) is None, "another delegation's checks"
+    phrase = "Votre délégation vérifie votre inscription (en général sous 3 jours ouvrés)."
+    register(agent)
+    assert phrase in agent.page.main.get_text(" ", strip=True)
+    page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
+    assert phrase in page.main.get_text(" ", strip=True)
+    mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
+    assert phrase in mail.text_body and phrase in mail.html_body

@@ -82,9 +82,21 @@ def decide(request: MailChangeRequest, staff: DelegationStaff, accepted: bool, r
 
 
 def decide_registration(registration: Registration, staff: DelegationStaff, verified: bool, reason: str | None) -> None:
-    """Mark a registration verified, or reject it: the account is disabled and the agent told."""
+    """Mark a registration verified (the agent is mailed a link to ask for a password), or reject it.
+
+    On rejection the account is disabled and the agent told.
+    """
     _record_decision(registration, staff, verified, reason)
     agent = registration.agent
+    if verified and agent is not None and agent.email:
+        send_mail(
+            agent.email,
+            "Espace Agent C.G.O.S : votre inscription est vérifiée",
+            "registration_verified",
+            agent=agent,
+            delegation=registration.delegation,
+            first_connection_url=external_url("first_connection.identify", numero=agent.numero),
+        )
     if not verified and agent is not None:
         agent.disabled_at = utcnow()
         revoke_sessions(agent)

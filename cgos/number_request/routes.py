@@ -14,7 +14,8 @@ from flask import Blueprint, render_template, request, session, url_for
 from .. import flow_state, uploads, validators
 from ..credentials import limits
 from ..credentials.accounts import find_agent_by_nir_digest
-from ..delegations import delegation_for
+from ..delegation.check_time import usual_check_days
+from ..delegations import delegation_for, delegation_of
 from ..extensions import db
 from ..htmx import is_htmx, render_page, see_other
 from ..identification.forms import MailConfirmationForm
@@ -389,25 +390,35 @@ def check():
         uploads.forget_kept(kept)
     flow_state.discard(STATE)
     session["registration_sent"] = values["email"]
+    delegation = delegation_of(values["establishment"])
+    session["registration_delegation"] = delegation.id if delegation else None
     return see_other(url_for(".registration_sent"))
 
 
 @bp.get("/inscription/envoyee")
 def registration_sent():
-    """« Vous devez confirmer votre adresse de messagerie sous 48 heures »."""
+    """« Vous devez confirmer votre adresse de messagerie sous 48 heures », then the delegation's check."""
     email = session.get("registration_sent")
     if not email:
         return see_other(url_for(".start"))
-    return page("number_request/registration_sent.html", email=email)
+    delegation_id = session.get("registration_delegation")
+    check_days = usual_check_days(delegation_id if isinstance(delegation_id, int) else None)
+    return page("number_request/registration_sent.html", email=email, check_days=check_days)
 
 
 @bp.get("/confirmer/<token>")
 def confirm(token: str):
-    """The link of the confirmation mail: the agent is created and gets a new numéro."""
+    """The link of the confirmation mail: the agent is created and gets a new numéro; the delegation checks next."""
     registration, outcome = services.confirm(token)
     db.session.commit()
+    check_days = usual_check_days(registration.delegation_id) if outcome is LinkOutcome.CREATED else None
     return page(
-        "number_request/confirmed.html", outcome.status, registration=registration, outcome=outcome, Outcome=LinkOutcome
+        "number_request/confirmed.html",
+        outcome.status,
+        registration=registration,
+        outcome=outcome,
+        Outcome=LinkOutcome,
+        check_days=check_days,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from .. import events, uploads
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..credentials.hashing import nir_digest
+from ..delegation.check_time import usual_check_days
 from ..delegations import delegation_for, delegation_of
 from ..events import Event
 from ..extensions import commit_or_roll_back, db
@@ -159,7 +160,7 @@ def confirm(token: str) -> tuple[Registration | None, LinkOutcome]:
         "Espace Agent C.G.O.S : votre numéro C.G.O.S",
         "new_numero",
         agent=agent,
-        first_connection_url=external_url("first_connection.identify"),
+        check_days=usual_check_days(registration.delegation_id),
     )
     return registration, LinkOutcome.CREATED
 
