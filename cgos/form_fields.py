@@ -20,7 +20,12 @@ class NumeroField(StringField):
 
 
 class FrenchDateField(StringField):
-    """A date typed JJ/MM/AAAA: a `date` once checked, written back JJ/MM/AAAA."""
+    """A date typed JJ/MM/AAAA or JJMMAAAA on a digit pad: a `date` once checked, written back JJ/MM/AAAA."""
+
+    def __init__(self, *args, **kwargs):
+        # static/dates.js finds the field by `data-date-input` and adds the slashes as digits are typed.
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "data-date-input": True})
+        super().__init__(*args, **kwargs)
 
     def _value(self) -> str:
         """Written back as the agent typed it."""
@@ -54,11 +59,11 @@ def numero_field(description: str | None = None) -> StringField:
 
 
 def birth_date_field() -> FrenchDateField:
-    """« Date de naissance », typed JJ/MM/AAAA."""
+    """« Date de naissance », typed JJ/MM/AAAA or JJMMAAAA."""
     return FrenchDateField(
         "Date de naissance",
         validators=[DataRequired("Saisissez votre date de naissance."), birth_date],
-        description="Au format JJ/MM/AAAA, par exemple 14/03/1985.",
+        description="Par exemple : 14/03/1985, ou 14031985.",
     )
 
 

@@ -47,21 +47,46 @@ def same_as(other_name: str, message: str):
     return check
 
 
+# Between day, month and year: a slash, a dot, a hyphen or spaces (typed, pasted or autofilled).
+# Spaces may surround a separator; written so that a long run of spaces costs linear time.
+DATE_SEPARATOR = r"(?:\s*[/.\-]\s*|\s+)"
+DATE_SEPARATED = re.compile(rf"(\d{{1,2}}){DATE_SEPARATOR}(\d{{1,2}}){DATE_SEPARATOR}(\d{{4}})")
+# Digits only, as the iPhone's digit pad types them: JJMMAAAA.
+DATE_DIGITS = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
+DATE_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
 def parse_french_date(value: str):
-    """`14/03/1985`, `14-03-1985` or `1985-03-14` as a date, else None."""
+    """`14/03/1985`, `14 03 1985`, `14-03-1985`, `14.03.1985`, `14031985` or `1985-03-14` as a date, else None."""
     value = (value or "").strip()
-    match = re.fullmatch(r"(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})", value)
-    if match:
+    if len(value) > 40:
+        return None
+    if match := DATE_SEPARATED.fullmatch(value) or DATE_DIGITS.fullmatch(value):
         day, month, year = (int(part) for part in match.groups())
-    else:
-        match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
-        if not match:
-            return None
+    elif match := DATE_ISO.fullmatch(value):
         year, month, day = (int(part) for part in match.groups())
+    else:
+        return None
     try:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+def date_too_short(value: str) -> bool:
+    """Whether a date was typed as 6 or 7 digits (a two-digit year, a digit left out), separators aside."""
+    digits = re.sub(r"[/.\-\s]", "", value or "")
+    return bool(re.fullmatch(r"[0-9]{6,7}", digits))
+
+
+def date_problem(value: str, example: date) -> str | None:
+    """The message for a date typed with too few digits, with `example` written both ways, or None."""
+    if not date_too_short(value):
+        return None
+    return (
+        "Saisissez la date en entier : 2 chiffres pour le jour, 2 pour le mois et 4 pour l'année, "
+        f"par exemple {example:%d/%m/%Y} ou {example:%d%m%Y}."
+    )
 
 
 def paris_today() -> date:
@@ -92,6 +117,8 @@ def birth_date_problem(born: date, today: date) -> str | None:
 def birth_date(form, field) -> None:
     """A real date of birth, written JJ/MM/AAAA; keeps the date."""
     parsed = parse_french_date(field.data)
+    if parsed is None and (short := date_problem(field.data, date(1985, 3, 14))):
+        raise StopValidation(short)
     if parsed is None:
         raise StopValidation("Saisissez votre date de naissance au format JJ/MM/AAAA, par exemple 14/03/1985.")
     problem = birth_date_problem(parsed, paris_today())

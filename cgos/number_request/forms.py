@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from datetime import date
 
 from babel import Locale
 from flask_wtf import FlaskForm
@@ -20,7 +21,7 @@ from ..form_fields import (
 from ..identifiers import french_message
 from ..identifiers import nir as nir_rules
 from ..models import Position, Registration
-from ..validators import email_address, parse_french_date, person_name
+from ..validators import date_problem, email_address, parse_french_date, person_name
 
 POSITIONS = {
     Position.TITULAIRE: "Titulaire",
@@ -92,6 +93,8 @@ def postal_code_characters(form, field) -> None:
 def entry_date(form, field) -> None:
     """A real date, written JJ/MM/AAAA; its checks against today and the birth date come later."""
     parsed = parse_french_date(field.data)
+    if parsed is None and (short := date_problem(field.data, date(2020, 9, 1))):
+        raise StopValidation(short)
     if parsed is None:
         raise StopValidation("Saisissez la date d'entrée au format JJ/MM/AAAA, par exemple 01/09/2020.")
     field.data = parsed
@@ -154,7 +157,7 @@ class EstablishmentForm(FlaskForm):
     entry_date = FrenchDateField(
         "Date d'entrée dans votre établissement",
         validators=[DataRequired("Saisissez votre date d'entrée dans votre établissement."), entry_date],
-        description="Au format JJ/MM/AAAA.",
+        description="Par exemple : 01/09/2020, ou 01092020.",
     )
     position = FrenchSelectField(
         "Votre position statutaire",
