@@ -536,7 +536,7 @@ def test_verifying_the_registration_mails_a_link_to_first_connection_with_the_nu
     assert mail.recipient == "anne.legoff@example.org"
     assert mail.subject == "Espace Agent C.G.O.S : votre inscription est vérifiée"
     text = open_mail(mail).text_body
-    assert re.search(r"Demander mon mot de passe :\nhttps?://\S+/premiere-connexion\?numero=\S+$", text, re.M)
+    assert re.search(r"^Demander mon mot de passe :\nhttps?://\S+/premiere-connexion\?numero=\S+$", text, re.M)
     numero = registration.agent.numero
     assert re.search(rf"^Numéro C.G.O.S : {numero[:8]} {numero[8]}$", text, re.M)
     assert "Demander mon mot de passe" in mail.html_body

@@ -48,6 +48,8 @@ NEWCOMER = {
 RENNES_INSEE = "35238"
 CIVILITY_MISMATCH = "La civilité ne correspond pas au numéro de sécurité sociale"
 PDF = b"%PDF-1.4\n%%EOF\n"
+# The next step after registering, said on the sent page, the numéro page and the numéro mail.
+CHECK_NOTICE = "Votre délégation vérifie votre inscription. Vous recevrez un mail : vous pourrez alors demander"
 
 
 # --- What an agent sees and does ---------------------------------------------------
@@ -397,7 +399,7 @@ def identify_newcomer(page, numero: str) -> None:
     page.get_by_role("button", name="Continuer").click()
 
 
-def test_registration_to_first_login(page, js, live_app, mailbox, payslip, audit):
+def test_registration_to_first_login(page, js, live_app, live_server, mailbox, payslip, audit):
     """Unknown NIR: civility mismatch fixed, mail confirmed, numéro shown and mailed, checked by the delegation,
     1ère connexion, charter."""
     open_number_request(page, audit)
@@ -455,7 +457,7 @@ def test_registration_to_first_login(page, js, live_app, mailbox, payslip, audit
     page.goto(confirmation_link(mailbox))
     expect(heading(page, "Votre numéro C.G.O.S")).to_be_visible()
     numero = numero_line(page.locator("main").inner_text())
-    expect(page.get_by_role("link", name="Demander mon mot de passe")).to_be_visible()
+    expect(page.get_by_role("link", name="Demander mon mot de passe")).to_have_count(0)
     audit(page)
     mailed = wait_for_mail(mailbox, NEWCOMER["email"], "Numéro C.G.O.S :")
     assert numero_line(plain_text(mailed)) == numero
@@ -473,7 +475,7 @@ def test_registration_to_first_login(page, js, live_app, mailbox, payslip, audit
     audit(page)
 
     # The delegation checks it (its pages and buttons: test_the_delegation_verifies_or_rejects_the_registration).
-    with live_app.app_context():
+    with live_app.test_request_context(base_url=live_server):
         verify_registrations_of(numero)
 
     page.goto("/premiere-connexion")
@@ -497,6 +499,51 @@ def test_registration_to_first_login(page, js, live_app, mailbox, payslip, audit
     log_in_on_keypad(page, numero, pin)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     expect(page.get_by_role("button", name="Accepter")).to_be_visible()
+    audit(page)
+
+
+# --- 4b. No dead end: the check is announced, then its mail opens « 1ère connexion » ----------------------
+
+
+def test_after_registering_the_check_is_announced_and_its_mail_opens_first_connection(
+    page, js, live_app, live_server, mailbox, audit
+):
+    """Sent page and numéro page say the delegation checks first, with no way into the refusal; once checked,
+    the mail's « Demander mon mot de passe » link opens « 1ère connexion » with the numéro typed."""
+    register_newcomer_over_http(page, live_server)
+    page.goto("/demande-numero/inscription/envoyee")
+    expect(heading(page, "Confirmez votre adresse mail")).to_be_visible()
+    expect(page.get_by_text(CHECK_NOTICE)).to_be_visible()
+    expect(page.locator('main a[href*="/premiere-connexion"]')).to_have_count(0)
+    audit(page)
+
+    page.goto(confirmation_link(mailbox))
+    expect(heading(page, "Votre numéro C.G.O.S")).to_be_visible()
+    numero = numero_line(page.locator("main").inner_text())
+    expect(page.get_by_text(CHECK_NOTICE)).to_be_visible()
+    expect(page.get_by_role("link", name="Demander mon mot de passe")).to_have_count(0)
+    expect(page.locator('main a[href*="/premiere-connexion"]')).to_have_count(0)
+    audit(page)
+    numero_mail = wait_for_mail(mailbox, NEWCOMER["email"], "Numéro C.G.O.S :")
+    assert CHECK_NOTICE in plain_text(numero_mail)
+    assert "/premiere-connexion" not in mail_texts(numero_mail)
+
+    # « Inscription vérifiée », as the delegation's click records it.
+    with live_app.test_request_context(base_url=live_server):
+        verify_registrations_of(numero)
+    message = wait_for_mail(mailbox, NEWCOMER["email"], "Demander mon mot de passe :")
+    link = re.search(r"^Demander mon mot de passe :\s*\n(https?://\S+)\s*$", plain_text(message), re.M).group(1)
+    assert numero_line(plain_text(message)) == numero
+    page.goto(link)
+    expect(heading(page, "Vous n'avez pas encore de mot de passe")).to_be_visible()
+    expect(tab(page, "1ère connexion")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_label("Numéro C.G.O.S")).to_have_value(numero)
+    audit(page)
+    page.get_by_label("Année de naissance").fill(NEWCOMER["year"])
+    page.get_by_label("Mois de naissance").select_option(label=NEWCOMER["month"])
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_text("cam*****@example.net")).to_be_visible()
+    expect(heading(page, "Demande d'inscription en cours de vérification")).to_have_count(0)
     audit(page)
 
 
