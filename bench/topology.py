@@ -13,6 +13,7 @@ address of its own. Three runs of each, interleaved; the medians are kept.
 import http.client
 import itertools
 import os
+import re
 import socket
 import statistics
 import sys
@@ -27,6 +28,8 @@ import cluster as topology  # noqa: E402
 import run  # noqa: E402
 
 RUNS = 3
+SOPHIE_PIN = "482915"
+NOBODY = "40000000 L"  # a numéro of the right form that no agent has
 QUIET_SECONDS, STORM_SECONDS = 10, 30
 SLOWLORIS_SECONDS = 15
 
@@ -61,7 +64,12 @@ def route_through_nginx(cluster: topology.Cluster) -> None:
     def connect(port: int, timeout: float = 60) -> http.client.HTTPConnection:
         with lock:
             source = sources.setdefault(threading.get_ident(), next(addresses))
-        return ClientConnection(cluster, source, timeout)
+        connection = ClientConnection(cluster, source, timeout)
+        # Opened now, as a browser has its connection before it asks for the next page: the probe's
+        # visitors connect before their first request is due, so its latencies are the server's,
+        # not a TLS handshake's (reconnections after nginx's keepalive_timeout still count).
+        connection.connect()
+        return connection
 
     run.connect = connect
 
@@ -72,11 +80,71 @@ def workers(cluster: topology.Cluster, hosts: list[int]) -> list[int]:
 
 
 def storm(cluster: topology.Cluster, hosts: list[int]) -> dict:
-    """bench/run.py's mixed load through nginx, with nginx sending to `hosts` only."""
+    """bench/run.py's mixed load through nginx, with nginx sending to `hosts` only; and the database
+    connections the hosts' pools hold at its end."""
     cluster.reload_nginx(drained=set(topology.APP_HOSTS) - set(hosts))
-    for _ in range(10):  # a few logins first: every worker warm
+    for _ in range(10):  # a few pages first: every worker warm
         run.request(443, "GET", "/")
-    return run.mixed_load(443, workers(cluster, hosts), seconds=QUIET_SECONDS, storm_seconds=STORM_SECONDS)
+    busy, ours, started = busy_seconds(), topology_seconds(), time.perf_counter()
+    result = run.mixed_load(443, workers(cluster, hosts), seconds=QUIET_SECONDS, storm_seconds=STORM_SECONDS)
+    elapsed = time.perf_counter() - started
+    result["foreign_cores"] = ((busy_seconds() - busy) - (topology_seconds() - ours)) / elapsed
+    result["database_connections"] = cluster.sql("SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = 'cgos'")[0][
+        0
+    ]
+    return result
+
+
+def busy_seconds() -> float:
+    """Time all the cores have spent on something so far (/proc/stat: everything but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def topology_seconds() -> float:
+    """CPU time used so far by every process of the topology's namespaces and by this load generator."""
+    pids = []
+    for namespace in topology.stale_namespaces():
+        pids += [int(pid) for pid in topology.run("ip", "netns", "pids", namespace, check=False).stdout.split()]
+    seconds = 0.0
+    for pid in pids:
+        try:
+            seconds += run.cpu_seconds([pid])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # ended meanwhile
+    return seconds + time.process_time()
+
+
+def redis_bytes_per_client(cluster: topology.Cluster, clients: int = 40) -> dict:
+    """Redis memory a client address costs: logins (right PIN), then wrong PINs, each from `clients`
+    addresses not seen before (Redis emptied first)."""
+    figures = {}
+    for what, pin in (("login", SOPHIE_PIN), ("failure", "482916")):
+        assert cluster.redis("FLUSHDB") == "OK"
+        before = redis_used_memory(cluster)
+        sources = topology.CLIENT_V4[:clients] if what == "login" else topology.CLIENT_V4[clients : 2 * clients]
+        for source in sources:
+            cluster.browser(source).log_in(NOBODY if what == "failure" else run.SOPHIE, pin)
+        figures[what] = {
+            "bytes": (redis_used_memory(cluster) - before) / clients,
+            "keys": int(cluster.redis("DBSIZE")) / clients,
+        }
+    return figures
+
+
+def redis_used_memory(cluster: topology.Cluster) -> int:
+    """Redis's used_memory, in bytes."""
+    return int(re.search(r"used_memory:(\d+)", cluster.redis("INFO", "memory")).group(1))
+
+
+def pinned_bcrypt_times() -> list[float]:
+    """bench/run.py's hash times, this thread on one core, as an app host's hashing threads are."""
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {0})
+    try:
+        return run.bcrypt_times()
+    finally:
+        os.sched_setaffinity(0, cores)
 
 
 def slowloris_probes(cluster: topology.Cluster) -> dict:
@@ -99,7 +167,7 @@ def median_run(runs: list[dict]) -> dict:
     return sorted(runs, key=lambda result: result["logins"])[len(runs) // 2]
 
 
-def section(one: list[dict], two: list[dict], probes: dict, hash_seconds: float) -> str:
+def section(one: list[dict], two: list[dict], probes: dict, redis: dict, hash_seconds: float, load: tuple) -> str:
     """The bench/RESULTS.md section."""
     one_logins = statistics.median(r["logins"] for r in one)
     two_logins = statistics.median(r["logins"] for r in two)
@@ -149,8 +217,18 @@ def section(one: list[dict], two: list[dict], probes: dict, hash_seconds: float)
         f"login page **{probes['/']['slowloris']['p95_ms']:.1f} ms** (quiet {probes['/']['quiet']['p95_ms']:.1f}) "
         "| within 1 s | "
         f"{run.verdict(max(probes[p]['slowloris']['p95_ms'] for p in ('/healthz', '/')) < 1000)} |",
+        f"| Cores taken by work foreign to the bench (other processes of the machine) during each run: one host; "
+        f"two hosts | {runs(one, lambda r: r['foreign_cores'])}; {runs(two, lambda r: r['foreign_cores'])} | 0 | |",
         f"| Logins refused with a 503 during the storms (one host; two hosts) | {sum(r['refused'] for r in one)}; "
         f"{sum(r['refused'] for r in two)} | | |",
+        f"| PostgreSQL connections the hosts' pools held after a storm (one host; two hosts), most of the runs | "
+        f"{max(r['database_connections'] for r in one)}; {max(r['database_connections'] for r in two)} | | |",
+        f"| Redis memory per client address, right PIN; wrong PIN | {redis['login']['bytes']:.0f} bytes "
+        f"({redis['login']['keys']:.1f} keys); {redis['failure']['bytes']:.0f} bytes ({redis['failure']['keys']:.1f} keys) "
+        "| | |",
+        "",
+        f"The machine's load average (1 min) was {load[0]:.1f} before the runs and {load[1]:.1f} after: other work "
+        "on its two cores takes them from the hosts, whose bcrypt threads have the lowest priority.",
         "",
         f"Where the cores went during the median storm, one host: {cores(median_run(one))}. Two hosts: "
         f"{cores(median_run(two))}.",
@@ -174,17 +252,20 @@ def main() -> None:
     )
     try:
         route_through_nginx(cluster)
-        hash_times = run.bcrypt_times()
+        load_before = os.getloadavg()[0]
+        hash_times = pinned_bcrypt_times()
         one, two = [], []
         for _ in range(RUNS):
             one.append(storm(cluster, [1]))
             two.append(storm(cluster, [1, 2]))
             print(f"one host {one[-1]['logins']:.2f}/s, two hosts {two[-1]['logins']:.2f}/s", file=sys.stderr)
         probes = slowloris_probes(cluster)
-        hash_seconds = statistics.median(hash_times + run.bcrypt_times())
+        redis = redis_bytes_per_client(cluster)
+        hash_seconds = statistics.median(hash_times + pinned_bcrypt_times())
+        load = (load_before, os.getloadavg()[0])
     finally:
         cluster.tear_down()
-    text = section(one, two, probes, hash_seconds)
+    text = section(one, two, probes, redis, hash_seconds, load)
     run.write_section(text)
     print(text)
 
