@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import ssl
@@ -666,7 +667,7 @@ class Cluster:
                 host.start_mail_worker()
             self.start_nginx()
         except BaseException:
-            self.tear_down()
+            self.tear_down(keep_folder=True)
             raise
         return self
 
@@ -985,8 +986,9 @@ class Cluster:
 
     # -- tearing down ---------------------------------------------------------------------------
 
-    def tear_down(self) -> None:
-        """Stop every process and remove every namespace; safe to call twice, after any failure."""
+    def tear_down(self, keep_folder: bool = False) -> None:
+        """Stop every process, remove every namespace and the work folder (kept, with its logs, when
+        asked: after a failure); safe to call twice."""
         if self._torn_down:
             return
         self._torn_down = True
@@ -1018,6 +1020,10 @@ class Cluster:
                 check=False,
             )
         remove_namespaces()
+        if keep_folder:
+            print(f"the topology's logs: {self.folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _postgres_ids() -> tuple[int, int]:

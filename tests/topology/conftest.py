@@ -39,7 +39,8 @@ def cluster(request):
     if os.geteuid() != 0:
         pytest.fail("the topology needs root (network namespaces): run `make test-topology` as root")
     built = topology.build()
-    request.addfinalizer(built.tear_down)
+    # After a failure the work folder stays, with every server's log.
+    request.addfinalizer(lambda: built.tear_down(keep_folder=request.session.testsfailed > 0))
     return built
 
 
