@@ -158,3 +158,14 @@ def test_an_empty_dashboard(either, app, monkeypatch):
     page = either.get("/delegation/tableau-de-bord")
     assert "Aucune demande en attente." in page.main.get_text()
     assert figures(page)["Délai médian de décision (12 dernières semaines)"] == "aucune décision"
+
+
+def test_a_public_holiday_is_not_a_working_day_on_the_dashboard(either, monkeypatch):
+    # Received Tuesday 10 November 2026; Wednesday 11 is Armistice Day. By Wednesday 18: 5 working days, not 6.
+    monkeypatch.setattr(dashboard, "utcnow", lambda: datetime(2026, 11, 18, 9, 0, tzinfo=UTC))
+    bo.questionnaire(bo.agent("35127846 S"), datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+    bo.log_in_staff(either)
+    page = either.get("/delegation/tableau-de-bord")
+    row = page.main.select_one("table.pending tbody tr").get_text(" ", strip=True)
+    assert "5 jours ouvrés" in row and "En retard" not in row
+    assert figures(page)["En retard (plus de 5 jours ouvrés)"] == "0"

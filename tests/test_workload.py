@@ -27,6 +27,35 @@ def test_working_days_skip_weekends(start, end, days):
     assert workload.working_days_between(start, end) == days
 
 
+def test_public_holidays_are_not_working_days():
+    france = workload.days_off("53", 2026, 2026)  # Bretagne
+    # Tuesday 10 -> Thursday 12 November 2026: Wednesday 11 is Armistice Day.
+    assert workload.working_days_between(date(2026, 11, 10), date(2026, 11, 12), france) == 1
+    # Christmas 2027 is a Saturday: a holiday at the weekend takes nothing more off.
+    days = workload.days_off("53", 2027, 2027)
+    assert workload.working_days_between(date(2027, 12, 24), date(2027, 12, 27), days) == 1
+    # Across a new year: 1 January 2027 is a Friday.
+    days = workload.days_off("53", 2026, 2027)
+    assert workload.working_days_between(date(2026, 12, 31), date(2027, 1, 4), days) == 1
+
+
+def test_overseas_regions_add_their_own_holidays():
+    # Guadeloupe celebrates the abolition of slavery on 27 May (a Wednesday in 2026); Bretagne works.
+    start, end = date(2026, 5, 26), date(2026, 5, 28)
+    assert workload.working_days_between(start, end, workload.days_off("01", 2026, 2026)) == 1
+    assert workload.working_days_between(start, end, workload.days_off("53", 2026, 2026)) == 2
+    # La Réunion: 20 December (a Monday in 2027).
+    assert date(2027, 12, 20) in workload.days_off("04", 2027, 2027)
+
+
+def test_alsace_moselle_days_are_worked_by_the_grand_est_delegation():
+    # Good Friday (26 March 2027) and 26 December are days off in Alsace-Moselle only; the
+    # Grand Est delegation serves the whole region, so they count as working days (docs/design.md).
+    grand_est = workload.days_off("44", 2027, 2027)
+    assert date(2027, 3, 26) not in grand_est and date(2027, 12, 26) not in grand_est
+    assert date(2027, 3, 29) in grand_est  # Easter Monday is national
+
+
 def test_a_request_is_late_after_five_working_days():
     # Received Tuesday 17 November: 6 working days by Wednesday 25.
     assert workload.is_late(datetime(2026, 11, 17, 9, 0, tzinfo=UTC), NOW)

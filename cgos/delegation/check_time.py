@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Registration, utcnow
+from ..models import Delegation, Registration, utcnow
 from . import workload
 
 # The delay is told only when it rests on enough recent checks.
@@ -15,12 +15,16 @@ CHECK_TIME_PERIOD = timedelta(days=90)
 CHECK_TIME_MINIMUM = 10
 
 
-def median_working_days(pairs: list[tuple[datetime, datetime]], minimum: int = CHECK_TIME_MINIMUM) -> int | None:
+def median_working_days(
+    pairs: list[tuple[datetime, datetime]], region_code: str | None = None, minimum: int = CHECK_TIME_MINIMUM
+) -> int | None:
     """The median of (received, checked) in working days, rounded up and at least 1; None under `minimum` pairs."""
     if len(pairs) < minimum:
         return None
+    years = [workload.local_day(moment).year for pair in pairs for moment in pair]
+    holidays_off = workload.days_off(region_code, min(years), max(years))
     days = [
-        workload.working_days_between(workload.local_day(received), workload.local_day(checked))
+        workload.working_days_between(workload.local_day(received), workload.local_day(checked), holidays_off)
         for received, checked in pairs
     ]
     return max(1, math.ceil(statistics.median(days)))
@@ -38,4 +42,5 @@ def usual_check_days(delegation_id: int | None, now: datetime | None = None) -> 
             Registration.confirmed_at.is_not(None),
         )
     ).all()
-    return median_working_days([(received, checked) for received, checked in pairs])
+    delegation = db.session.get(Delegation, delegation_id)
+    return median_working_days([(received, checked) for received, checked in pairs], delegation.region_code)

@@ -73,6 +73,8 @@ def pending_requests(now: datetime) -> list[Pending]:
         )
         for item in db.session.scalars(pending_registrations())
     ]
+    first_year = min((workload.local_day(received_at).year for *_, received_at, _numero in found), default=today.year)
+    holidays_off = workload.days_off(g.staff.delegation.region_code, first_year, today.year)
     items = [
         Pending(
             kind,
@@ -83,8 +85,8 @@ def pending_requests(now: datetime) -> list[Pending]:
             item.last_name,
             item.first_name,
             item.establishment.name,
-            workload.working_days_between(workload.local_day(received_at), today),
-            workload.is_late(received_at, now),
+            workload.working_days_between(workload.local_day(received_at), today, holidays_off),
+            workload.is_late(received_at, now, holidays_off),
         )
         for kind, url, item, received_at, numero in found
     ]

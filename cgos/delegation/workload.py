@@ -1,22 +1,31 @@
 """A delegation's workload in figures: ages of pending requests, decisions, requests per week.
 
-Plain rules, no Flask and no database: the views give the dates, and `now`.
-Working days are Monday to Friday; public holidays are not taken out (no
-maintained holiday calendar is installed), so a request is late a little
-sooner around a bank holiday, never later.
+Plain rules, no Flask and no database: the views give the dates, `now` and
+the delegation's region. Working days are Monday to Friday less France's
+public holidays (the `holidays` package); overseas regions add their own
+(abolition of slavery, …). Alsace-Moselle's Good Friday and 26 December are
+not taken out: the Grand Est delegation also serves the rest of its region,
+so a request there is counted late at most a day sooner, never later
+(docs/design.md).
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import holidays
 
 PARIS = ZoneInfo("Europe/Paris")
 # A pending request older than this many working days is marked on the dashboard.
 LATE_AFTER_WORKING_DAYS = 5
 CHART_WEEKS = 12
+# Overseas regions (INSEE region code) and their subdivision in the `holidays` package.
+OVERSEAS_CALENDARS = {"01": "971", "02": "972", "03": "973", "04": "974", "06": "976"}
 
 
 def local_day(moment: datetime) -> date:
@@ -24,8 +33,15 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
-def working_days_between(start: date, end: date) -> int:
-    """Working days (Monday to Friday) after `start` up to and including `end`; 0 if `end` is not later."""
+@functools.cache
+def days_off(region_code: str | None, first_year: int, last_year: int) -> frozenset[date]:
+    """The public holidays of `first_year` to `last_year` where a region's delegation works."""
+    calendar = holidays.France(subdiv=OVERSEAS_CALENDARS.get(region_code), years=range(first_year, last_year + 1))
+    return frozenset(calendar)
+
+
+def working_days_between(start: date, end: date, holidays_off: Collection[date] = ()) -> int:
+    """Working days (Monday to Friday, less `holidays_off`) after `start` up to and including `end`; 0 if not later."""
     if end <= start:
         return 0
     full_weeks, rest = divmod((end - start).days, 7)
@@ -33,12 +49,12 @@ def working_days_between(start: date, end: date) -> int:
     for offset in range(1, rest + 1):
         if (start + timedelta(days=offset)).weekday() < 5:
             days += 1
-    return days
+    return days - sum(1 for day in holidays_off if start < day <= end and day.weekday() < 5)
 
 
-def is_late(received_at: datetime, now: datetime) -> bool:
+def is_late(received_at: datetime, now: datetime, holidays_off: Collection[date] = ()) -> bool:
     """True for a request waiting more than LATE_AFTER_WORKING_DAYS working days."""
-    return working_days_between(local_day(received_at), local_day(now)) > LATE_AFTER_WORKING_DAYS
+    return working_days_between(local_day(received_at), local_day(now), holidays_off) > LATE_AFTER_WORKING_DAYS
 
 
 def week_start(day: date) -> date:
