@@ -558,7 +558,7 @@ def test_rejecting_a_registration_sends_no_password_link(agent, app, new_agent):
 
 
 def checked_registrations(days: list[int], now=None, region_agents: int = 0) -> None:
-    """Bretagne registrations confirmed on a Monday and checked `days` working days later (within a week or two)."""
+    """Bretagne registrations confirmed on a Monday and checked `days` working days later (public holidays off)."""
     now = now or utcnow()
     monday = workload.week_start(workload.local_day(now)) - timedelta(weeks=3)
     for number, waited in enumerate(days):
@@ -566,8 +566,10 @@ def checked_registrations(days: list[int], now=None, region_agents: int = 0) -> 
         person = back_office.new_agent(
             "VERIFIE", f"Agent {number}", digits + numero_rules.calc_check_letter(digits), None
         )
-        weeks, rest = divmod(waited, 5)
-        checked_day = monday + timedelta(weeks=weeks, days=rest)
+        checked_day = monday
+        holidays_off = workload.days_off("53", monday.year, monday.year + 1)
+        while workload.working_days_between(monday, checked_day, holidays_off) < waited:
+            checked_day += timedelta(days=1)
         confirmed = datetime.combine(monday, time(10), workload.PARIS)
         checked = datetime.combine(checked_day, time(15), workload.PARIS)
         back_office.registration(person, confirmed, status=RequestStatus.ACCEPTED, decided_at=checked)
