@@ -64,14 +64,14 @@ def sent_rows() -> int:
 def smtp_threads(monkeypatch):
     """The threads that opened an SMTP connection."""
     opened = []
-    original = mail._Connection.configure_host
+    original = mail.delivery.Connection.configure_host
 
     def recording(self):
         """Note who connects, then connect."""
         opened.append(threading.get_ident())
         return original(self)
 
-    monkeypatch.setattr(mail._Connection, "configure_host", recording)
+    monkeypatch.setattr(mail.delivery.Connection, "configure_host", recording)
     return opened
 
 
@@ -139,7 +139,7 @@ def test_two_senders_never_send_the_same_mail(make_app, smtp, mode):
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY=mode)
     with app.app_context():
         queue_mails(30)
-        senders = [mail.Sender(app), mail.Sender(app)]
+        senders = [mail.delivery.Sender(app), mail.delivery.Sender(app)]
         for sender in senders:
             sender.start()
         try:
@@ -161,8 +161,8 @@ def test_a_claim_is_won_by_one_of_the_senders_that_read_the_row(make_app):
         db.session.expunge(seen_by_first)
         seen_by_second = mail_row()
         assert seen_by_first.attempts == seen_by_second.attempts == 0
-        assert mail._claim([seen_by_second]) == [seen_by_second.id]
-        assert mail._claim([seen_by_first]) == [], "the stale copy loses"
+        assert mail.queue.claim([seen_by_second]) == [seen_by_second.id]
+        assert mail.queue.claim([seen_by_first]) == [], "the stale copy loses"
         db.session.remove()
         db.engine.dispose()
 
@@ -181,7 +181,7 @@ def test_retries_back_off_from_30_seconds_to_an_hour():
     assert mail.is_due(failed, now, retry_now=True), "`mail send-pending` does not wait"
     being_sent = OutboundMail(attempts=1, last_attempt_at=now, last_error=None)
     assert not mail.is_due(being_sent, now + timedelta(minutes=4), retry_now=True)
-    assert mail.is_due(being_sent, now + mail.CLAIM_TIMEOUT + timedelta(seconds=1)), "its sender died"
+    assert mail.is_due(being_sent, now + mail.queue.CLAIM_TIMEOUT + timedelta(seconds=1)), "its sender died"
 
 
 def test_commands_and_the_test_client_without_mail_server_start_no_sender(make_app, new_agent, smtp):
@@ -215,7 +215,7 @@ def test_an_unknown_delivery_mode_is_refused(make_app):
 
 
 def test_a_queue_longer_than_a_batch_goes_out_whole_each_mail_once(make_app, smtp, monkeypatch):
-    monkeypatch.setattr(mail, "BATCH", 7)
+    monkeypatch.setattr(mail.delivery, "BATCH", 7)
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
     with app.app_context():
         queue_mails(30)

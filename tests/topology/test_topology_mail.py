@@ -10,7 +10,7 @@ from cluster import APP_ADDRESSES, wait_until
 pytestmark = pytest.mark.topology
 
 BURST = 200
-CLAIM_TIMEOUT_MINUTES = 5  # cgos/mail.py: a mail claimed by a sender that died is tried again after this
+CLAIM_TIMEOUT_MINUTES = 5  # cgos/mail/queue.py: a mail claimed by a sender that died is tried again after this
 
 
 def queued(portal, tag: str) -> dict:
