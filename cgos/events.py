@@ -56,6 +56,12 @@ class Event(enum.StrEnum):
     RECOVERY_CODE_USED = "recovery_code_used"
     PERSONAL_DATA_VIEWED = "personal_data_viewed"
     PAYSLIP_DOWNLOADED = "payslip_downloaded"
+    # Passkeys (« clés d'accès », cgos/passkeys/): created, deleted, refused at sign-in, and
+    # flagged as possibly copied (its signature counter went backwards).
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_DELETED = "passkey_deleted"
+    PASSKEY_FAILURE = "passkey_failure"
+    PASSKEY_CLONED = "passkey_cloned"
 
 
 def record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, func
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from .extensions import db
@@ -362,3 +362,38 @@ class FlowState(db.Model):
     purpose: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Passkey(db.Model):
+    """A passkey (« clé d'accès », a WebAuthn credential) of an agent or of a staff member.
+
+    One table for both owners, as `AuthSession` does: one ceremony module, one lookup by
+    credential id at sign-in, and a credential id unique across the whole site. Exactly one
+    owner is set (the check constraint).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id", ondelete="CASCADE"), index=True)
+    # The authenticator's id for the credential (at most 1023 bytes in WebAuthn).
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
+    # The COSE public key: a signature check, never a secret.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The authenticator's signature counter at the last use (0 for those that keep none).
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What the browser said the authenticator is reached by ("internal", "hybrid"…).
+    transports: Mapped[list] = mapped_column(JSON, default=list)
+    # The WebAuthn user handle (random, the same for every passkey of one owner): an assertion
+    # must carry the one of its credential's owner.
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary(64))
+    # « iPhone — Safari », from the User-Agent at creation; the owner may rename it.
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    # Set when its signature counter went backwards (a copied authenticator?): refused from then on.
+    cloned_at: Mapped[datetime | None]
+
+    agent: Mapped[Agent | None] = relationship()
+    staff: Mapped[DelegationStaff | None] = relationship()
+
+    __table_args__ = (CheckConstraint("(agent_id IS NULL) <> (staff_id IS NULL)", name="ck_passkey_one_owner"),)

@@ -208,6 +208,26 @@ def attempt(rule: Rule, identifier: str, check: Callable[[], Any], succeeded: Ca
         _change_in_flight(rule, identifier, -1)
 
 
+def attempt_proof(address: AddressLimit, check: Callable[[], Any], succeeded: Callable[[Any], bool] = bool) -> Verdict:
+    """A proof of possession (a passkey's signature), where `attempt` takes a typed secret.
+
+    There is nothing to guess, so no account lockout, daily cap or in-flight bound applies, and
+    none stops it: a PIN locked out by someone guessing does not lock the owner's passkey out.
+    The per-address limit counts it first and gives it back on success; a failure marks the
+    client as failing, as a wrong PIN does.
+    """
+    if not address.hit_here():
+        return Verdict(Refusal.ADDRESS, retry_at=address.retry_here())
+    result = check()
+    if succeeded(result):
+        address.refund_here()
+        return Verdict(result=result, succeeded=True)
+    client = client_address()
+    ADDRESS_FAILURES.count(client)
+    NETWORK_FAILURES.count(network_of(client))
+    return Verdict(result=result)
+
+
 def failed_recently(client: str) -> bool:
     """True when the client, or its network, had a confirmed failure within the lockout window."""
     return ADDRESS_FAILURES.attempts(client) > 0 or NETWORK_FAILURES.attempts(network_of(client)) > 0

@@ -40,6 +40,10 @@ ACTIONS = {
     Event.ACCOUNT_DISABLED: "Compte désactivé",
     Event.ACCOUNT_REACTIVATED: "Compte réactivé",
     Event.REQUESTS_EXPORTED: "Export des demandes en attente",
+    Event.PASSKEY_ADDED: "Clé d'accès créée",
+    Event.PASSKEY_DELETED: "Clé d'accès supprimée",
+    Event.PASSKEY_FAILURE: "Clé d'accès refusée",
+    Event.PASSKEY_CLONED: "Clé d'accès bloquée (copie possible)",
 }
 SUBJECTS = {"request": "Demande n° {}", "registration": "Inscription n° {}"}
 # What staff do to an agent's account from the agent's page; their detail is the reason typed, if any.
