@@ -16,6 +16,7 @@ from cgos.models import (
     Agent,
     Commune,
     Establishment,
+    FlowState,
     OutboundMail,
     Registration,
     RequestStatus,
@@ -608,3 +609,77 @@ def test_ten_checked_registrations_give_their_median_in_working_days(agent, app,
     assert phrase in page.main.get_text(" ", strip=True)
     mail = db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
     assert phrase in mail.text_body and phrase in mail.html_body
+
+
+def test_envoyer_has_no_cancel_button_beside_it_but_a_plain_abandon_link_below(either):
+    nir_step(either, NEW_NIR)
+    page = answer_questions(either, registration_fields())
+    actions = page.main.select_one("form .actions")
+    assert [control.get_text(strip=True) for control in actions.select("button, a")] == ["Envoyer"]
+    link = page.main.find("a", string="Abandonner ma demande")
+    assert link is not None and link.find_parent("form") is None and "button" not in (link.get("class") or [])
+    assert link["href"] == URL + "/inscription/abandonner"
+
+
+def test_continuer_ma_demande_keeps_the_answers(either):
+    nir_step(either, NEW_NIR)
+    answer_questions(either, registration_fields())
+    page = either.get(URL + "/inscription/abandonner")
+    assert page.soup.h1.get_text(strip=True) == "Voulez-vous vraiment abandonner votre demande ?"
+    assert page.main.find("button", string="Oui, abandonner ma demande")
+    page = either.get(page.main.find("a", string="Continuer ma demande")["href"])
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
+    assert "Le Goff" in page.text
+
+
+def test_abandoning_throws_the_answers_and_the_payslip_away_and_goes_back_to_the_tab(either, app):
+    nir_step(either, NEW_NIR)
+    answer_questions(either, registration_fields())
+    kept_folder = Path(app.config["UPLOAD_FOLDER"]) / "kept"
+    assert len(list(kept_folder.glob("*"))) == 1
+    either.get(URL + "/inscription/abandonner")
+    page = either.submit(URL + "/inscription/abandonner")
+    assert page.soup.h1.get_text(strip=True) == "Vous n'avez pas encore de numéro C.G.O.S"
+    assert "Votre demande de numéro C.G.O.S est abandonnée" in page.main.select_one(".notice").get_text()
+    assert page.soup.find(id="nir").get("value", "") == ""
+    assert not list(kept_folder.glob("*"))
+    assert db.session.scalar(db.select(db.func.count(FlowState.id))) == 0
+    page = nir_step(either, NEW_NIR)
+    assert page.soup.find(id="last_name").get("value", "") == ""
+
+
+def test_retour_from_the_identity_page_shows_the_nir_typed_and_each_page_its_answers(either):
+    nir_step(either, NEW_NIR)
+    answer_questions(either, registration_fields())
+    for path, names in reversed(QUESTION_PAGES[:3]):
+        page = either.get(URL + path)
+        typed = [name for name in names if name in ("last_name", "email", "postal_code", "entry_date")]
+        assert all(page.soup.find(id=name).get("value") for name in typed), path
+        back = page.main.select_one("a.back-link")["href"]
+    assert back == URL
+    page = either.get(back)
+    assert page.soup.find(id="nir")["value"] == "2 91 03 35 238 456 " + NEW_NIR[13:]
+
+
+def test_the_same_nir_typed_again_brings_its_answers_back_without_counting_another_look_up(make_app, new_agent):
+    app = make_app(NIR_RATE_LIMIT="1 per day")
+    with app.app_context():
+        agent = new_agent(app)
+        nir_step(agent, NEW_NIR)
+        answer_questions(agent, registration_fields())
+        for _ in range(3):
+            page = nir_step(agent, NEW_NIR[:5] + " " + NEW_NIR[5:])
+            assert page.status == 200 and page.soup.h1.get_text(strip=True) == "Votre identité"
+            assert page.soup.find(id="last_name")["value"] == "Le Goff"
+        page = agent.get(URL + "/inscription/verification")
+        assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
+
+
+def test_a_corsican_nir_comes_back_on_the_keyboard_with_letters(agent):
+    from stdnum.fr import nir as stdnum_nir
+
+    body = "185022A004123"
+    nir_step(agent, body + stdnum_nir.calc_check_digits(body))
+    page = agent.get(URL)
+    assert page.soup.find(id="nir")["inputmode"] == "text"
+    assert page.soup.find(id="nir")["value"].startswith("1 85 02 2A 004 123")

@@ -9,7 +9,7 @@ on « Vérifiez vos réponses », never before.
 from datetime import date, timedelta
 from functools import partial
 
-from flask import Blueprint, render_template, request, session, url_for
+from flask import Blueprint, flash, render_template, request, session, url_for
 
 from .. import flow_state, uploads, validators
 from ..credentials import limits
@@ -20,6 +20,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page, see_other
 from ..identification.forms import MailConfirmationForm
 from ..identification.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
+from ..identifiers import nir as nir_rules
 from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment
@@ -31,6 +32,7 @@ bp = Blueprint("number_request", __name__, url_prefix="/demande-numero")
 STATE = "number_request"
 STATE_LIFETIME = timedelta(hours=1)
 TAB = "number_request"
+ABANDONED = "Votre demande de numéro C.G.O.S est abandonnée : vos réponses ont été effacées."
 uploads.UPLOAD_ENDPOINTS.add("number_request.payslip")
 
 
@@ -41,26 +43,38 @@ def page(template: str, status: int = 200, **context):
 
 @bp.route("", methods=["GET", "POST"])
 def start():
-    """The NIR: its structure is checked, then whether the C.G.O.S knows it."""
+    """The NIR: its structure is checked, then whether the C.G.O.S knows it.
+
+    The NIR of a registration under way comes back typed (« Retour »); typed again, it
+    brings its answers back. Another NIR starts an empty registration: the answers of
+    the first are thrown away, never shown for another NIR.
+    """
     form = NirForm()
-    typed = request.form.get("nir", "")
+    current, facts = registration_state()
+    kept = services.unseal_nir(current.get("nir")) if facts else None
+    typed = request.form.get("nir", "") if request.method == "POST" else kept or ""
     # The digits' keyboard, unless the agent asked for letters (Corsica's 2A, 2B) or typed some.
     letters = request.args.get("clavier") == "lettres" or any(c.isalpha() for c in typed)
     show = partial(page, "number_request/nir.html", form=form, letters=letters, steps=STEP_COUNT)
     if request.method == "GET":
-        return show(errors={})
+        return show(errors={}, typed=nir_rules.format(kept) if kept else "")
     if not limits.NIR_LOOKUP_ADDRESS.hit_here():
         return show(429, errors=too_many(limits.NIR_LOOKUP_ADDRESS, limits.client_address()))
     if not form.validate():
         return show(422, errors={})
-    facts = services.nir_facts(form.nir.data)
-    if not limits.NIR.hit(facts["digest"]):
-        return show(429, errors=too_many(limits.NIR, facts["digest"]))
-    agent = find_agent_by_nir_digest(facts["digest"])
+    facts_typed = services.nir_facts(form.nir.data)
+    if facts and facts.get("digest") == facts_typed["digest"]:
+        # The NIR of this browser's registration, counted when it was first looked up.
+        flow_state.save(STATE, current, STATE_LIFETIME)
+        return see_other(url_for(".identity"))
+    if not limits.NIR.hit(facts_typed["digest"]):
+        return show(429, errors=too_many(limits.NIR, facts_typed["digest"]))
+    uploads.forget_kept(current.get("payslip"))
+    agent = find_agent_by_nir_digest(facts_typed["digest"])
     if agent is not None:
         flow_state.save(STATE, {"agent": agent.id}, STATE_LIFETIME)
         return see_other(url_for(".known"))
-    flow_state.save(STATE, {"facts": facts}, STATE_LIFETIME)
+    flow_state.save(STATE, {"facts": facts_typed, "nir": services.seal_nir(form.nir.data)}, STATE_LIFETIME)
     return see_other(url_for(".identity"))
 
 
@@ -393,6 +407,21 @@ def check():
     delegation = delegation_of(values["establishment"])
     session["registration_delegation"] = delegation.id if delegation else None
     return see_other(url_for(".registration_sent"))
+
+
+@bp.route("/inscription/abandonner", methods=["GET", "POST"])
+def abandon():
+    """« Abandonner ma demande », asked once more: « Oui » throws the answers and the payslip away."""
+    current, facts = registration_state()
+    if request.method == "GET":
+        if facts is None:
+            return see_other(url_for(".start"))
+        return page("number_request/abandon.html", action=url_for(".abandon"), back_url=url_for(".check"))
+    if facts is not None:
+        uploads.forget_kept(current.get("payslip"))
+        flow_state.discard(STATE)
+    flash(ABANDONED, "info")
+    return see_other(url_for(".start"))
 
 
 @bp.get("/inscription/envoyee")

@@ -4,7 +4,9 @@ import hashlib
 import secrets
 from datetime import date
 
-from .. import events, uploads
+from cryptography.fernet import InvalidToken
+
+from .. import events, sealing, uploads
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..credentials.hashing import nir_digest
 from ..delegation.check_time import usual_check_days
@@ -20,6 +22,8 @@ from ..reference_data import normalize_search_text
 from ..validators import years_after
 
 _random = secrets.SystemRandom()
+# The key of the NIR a registration's flow state keeps, to type it back on « Retour ».
+NIR_SEALING = b"cgos registration nir while its flow lives"
 
 
 def nir_facts(nir: str) -> dict:
@@ -31,6 +35,21 @@ def nir_facts(nir: str) -> dict:
         "digest": nir_digest(nir),
         "masked": nir_rules.mask(nir),
     }
+
+
+def seal_nir(nir: str) -> str:
+    """The NIR as a registration's flow state keeps it: sealed, never in clear in the database."""
+    return sealing.cipher(NIR_SEALING).encrypt(nir_rules.compact(nir).encode()).decode()
+
+
+def unseal_nir(sealed) -> str | None:
+    """The NIR a flow state keeps, or None (none kept, or sealed under a key dropped since)."""
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return sealing.cipher(NIR_SEALING).decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None
 
 
 def identity_mismatches(facts: dict, civility: str | None, birth: date | None) -> dict[str, str]:
