@@ -5,7 +5,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ENV := FLASK_DEV_MAILBOX=true FLASK_SESSION_COOKIE_SECURE=false
 
-.PHONY: run test lint screenshots test-fuzz test-postgres test-topology bench bench-scale bench-topology install install-test chromium services topology-tools clean
+.PHONY: run test lint screenshots check-html test-fuzz test-postgres test-topology bench bench-scale bench-topology install install-test chromium services topology-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,19 @@ lint: install-test
 	@worse="$$($(BIN)/radon cc --min D --show-complexity cgos)"; \
 	  if [ -n "$$worse" ]; then echo "radon: functions of cgos/ graded worse than C:"; echo "$$worse"; exit 1; fi
 
-## make screenshots: every screen at 390 px (and every mail) as PNG files in screenshots/, from a live demo server
+## make screenshots: every step of every journey at 390 × 844, 390 × 664 and 320 × 568 (the back office at 1280 × 800 and 390 × 844), JS on and off, in build/screenshots/index.html
 screenshots: install-test chromium
 	$(BIN)/python scripts/screenshots.py
+
+VNU_JAR := build/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+
+## make check-html: the Nu Html Checker on every page make screenshots saved; fails on any error but htmx's hx-* attributes (not in CI)
+check-html: install
+	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless; }
+	@test -f $(VNU_JAR) || { command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm; }; \
+	  npm install --prefix build/vnu --no-save --no-audit --no-fund --silent vnu-jar@26.9.27; }
+	@test -f build/screenshots/steps.json || $(MAKE) screenshots || echo "check-html: some journeys stopped; checking the pages saved"
+	$(BIN)/python scripts/check_html.py $(VNU_JAR)
 
 ## make test-fuzz: every public form fed 10 000 hypothesis-generated inputs (slow: minutes)
 test-fuzz: install-test
