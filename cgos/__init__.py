@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from .forgotten_password.routes import bp as forgotten_password_bp
     from .login.routes import bp as login_bp
     from .number_request.routes import bp as number_request_bp
+    from .passkeys.routes import bp as passkeys_bp
     from .places.routes import bp as places_bp
     from .public.routes import bp as public_bp
     from .questionnaire.routes import bp as questionnaire_bp
@@ -111,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
         number_request_bp,
         places_bp,
         account_bp,
+        passkeys_bp,
         delegation_bp,
         staff_history_bp,
         public_bp,

@@ -72,7 +72,7 @@ def revoke_sessions(agent: Agent | None = None, *, staff=None) -> None:
 
 def load_logged_in_agent() -> None:
     """Find who this request's session belongs to, dropping revoked and idle sessions."""
-    g.agent = g.staff = None
+    g.agent = g.staff = g.signed_in_at = None
     token = session.get(SESSION_KEY)
     if not token or request.endpoint == "static":
         return
@@ -94,6 +94,8 @@ def load_logged_in_agent() -> None:
         db.session.commit()
     g.agent = auth_session.agent
     g.staff = auth_session.staff
+    # When this session's sign-in happened: some changes (adding a passkey) want a recent one.
+    g.signed_in_at = auth_session.created_at
 
 
 def duration(key: str) -> timedelta:

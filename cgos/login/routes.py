@@ -344,11 +344,17 @@ def log_in(agent, outcome: Outcome):
     if agent.pin_blocked_at is not None:
         limits.unlock_account(agent)
     apply_success(agent, outcome)
-    events.record(Event.LOGIN_SUCCESS, agent, outcome.value)
+    return full_redirect(start_session(agent, outcome.value))
+
+
+def start_session(agent: Agent, detail: str) -> str:
+    """What every successful sign-in of an agent does, PIN or passkey (`detail`): the event, a new
+    server-side session (the browser's previous one revoked), committed; where to go next."""
+    events.record(Event.LOGIN_SUCCESS, agent, detail)
     login_agent(agent)
     next_step = pending_step(agent)  # before the commit, which would have the agent read again
     db.session.commit()
-    return full_redirect(url_for(next_step or "account.home"))
+    return url_for(next_step or "account.home")
 
 
 @bp.post("/deconnexion")
