@@ -31,6 +31,7 @@ from tests_support.flows import (
     PDF,
     QUESTION_PAGES,
     answer_questions,
+    establishment_id,
     link_in,
     nir_step,
     register,
@@ -39,6 +40,9 @@ from tests_support.flows import (
 from tests_support.staff import log_in_staff
 
 URL = "/demande-numero"
+ESTABLISHMENT_URL = URL + "/inscription/etablissement"
+RENNES = "35238"
+CHU_RENNES = "Centre Hospitalier Universitaire de Rennes"
 
 
 def test_the_tab_asks_for_the_nir(either):
@@ -377,7 +381,7 @@ def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new
 
 
 def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
-    """As in the questionnaire (one chooser): a commune picked lower in a long list is not lost on a search."""
+    """As in the questionnaire (one chooser): a commune chosen from a long list is not lost on a later search."""
     without = (
         db.select(Commune)
         .where(Commune.search_name.startswith("sa"), ~Commune.insee.in_(db.select(Establishment.commune_insee)))
@@ -395,12 +399,10 @@ def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
     assert chosen not in communes_with_establishments("sa")
     nir_step(agent, NEW_NIR)
     agent.get(URL + "/inscription/etablissement")
-    page = agent.submit(
-        URL + "/inscription/etablissement",
-        {"commune_query": "sa", "commune": chosen.insee, "action": "search_establishment"},
-    )
-    radio = page.soup.find("input", attrs={"name": "commune", "value": chosen.insee})
-    assert radio and radio.has_attr("checked")
+    agent.submit(URL + "/inscription/etablissement", {"commune_query": "sa", "choose_commune": chosen.insee})
+    page = agent.submit(URL + "/inscription/etablissement", {"action": "search_establishment"})
+    assert page.soup.find("input", attrs={"name": "commune"})["value"] == chosen.insee
+    assert chosen.name in page.main.select_one("#commune-chosen").get_text()
 
 
 def test_each_question_page_shows_its_step_and_moves_on_with_continuer(either):
@@ -504,9 +506,10 @@ def test_without_javascript_a_search_puts_the_focus_on_the_first_result(agent):
     nir_step(agent, NEW_NIR)
     agent.get(URL + "/inscription/etablissement")
     page = agent.submit(URL + "/inscription/etablissement", {"commune_query": "rennes", "action": "search_commune"})
-    assert page.soup.find("input", attrs={"name": "commune"}).has_attr("autofocus")
+    assert page.soup.find("button", attrs={"name": "choose_commune"}).has_attr("autofocus")
+    agent.submit(URL + "/inscription/etablissement", {"choose_commune": RENNES})
     page = agent.submit(URL + "/inscription/etablissement", {"action": "search_establishment"})
-    assert page.soup.find("input", attrs={"name": "establishment"}).has_attr("autofocus")
+    assert page.soup.find("button", attrs={"name": "choose_establishment"}).has_attr("autofocus")
 
 
 def test_the_numero_page_says_the_delegation_checks_first_with_no_button_into_the_refusal(agent, app, new_agent):
@@ -683,3 +686,99 @@ def test_a_corsican_nir_comes_back_on_the_keyboard_with_letters(agent):
     page = agent.get(URL)
     assert page.soup.find(id="nir")["inputmode"] == "text"
     assert page.soup.find(id="nir")["value"].startswith("1 85 02 2A 004 123")
+
+
+def chosen_line(page, id_: str) -> str:
+    """The line of a choice made (« Ville choisie : … — Changer »), its text as read."""
+    line = page.main.select_one(f"#{id_}")
+    return " ".join(line.get_text(" ", strip=True).split()) if line else ""
+
+
+def test_a_chosen_city_then_establishment_show_as_one_line_each_with_changer(either):
+    nir_step(either, NEW_NIR)
+    either.get(ESTABLISHMENT_URL)
+    page = either.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "action": "search_commune"})
+    assert page.soup.find("button", attrs={"name": "choose_commune", "value": RENNES}).get_text() == "Rennes (35000)"
+    assert not chosen_line(page, "commune-chosen"), "a city found is not chosen until the agent chooses it"
+    page = either.submit(ESTABLISHMENT_URL, {"choose_commune": RENNES})
+    assert (
+        chosen_line(page, "commune-chosen") == "Ville choisie : Rennes (35000) — Changer : Ville de votre établissement"
+    )
+    assert page.main.select_one("#commune-chosen").has_attr("autofocus")
+    assert page.soup.find(id="commune_query") is None or page.soup.find(id="commune_query")["type"] == "hidden"
+    offered = [button.get_text() for button in page.main.select("#establishment-results button")]
+    assert CHU_RENNES in offered and "Centre Hospitalier Guillaume Régnier" in offered
+    chu = establishment_id(CHU_RENNES)
+    page = either.submit(ESTABLISHMENT_URL, {"choose_establishment": str(chu)})
+    assert chosen_line(page, "establishment-chosen") == (
+        f"Établissement choisi : {CHU_RENNES} — Changer : Nom de votre établissement"
+    )
+    assert chosen_line(page, "commune-chosen").startswith("Ville choisie : Rennes (35000)")
+    assert page.main.select("#establishment-results button") == []
+    page = either.submit(ESTABLISHMENT_URL, {"entry_date": "01/09/2015", "position": "titulaire"})
+    assert page.soup.h1.get_text(strip=True) == "Votre bulletin de paie ou de pension"
+    # Back on the page, both are shown as chosen, from the answers kept.
+    page = either.get(ESTABLISHMENT_URL)
+    assert chosen_line(page, "establishment-chosen").startswith(f"Établissement choisi : {CHU_RENNES}")
+    assert chosen_line(page, "commune-chosen").startswith("Ville choisie : Rennes (35000)")
+
+
+def test_changer_offers_the_search_again_with_the_focus_on_its_field(agent):
+    nir_step(agent, NEW_NIR)
+    agent.get(ESTABLISHMENT_URL)
+    agent.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "choose_commune": RENNES})
+    agent.submit(ESTABLISHMENT_URL, {"choose_establishment": str(establishment_id(CHU_RENNES))})
+    page = agent.submit(ESTABLISHMENT_URL, {"action": "change_establishment"})
+    assert not chosen_line(page, "establishment-chosen") and chosen_line(page, "commune-chosen")
+    assert page.soup.find(id="establishment_query").has_attr("autofocus")
+    assert CHU_RENNES in [button.get_text() for button in page.main.select("#establishment-results button")]
+    page = agent.submit(ESTABLISHMENT_URL, {"action": "change_commune"})
+    assert not chosen_line(page, "commune-chosen")
+    field = page.soup.find(id="commune_query")
+    assert field.has_attr("autofocus") and field["value"] == "renn"
+    assert "Rennes (35000)" in [button.get_text() for button in page.main.select("#commune-results button")]
+    assert page.main.select_one("#establishment-results").get_text(strip=True).startswith("Choisissez d'abord")
+    # Changed, not chosen again: « Continuer » asks for the city.
+    page = agent.submit(ESTABLISHMENT_URL, {"entry_date": "01/09/2015", "position": "titulaire"})
+    assert page.status == 422 and page.field_error("commune_query").startswith("Choisissez la ville")
+
+
+def test_choosing_the_city_after_its_error_takes_the_error_away(agent):
+    nir_step(agent, NEW_NIR)
+    agent.get(ESTABLISHMENT_URL)
+    page = agent.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "entry_date": "01/09/2015"})
+    assert page.status == 422 and page.field_error("commune_query").startswith("Choisissez la ville")
+    page = agent.submit(ESTABLISHMENT_URL, {"choose_commune": RENNES})
+    assert page.status == 200 and page.error_summary() == [] and not page.title.startswith("Erreur")
+    assert page.soup.find(id="entry_date")["value"] == "01/09/2015"
+    page = agent.submit(ESTABLISHMENT_URL, {"position": "titulaire"})
+    assert page.status == 422 and chosen_line(page, "commune-chosen")
+    assert page.field_error("establishment_query") == "Choisissez votre établissement dans la liste proposée."
+
+
+def test_an_establishment_of_another_city_is_not_chosen(agent):
+    nir_step(agent, NEW_NIR)
+    agent.get(ESTABLISHMENT_URL)
+    agent.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "choose_commune": RENNES})
+    elsewhere = db.session.scalar(db.select(Establishment.id).where(Establishment.commune_insee != RENNES))
+    page = agent.submit(ESTABLISHMENT_URL, {"choose_establishment": str(elsewhere)})
+    assert not chosen_line(page, "establishment-chosen") and chosen_line(page, "commune-chosen")
+
+
+def test_with_javascript_the_chooser_is_swapped_alone_and_says_what_was_chosen(agent):
+    url = "/recherche/choix"
+    page = agent.get(url, query_string={"commune_query": "renn", "choose_commune": RENNES})
+    html = page.response.get_data(as_text=True)
+    assert page.status == 200 and "<html" not in html and "<form" not in html
+    assert chosen_line(page, "commune-chosen").startswith("Ville choisie : Rennes (35000)")
+    assert page.soup.select_one("#commune-chosen").has_attr("autofocus")
+    status = page.soup.select_one("#establishment-chooser-status")
+    assert status["hx-swap-oob"] == "innerHTML" and status.get_text() == "Ville choisie : Rennes (35000)"
+    chu = str(establishment_id(CHU_RENNES))
+    page = agent.get(url, query_string={"commune": RENNES, "choose_establishment": chu})
+    assert chosen_line(page, "establishment-chosen").startswith(f"Établissement choisi : {CHU_RENNES}")
+    assert page.soup.select_one("#establishment-chooser-status").get_text() == f"Établissement choisi : {CHU_RENNES}"
+    page = agent.get(url, query_string={"commune": RENNES, "establishment": chu, "action": "change_commune"})
+    assert page.soup.find(id="commune_query").has_attr("autofocus") and not chosen_line(page, "establishment-chosen")
+    for button in page.soup.select("button"):
+        assert button["hx-get"] in (url, "/recherche/communes", "/recherche/etablissements")

@@ -17,13 +17,13 @@ from ..credentials.accounts import find_agent_by_nir_digest
 from ..delegation.check_time import usual_check_days
 from ..delegations import delegation_for, delegation_of
 from ..extensions import db
-from ..htmx import is_htmx, render_page, see_other
+from ..htmx import render_page, see_other
 from ..identification.forms import MailConfirmationForm
 from ..identification.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
 from ..identifiers import nir as nir_rules
 from ..links import LinkOutcome
 from ..models import Agent
-from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment
+from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment, is_chooser_action
 from ..places.search import establishment_in
 from . import services
 from .forms import POSITIONS, AddressForm, EstablishmentForm, IdentityForm, NirForm, PayslipForm, countries
@@ -271,17 +271,14 @@ def establishment():
         form = EstablishmentForm(data={**given, "entry_date": stored_date(given.get("entry_date"))})
     else:
         form = EstablishmentForm()
-    searching = request.method == "POST" and request.form.get("action", "").startswith("search")
+    choosing = request.method == "POST" and is_chooser_action(request.form)
 
     def show(status: int = 200, errors: dict | None = None):
-        """The page, with the communes and establishments matching what was typed and chosen."""
+        """The page, with the city and establishment chosen, or the choices matching what was typed."""
         found = choices(form, given if request.method == "GET" else None)
-        focus = request.form.get("action", "").removeprefix("search_") if searching and not is_htmx() else None
-        return question_page(
-            "establishment", "number_request/establishment.html", form, status, errors, focus=focus, **found
-        )
+        return question_page("establishment", "number_request/establishment.html", form, status, errors, **found)
 
-    if request.method == "GET" or searching:
+    if request.method == "GET" or choosing:
         return show()
     form.validate()
     chosen = chosen_establishment(form)

@@ -140,10 +140,10 @@ def numero_line(text: str) -> str:
 
 
 def choose_establishment(page: Page, js: bool, audit) -> None:
-    """« Ville de votre établissement » then « Nom de votre établissement », both chosen from the lists offered.
+    """« Ville de votre établissement » then « Nom de votre établissement », each chosen from the buttons offered.
 
-    With JavaScript the lists are swapped in as the agent types (no page load);
-    without, each « Rechercher » button re-renders the form with them.
+    With JavaScript the buttons come as the agent types and a choice swaps the chooser in place
+    (no page load); without, « Rechercher » and each choice re-render the page.
     """
     communes = page.locator("#commune-results")
     establishments = page.locator("#establishment-results")
@@ -154,25 +154,24 @@ def choose_establishment(page: Page, js: bool, audit) -> None:
         page.get_by_role("button", name="Rechercher : Ville de votre établissement").click()
         expect(heading(page, ESTABLISHMENT_HEADING)).to_be_visible()
         # Back at the results, not at the top: the first choice has the focus.
-        expect(communes.get_by_role("radio").first).to_be_focused()
+        expect(communes.get_by_role("button").first).to_be_focused()
         audit(page)
-    commune = communes.get_by_role("radio", name=re.compile(rf"^{NEWCOMER['commune']} \("))
-    expect(commune).to_be_visible()
-    commune.check()
-    expect(commune).to_be_checked()
+    communes.get_by_role("button", name=re.compile(rf"^{NEWCOMER['commune']} \(")).click()
+    chosen = page.locator("#commune-chosen")
+    expect(chosen).to_contain_text(f"Ville choisie : {NEWCOMER['commune']} (35000)")
+    expect(chosen).to_be_focused()
     # The commune chosen, its establishments are offered.
-    expect(establishments.get_by_role("radio", name="Centre Hospitalier Guillaume Régnier")).to_be_visible()
+    expect(establishments.get_by_role("button", name="Centre Hospitalier Guillaume Régnier")).to_be_visible()
     page.get_by_label("Nom de votre établissement").fill("Universitaire")
     if not js:
         page.get_by_role("button", name="Rechercher : Nom de votre établissement").click()
         expect(heading(page, ESTABLISHMENT_HEADING)).to_be_visible()
-        expect(commune).to_be_checked()
-        expect(establishments.get_by_role("radio").first).to_be_focused()
+        expect(chosen).to_contain_text(f"Ville choisie : {NEWCOMER['commune']} (35000)")
+        expect(establishments.get_by_role("button").first).to_be_focused()
         audit(page)
-    expect(establishments.get_by_role("radio")).to_have_count(1)
-    establishment = establishments.get_by_role("radio", name=NEWCOMER["establishment"], exact=True)
-    establishment.check()
-    expect(establishment).to_be_checked()
+    expect(establishments.get_by_role("button")).to_have_count(1)
+    establishments.get_by_role("button", name=NEWCOMER["establishment"], exact=True).click()
+    expect(page.locator("#establishment-chosen")).to_contain_text(f"Établissement choisi : {NEWCOMER['establishment']}")
     if js:
         assert page.evaluate("window.__e2eMarker") == "still here", "choosing the establishment reloaded the page"
 
