@@ -213,7 +213,9 @@ class Run:
         try:
             steps(self, *args)
         except Exception as error:  # a screenshot run reports and goes on
-            message = str(error).splitlines()[0][:300]
+            lines = str(error).splitlines()
+            waiting = [line.strip() for line in lines if "waiting for" in line][:1]
+            message = " ".join(lines[:1] + waiting)[:400]
             self.failures.append(f"{self.name} « {name} »: {message}")
             print(f"{self.name}: journey « {name} » stopped: {message}", file=sys.stderr)
             try:
@@ -243,6 +245,11 @@ def act(run: Run, locator) -> None:
     page.wait_for_function(SWAPPED, polling=50)
     page.wait_for_load_state("load")
     settle(page)
+
+
+def wait_errors(page: Page) -> None:
+    """Wait for the error summary (« Il y a un problème », or a warning in its place)."""
+    page.locator(".error-summary").first.wait_for()
 
 
 def heading(page: Page, text):
@@ -342,7 +349,7 @@ def login(run: Run) -> None:
     type_pin(run, SOPHIE["pin"][:3])
     run.shoot("login-3-digits")
     act(run, button(page, "Valider"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("login-incomplete-pin")
     for attempt in range(1, 6):
         log_in(run, SOPHIE["numero"], "000000")
@@ -350,7 +357,7 @@ def login(run: Run) -> None:
             wait_heading(page, "Renvoi du mot de passe")
             run.shoot("login-lockout")
         elif attempt != 2:
-            page.get_by_role("alert").wait_for()
+            wait_errors(page)
             run.shoot(f"login-wrong-pin-{attempt}")
 
 
@@ -362,7 +369,7 @@ def forgotten_password(run: Run, app) -> None:
     wait_heading(page, "Renvoi du mot de passe")
     run.shoot("forgot")
     act(run, button(page, "Continuer"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("forgot-errors")
     page.goto("/")
     act(run, page.get_by_role("link", name="Saisir mon mot de passe au clavier"))
@@ -389,7 +396,7 @@ def first_connection(run: Run) -> None:
     wait_heading(page, "Vous n'avez pas encore de mot de passe")
     run.shoot("first")
     act(run, button(page, "Continuer"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("first-errors")
     page.goto("/premiere-connexion")
     identify(run, SOPHIE)
@@ -400,7 +407,7 @@ def first_connection(run: Run) -> None:
     wait_heading(page, "Confirmation de votre adresse mail")
     run.shoot("first-mail")
     confirm_address(run, "marie.durand@example.org")
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("first-mail-wrong")
     confirm_address(run, MARIE["email"])
     wait_heading(page, "Confirmation envoi du mot de passe provisoire")
@@ -421,7 +428,7 @@ def wrong_mail_branch(run: Run) -> None:
     for attempt in (1, 2, 3):
         confirm_address(run, "nadia.h@example.org")
         if attempt == 2:
-            page.get_by_role("alert").wait_for()
+            wait_errors(page)
             run.shoot("first-mail-wrong-2")
     wait_heading(page, "Vous avez constaté que votre adresse de messagerie est inexacte")
     run.shoot("first-mail-wrong-3")
@@ -447,7 +454,7 @@ def questionnaire(run: Run) -> None:
         submit = questionnaire_submit(page)
         if number == 1:
             act(run, submit)
-            page.get_by_role("alert").wait_for()
+            wait_errors(page)
             run.shoot(f"{prefix}-errors")
         answer_questionnaire_page(run, prefix)
         act(run, questionnaire_submit(page))
@@ -477,37 +484,65 @@ def answer_questionnaire_page(run: Run, prefix: str) -> None:
 
 
 def choose_establishment(run: Run, prefix: str, city_query: str, city: str, query: str | None, name: str) -> None:
-    """« Ville de votre établissement », then « Nom de votre établissement », chosen from the lists offered."""
+    """« Ville de votre établissement », then « Nom de votre établissement », chosen from the lists offered.
+
+    A choice offered is a radio to tick or a button that chooses it (and, without JavaScript, submits).
+    """
     page = run.page
-    communes, establishments = page.locator("#commune-results"), page.locator("#establishment-results")
-    field = page.locator("main").get_by_role("textbox", name="Ville de votre établissement")
+    main = page.locator("main")
+    field = main.get_by_role("textbox", name="Ville de votre établissement")
     if run.js:
         field.press_sequentially(city_query, delay=30)
     else:
         field.fill(city_query)
         act(run, page.get_by_role("button", name="Rechercher : Ville de votre établissement"))
-    commune = communes.get_by_role("radio", name=re.compile(city))
+    commune = offered(page.locator("#commune-results"), re.compile(city), exact=False)
     commune.wait_for()
     if run.js:
         settle(page)
     run.shoot(f"{prefix}-city-results")
-    commune.check()
+    commune_was_radio = pick(run, commune)
+    chosen = main.get_by_text(re.compile(r"^Établissement choisi :"))
     if query:
-        search = page.locator("main").get_by_role("textbox", name="Nom de votre établissement")
+        search = main.get_by_role("textbox", name="Nom de votre établissement")
         if run.js:
             settle(page)
             search.press_sequentially(query, delay=30)
         else:
             search.fill(query)
-    if not run.js:
-        act(run, page.get_by_role("button", name="Rechercher : Nom de votre établissement"))
-    choice = establishments.get_by_role("radio", name=name, exact=True)
-    choice.wait_for()
-    if not choice.is_checked():
-        choice.check()
+    search_button = page.get_by_role("button", name="Rechercher : Nom de votre établissement")
+    if not run.js and (query or commune_was_radio) and search_button.count():
+        act(run, search_button)
+    establishment = offered(page.locator("#establishment-results"), name, exact=True)
+    establishment.or_(chosen).first.wait_for()
     if run.js:
         settle(page)
+    if not chosen.count():
+        if establishment.evaluate("choice => choice.type") != "radio":
+            run.shoot(f"{prefix}-establishment-results")
+        pick(run, establishment)
     run.shoot(f"{prefix}-establishment-chosen")
+
+
+def offered(results, name, exact: bool):
+    """A choice in a list of results: a radio, or a button."""
+    return (
+        results.get_by_role("radio", name=name, exact=exact)
+        .or_(results.get_by_role("button", name=name, exact=exact))
+        .first
+    )
+
+
+def pick(run: Run, choice) -> bool:
+    """Tick a radio, or press a choice's button; whether it was a radio."""
+    if choice.evaluate("choice => choice.type") == "radio":
+        if not choice.is_checked():
+            choice.check()
+        if run.js:
+            settle(run.page)
+        return True
+    act(run, choice)
+    return False
 
 
 def first_login(run: Run, app) -> None:
@@ -525,7 +560,7 @@ def first_login(run: Run, app) -> None:
     page.get_by_label("Nouveau mot de passe").fill("739154")
     page.get_by_label("Confirmation du mot de passe").fill("739145")
     act(run, button(page, "Valider"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("account-new-pin-mismatch")
     page.get_by_label("Nouveau mot de passe").fill("739154")
     page.get_by_label("Confirmation du mot de passe").fill("739154")
@@ -534,7 +569,7 @@ def first_login(run: Run, app) -> None:
     run.shoot("account-personal-data")
     page.get_by_label("Portable").fill("06 12")
     act(run, button(page, "Valider"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("account-personal-data-bad-phone")
     page.get_by_label("Portable").fill("06 12 34 56 78")
     act(run, button(page, "Valider"))
@@ -553,7 +588,7 @@ def number_request(run: Run, app, base: str) -> None:
     wait_heading(page, "Vous n'avez pas encore de numéro C.G.O.S")
     run.shoot("nir")
     submit_nir(run, NEW_NIR[:13] + f"{int(NEW_NIR[13:]) % 97 + 1:02d}")
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("nir-wrong-key")
     submit_nir(run, MARIE_NIR)
     page.get_by_label("Confirmation d'adresse mail").wait_for()
@@ -588,7 +623,7 @@ def registration(run: Run, app, base: str) -> None:
     page = run.page
     run.shoot("reg-identity")
     act(run, button(page, "Continuer"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("reg-identity-errors")
     page.get_by_label("Civilité").select_option(label="Madame")
     page.get_by_role("textbox", name="Nom", exact=True).fill(NEWCOMER["last_name"])
@@ -599,7 +634,7 @@ def registration(run: Run, app, base: str) -> None:
     wait_heading(page, "Votre adresse")
     run.shoot("reg-address")
     act(run, button(page, "Continuer"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("reg-address-errors")
     page.get_by_label("N° et voie").fill(NEWCOMER["street"])
     page.get_by_label("Code postal").fill(NEWCOMER["postal_code"])
@@ -706,7 +741,7 @@ def back_office_journey(run: Run) -> None:
     page.get_by_label("Adresse mail").fill(email)
     page.get_by_label("Mot de passe").fill("mauvais-mot-de-passe")
     act(run, button(page, "Se connecter"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("bo-login-wrong-password")
     page.get_by_label("Adresse mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
@@ -715,7 +750,7 @@ def back_office_journey(run: Run) -> None:
     run.shoot("bo-code")
     page.get_by_label("Code de vérification").fill("000000")
     act(run, button(page, "Valider"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("bo-code-wrong")
     page.get_by_label("Code de vérification").fill(totp.code_at(DEMO_STAFF_TOTP_SECRET, utcnow()))
     act(run, button(page, "Valider"))
@@ -732,7 +767,7 @@ def back_office_decisions(run: Run) -> None:
     wait_heading(page, re.compile(r"^Demande n° \d+"))
     run.shoot("bo-request")
     act(run, button(page, "Demande non prise en compte"))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("bo-request-no-motif")
     act(run, button(page, "Demande prise en compte"))
     page.get_by_text("La décision est enregistrée").wait_for()
@@ -751,7 +786,7 @@ def back_office_agents(run: Run) -> None:
     search = page.get_by_role("searchbox", name="Rechercher un agent")
     search.fill("2908836")
     act(run, page.get_by_role("button", name="Rechercher", exact=True))
-    page.get_by_role("alert").wait_for()
+    wait_errors(page)
     run.shoot("bo-search-error")
     page.get_by_role("searchbox", name="Rechercher un agent").fill("bernard sophie")
     act(run, page.get_by_role("button", name="Rechercher", exact=True))
