@@ -942,7 +942,7 @@ def write_index() -> int:
             bottom = "" if step["primary_bottom"] is None else f"{step['primary_bottom']} px"
             tip = html.escape(f"{step['h1'] or ''} | bouton : {step['primary'] or '-'} | focus : {step['focus']}")
             cells.append(
-                f"<td><a href='{step['png']}' title='{tip}'><img loading='lazy' src='{step['png']}' alt=''></a>"
+                f"<td><a href='{step['png']}' title='{tip}'><img loading='lazy' src='{step['png']}' alt='{html.escape(name)}, {run_name}'></a>"
                 f"<span class='m{fold}'>{bottom}</span></td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
