@@ -135,7 +135,7 @@ var htmx=(()=>{const e={parse(t){if(!t)return{};if(t.startsWith("{"))return JSON
  * - `[data-passkey-create]` (home, « Mes clés d'accès »): « Créer une clé d'accès ».
  *
  * A refusal by the browser, a cancellation or the server's refusal is said in French in
- * the box's live region (`[data-passkey-message]`, role="alert").
+ * the box's live region (`[data-passkey-message]`, aria-live="assertive").
  */
 (function () {
   "use strict";
@@ -313,7 +313,10 @@ var htmx=(()=>{const e={parse(t){if(!t)return{};if(t.startsWith("{"))return JSON
             return;
           }
           autofill = null;
-          say(box, explain(error, MESSAGES.signInCancelled));
+          // Nobody asked for anything yet: only the server's refusal of a chosen passkey is said.
+          if (error instanceof ServerRefusal) {
+            say(box, error.message);
+          }
         });
     });
   }
@@ -358,7 +361,9 @@ var htmx=(()=>{const e={parse(t){if(!t)return{};if(t.startsWith("{"))return JSON
 
   // Show the controls of the page (a whole page, or content htmx swapped in) where WebAuthn exists.
   function setUp() {
-    if (!window.PublicKeyCredential || !navigator.credentials) {
+    // Browsers refuse an IP address as RP ID: on http://127.0.0.1 the controls stay hidden (use localhost).
+    var onAddress = /^[\d.]+$/.test(location.hostname) || location.hostname.indexOf(":") !== -1;
+    if (!window.PublicKeyCredential || !navigator.credentials || onAddress) {
       return;
     }
     var notes = document.querySelectorAll("[data-passkey-unsupported]");
