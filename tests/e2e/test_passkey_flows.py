@@ -122,6 +122,7 @@ def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_del
     page.get_by_role("link", name=MY_PASSKEYS).click()
     expect(heading(page, MY_PASSKEYS)).to_be_visible()
     expect(page.get_by_text("Jamais utilisée")).to_have_count(0)
+    expect(page.get_by_role("button", name=CREATE)).to_be_visible()  # shown in content htmx swapped in
     rename = page.get_by_role("link", name="Renommer la clé d'accès « Linux — Chrome »")
     tab_to(page, rename)
     page.keyboard.press("Enter")
