@@ -8,10 +8,8 @@ import pytest
 from cgos.extensions import db
 from cgos.models import MailChangeRequest, Registration
 from cgos.validators import parse_french_date
-from tests_support.flows import NEW_NIR, REGISTRATION_URL, nir_step, register
-from tests_support.flows import questionnaire_fields as questionnaire
+from tests_support.flows import NEW_NIR, QUESTIONNAIRE_URL, REGISTRATION_URL, nir_step, register, send_questionnaire
 
-QUESTIONNAIRE_URL = "/questionnaire-adresse-mail"
 # Every way a phone's keypad, a paste or an autofill writes 14 March 1985.
 WAYS_OF_TYPING = ["14031985", "14 03 1985", "14/03/1985", "14-03-1985", "14.03.1985", " 14 / 03 / 1985 ", "1985-03-14"]
 SHORT_BIRTH_DATE = (
@@ -23,12 +21,6 @@ SHORT_ENTRY_DATE = (
     "par exemple 01/09/2020 ou 01092020."
 )
 NOT_A_BIRTH_DATE = "Saisissez votre date de naissance au format JJ/MM/AAAA, par exemple 14/03/1985."
-
-
-def send_questionnaire(agent, **overrides):
-    """Open the questionnaire and send it."""
-    agent.get(QUESTIONNAIRE_URL)
-    return agent.post(QUESTIONNAIRE_URL, {**agent.page.form_data(), **questionnaire(**overrides)})
 
 
 @pytest.mark.parametrize("typed", WAYS_OF_TYPING)

@@ -15,7 +15,7 @@ from cgos.models import (
     SecurityEvent,
     utcnow,
 )
-from tests_support.flows import PDF, questionnaire_fields
+from tests_support.flows import PDF, send_questionnaire
 from tests_support.staff import add_staff, log_in_staff
 
 STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
@@ -24,9 +24,7 @@ STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegatio
 @pytest.fixture
 def jean_request(app, new_agent):
     """A questionnaire sent by Jean MARTIN (Bretagne)."""
-    agent = new_agent(app)
-    agent.get("/questionnaire-adresse-mail")
-    agent.post("/questionnaire-adresse-mail", {**agent.page.form_data(), **questionnaire_fields()})
+    send_questionnaire(new_agent(app))
     db.session.query(MailAttachment).delete()
     db.session.query(OutboundMail).delete()
     db.session.commit()

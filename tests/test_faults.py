@@ -5,7 +5,6 @@ PostgreSQL address where nothing answers, SMTP is aiosmtpd, gunicorn runs the
 production configuration file.
 """
 
-import io
 import os
 import re
 import signal
@@ -22,7 +21,7 @@ from bs4 import BeautifulSoup
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
-from tests_support.flows import link_in, questionnaire_fields, register
+from tests_support.flows import link_in, register, send_questionnaire
 from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
 from tests_support.staff import log_in_staff
 
@@ -84,38 +83,34 @@ def test_database_down_gives_french_503_pages(app_without_database, new_agent):
     assert app_without_database.test_client().get("/readyz").get_json()["database"] == "unavailable"
 
 
-def test_database_down_during_a_questionnaire_leaves_no_payslip(app_without_database, new_agent):
+def test_database_down_during_a_questionnaire_says_so_and_keeps_no_file(app_without_database, new_agent):
     agent = new_agent(app_without_database)
-    agent.get("/questionnaire-adresse-mail")
-    page = agent.post(
-        "/questionnaire-adresse-mail",
-        {
-            **agent.page.form_data(),
-            "numero": "22904518 R",
-            "birth_date": "02/11/1979",
-            "new_email": "j@example.org",
-            "new_email_confirmation": "j@example.org",
-            "last_name": "Martin",
-            "first_name": "Jean",
-            "commune": "22278",
-            "establishment": "1",
-            "payslip": (io.BytesIO(PDF), "b.pdf"),
-        },
-    )
+    assert agent.get("/questionnaire-adresse-mail").status == 200, "its blank first page needs no database"
+    identity = {"numero": "22904518 R", "birth_date": "02/11/1979", "last_name": "Martin", "first_name": "Jean"}
+    page = agent.submit("/questionnaire-adresse-mail", identity)
     assert page.status == 503
+    assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
     uploads = Path(app_without_database.config["UPLOAD_FOLDER"])
     assert not uploads.exists() or not list(uploads.rglob("*.*"))
 
 
-def test_a_crash_mid_registration_leaves_no_half_row(app, agent, monkeypatch):
+@pytest.mark.parametrize(
+    ("mailer", "send", "model"),
+    [
+        ("cgos.number_request.services.send_mail", register, Registration),
+        ("cgos.questionnaire.routes.send_mail", send_questionnaire, MailChangeRequest),
+    ],
+    ids=["registration", "questionnaire"],
+)
+def test_a_crash_at_envoyer_leaves_no_half_row(app, agent, monkeypatch, mailer, send, model):
     def crash(*args, **kwargs):
         raise RuntimeError("the worker died here")
 
-    monkeypatch.setattr("cgos.number_request.services.send_mail", crash)
+    monkeypatch.setattr(mailer, crash)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    page = register(agent)
+    page = send(agent)
     assert page.status == 500 and "Erreur technique" in page.text
-    assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(model)) == 0
     # Only the copy kept with the form's flow state remains (purged with it): no payslip was stored.
     assert [path.parent.name for path in Path(app.config["UPLOAD_FOLDER"]).rglob("*.*")] == ["kept"]
 
@@ -154,11 +149,7 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
         page = register(new_agent(app))
         assert "sous 48 heures" in page.text
 
-        jean = new_agent(app)
-        jean.get("/questionnaire-adresse-mail")
-        assert (
-            jean.post("/questionnaire-adresse-mail", {**jean.page.form_data(), **questionnaire_fields()}).status == 200
-        )
+        assert send_questionnaire(new_agent(app)).status == 200
         request_id = db.session.scalar(db.select(MailChangeRequest.id))
         staff = new_agent(app)
         log_in_staff(staff)

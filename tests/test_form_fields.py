@@ -4,7 +4,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from cgos.identification.forms import MailConfirmationForm
-from cgos.questionnaire.forms import QuestionnaireForm
+from cgos.questionnaire.forms import NewAddressForm
 
 MISMATCH = "Les deux adresses mail saisies ne sont pas identiques."
 
@@ -39,7 +39,7 @@ def errors_for(app, form_class, data):
         ),
         (MailConfirmationForm, "email", "email_confirmation", ("A@example.org", "a@EXAMPLE.org"), {}),
         (
-            QuestionnaireForm,
+            NewAddressForm,
             "new_email",
             "new_email_confirmation",
             ("", " "),
@@ -49,14 +49,14 @@ def errors_for(app, form_class, data):
             },
         ),
         (
-            QuestionnaireForm,
+            NewAddressForm,
             "new_email",
             "new_email_confirmation",
             ("a@example.org", "b@example.org"),
             {"new_email_confirmation": [MISMATCH]},
         ),
         (
-            QuestionnaireForm,
+            NewAddressForm,
             "new_email",
             "new_email_confirmation",
             ("pas une adresse", "pas une adresse"),

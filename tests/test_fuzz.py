@@ -177,22 +177,36 @@ def test_mail_confirmation_forms(fuzz_app, steps):
     )
 
 
-def test_questionnaire(fuzz_app):
-    fields = [
-        "numero",
-        "birth_date",
-        "new_email",
-        "new_email_confirmation",
-        "last_name",
-        "first_name",
-        "commune_query",
-        "commune",
-        "establishment_query",
-        "establishment",
-        "action",
-    ]
+QUESTIONNAIRE_IDENTITY = {
+    "numero": "22904518R",
+    "birth_date": "1979-11-02",
+    "last_name": "Martin",
+    "first_name": "Jean",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "files"),
+    [
+        ("", ["numero", "birth_date", "last_name", "first_name"], []),
+        ("/adresse", ["new_email", "new_email_confirmation"], []),
+        (
+            "/etablissement",
+            ["commune_query", "commune", "establishment_query", "establishment", "action"]
+            + ["choose_commune", "choose_establishment"],
+            [],
+        ),
+        ("/bulletin", ["action"], ["payslip"]),
+    ],
+    ids=["identity", "address", "establishment", "payslip"],
+)
+def test_questionnaire_pages(fuzz_app, path, fields, files):
+    url = "/questionnaire-adresse-mail" + path
     post_all(
-        fuzz_app.test_client(), "/questionnaire-adresse-mail", form_data(fields, files=["payslip"]), multipart=True
+        at_step(with_state(fuzz_app, "questionnaire", {"answers": {"identity": QUESTIONNAIRE_IDENTITY}}), url),
+        url,
+        form_data(fields, files=files),
+        multipart=bool(files),
     )
 
 

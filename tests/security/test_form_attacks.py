@@ -6,23 +6,25 @@ from pathlib import Path
 import pytest
 
 import cgos.number_request.routes as registration_routes
+import cgos.questionnaire.routes as questionnaire_routes
 from cgos.extensions import db
 from cgos.models import FlowState, MailChangeRequest, OutboundMail, Registration
-from cgos.questionnaire.forms import QuestionnaireForm
 from tests_support.flows import (
     NEW_NIR,
     QUESTION_PAGES,
+    answer_questionnaire,
     answer_questions,
     link_in,
     nir_step,
     questionnaire_fields,
     register,
     registration_fields,
+    send_questionnaire,
 )
 from tests_support.staff import log_in_staff
 
 CHECK = "/demande-numero/inscription/verification"
-QUESTIONNAIRE = "/questionnaire-adresse-mail"
+QUESTIONNAIRE_CHECK = "/questionnaire-adresse-mail/verification"
 COOKIE = "cgos_session"
 
 
@@ -145,27 +147,28 @@ def test_a_failure_while_registering_keeps_the_answers(app, new_agent, monkeypat
     assert heading(page) == "Confirmez votre adresse mail" and count(Registration) == 1
 
 
-def questionnaire_in_two_tabs(app, new_agent):
-    """Jean's questionnaire open in two tabs of one browser, and what each tab sends (the file included)."""
+def questionnaire_at_the_check_page(app, new_agent):
+    """Jean's questionnaire answered up to « Vérifiez vos réponses », in two tabs of one browser."""
     first, second = new_agent(app), new_agent(app)
-    first.get(QUESTIONNAIRE)
+    page = answer_questionnaire(first, questionnaire_fields())
+    assert heading(page) == "Vérifiez vos réponses"
     same_browser(first, second)
-    return first, second, [{**first.page.form_data(), **questionnaire_fields()} for _ in range(2)]
+    return first, second
 
 
 def test_two_simultaneous_envoyer_of_one_questionnaire_send_it_once(app, new_agent, monkeypatch):
-    """A double click sends the form (and its file) twice: one request, one mail to the delegation, one payslip."""
-    first, second, sent = questionnaire_in_two_tabs(app, new_agent)
-    both_checking = threading.Barrier(2, timeout=10)
-    validate = QuestionnaireForm.validate
+    """A double tap on « Envoyer »: one request, one mail to the delegation, one payslip."""
+    first, second = questionnaire_at_the_check_page(app, new_agent)
+    both_read = threading.Barrier(2, timeout=10)
+    answered = questionnaire_routes.answered
 
-    def validate_together(form, *args, **kwargs):
-        """Both requests are checking the form at the same time."""
-        both_checking.wait()
-        return validate(form, *args, **kwargs)
+    def read_together(current):
+        """Both « Envoyer » have read the answers kept before either sends them."""
+        both_read.wait()
+        return answered(current)
 
-    monkeypatch.setattr(QuestionnaireForm, "validate", validate_together)
-    pages = at_once(lambda: first.post(QUESTIONNAIRE, sent[0]), lambda: second.post(QUESTIONNAIRE, sent[1]))
+    monkeypatch.setattr(questionnaire_routes, "answered", read_together)
+    pages = at_once(lambda: first.submit(QUESTIONNAIRE_CHECK), lambda: second.submit(QUESTIONNAIRE_CHECK))
     assert [heading(page) for page in pages] == ["Votre questionnaire a été envoyé"] * 2
     assert count(MailChangeRequest) == 1
     assert count(OutboundMail) == 1
@@ -173,22 +176,20 @@ def test_two_simultaneous_envoyer_of_one_questionnaire_send_it_once(app, new_age
 
 
 def test_the_same_questionnaire_sent_again_later_is_not_a_second_request(app, new_agent):
-    """The back button, then « Envoyer » again on the same form: still one request."""
-    first, second, sent = questionnaire_in_two_tabs(app, new_agent)
-    first.post(QUESTIONNAIRE, sent[0])
-    page = second.post(QUESTIONNAIRE, sent[1])
-    assert heading(page) == "Votre questionnaire a été envoyé"
+    """The back button, or the POST replayed from a copy of the cookie: still one request."""
+    first, second = questionnaire_at_the_check_page(app, new_agent)
+    assert heading(first.submit(QUESTIONNAIRE_CHECK)) == "Votre questionnaire a été envoyé"
+    page = second.submit(QUESTIONNAIRE_CHECK)
+    assert heading(page) == "Votre identité", "nothing left to send: a new questionnaire starts"
     assert count(MailChangeRequest) == 1 and count(OutboundMail) == 1
     assert len(files_in(app, "payslips")) == 1 and files_in(app, "kept") == []
 
 
-def test_a_new_questionnaire_page_sends_a_new_request(app, new_agent):
-    """The guard is per form shown, not per browser: the questionnaire opened again is a new request."""
+def test_a_questionnaire_answered_again_sends_a_new_request(app, new_agent):
+    """The guard is per questionnaire answered, not per browser: answered again, it is a new request."""
     browser = new_agent(app)
     for _ in range(2):
-        browser.get(QUESTIONNAIRE)
-        page = browser.post(QUESTIONNAIRE, {**browser.page.form_data(), **questionnaire_fields()})
-        assert heading(page) == "Votre questionnaire a été envoyé"
+        assert heading(send_questionnaire(browser)) == "Votre questionnaire a été envoyé"
     assert count(MailChangeRequest) == 2
 
 
@@ -317,13 +318,8 @@ def warnings(page) -> list:
 
 def questionnaire_seen_by_staff(app, new_agent, address: str):
     """Jean's questionnaire sent with `address`, then opened by the Bretagne staff: their page."""
-    browser = new_agent(app)
-    browser.get(QUESTIONNAIRE)
-    fields = questionnaire_fields(new_email=address, new_email_confirmation=address)
-    assert (
-        heading(browser.post(QUESTIONNAIRE, {**browser.page.form_data(), **fields}))
-        == "Votre questionnaire a été envoyé"
-    )
+    page = send_questionnaire(new_agent(app), new_email=address, new_email_confirmation=address)
+    assert heading(page) == "Votre questionnaire a été envoyé"
     item = db.session.scalar(db.select(MailChangeRequest))
     assert item.new_email == address, "stored as typed"
     staff = new_agent(app)
@@ -409,10 +405,7 @@ def test_past_the_upload_quota_a_new_registration_payslip_waits_with_a_clear_mes
 
 def test_past_the_upload_quota_a_questionnaire_payslip_waits_too(quota_app, new_agent, caplog):
     for browser in (new_agent(quota_app), new_agent(quota_app)):
-        browser.get(QUESTIONNAIRE)
-        page = browser.post(
-            QUESTIONNAIRE, {**browser.page.form_data(), **questionnaire_fields(payslip=(PAYSLIP_4K, "a.pdf"))}
-        )
+        page = send_questionnaire(browser, payslip=(PAYSLIP_4K, "a.pdf"))
     assert page.status == 422 and QUOTA_FULL in page.field_error("payslip")
     assert count(MailChangeRequest) == 1 and len(files_in(quota_app, "payslips")) == 1
     assert files_in(quota_app, "kept") == [] and quota_warnings(caplog)

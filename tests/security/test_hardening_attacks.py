@@ -26,7 +26,7 @@ from cgos.models import (
     utcnow,
 )
 from cgos.production import UnsafeConfiguration
-from tests_support.flows import link_in, questionnaire_fields, register
+from tests_support.flows import answer_questionnaire, link_in, questionnaire_fields, register
 from tests_support.staff import log_in_staff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,14 +75,14 @@ def multipart(fields: dict, file_header: str, content: bytes) -> tuple[bytes, st
 
 
 def test_a_payslip_name_with_line_breaks_cannot_inject_mail_headers_or_break_the_download(agent, app, new_agent):
-    agent.get("/questionnaire-adresse-mail")
+    answer_questionnaire(agent, questionnaire_fields(payslip=None))
     body, content_type = multipart(
-        {**agent.page.form_data(), **questionnaire_fields(payslip=None)},
-        "filename*=UTF-8''evil%0D%0ABcc%3A%20spy%40attacker-mail.fr%0D%0AX.pdf",
-        PDF,
+        agent.page.form_data(), "filename*=UTF-8''evil%0D%0ABcc%3A%20spy%40attacker-mail.fr%0D%0AX.pdf", PDF
     )
-    response = agent.client.post("/questionnaire-adresse-mail", data=body, content_type=content_type)
+    response = agent.client.post("/questionnaire-adresse-mail/bulletin", data=body, content_type=content_type)
     assert response.status_code == 303
+    agent.get("/questionnaire-adresse-mail/verification")
+    agent.submit("/questionnaire-adresse-mail/verification")
     request = db.session.scalar(db.select(MailChangeRequest))
     assert request.payslip_filename.endswith(".pdf")
     assert not re.search(r"[\x00-\x1f\x7f:@]", request.payslip_filename), request.payslip_filename

@@ -4,6 +4,9 @@ import io
 
 from cgos.extensions import db
 from cgos.models import Agent, Delegation, Establishment, MailChangeRequest, OutboundMail, SecurityEvent
+from cgos.templating import french_date
+from cgos.validators import parse_french_date
+from tests_support.flows import answer_questionnaire
 from tests_support.staff import log_in_staff
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -22,10 +25,8 @@ def establishment_id(name: str) -> int:
 
 
 def questionnaire(agent, **overrides):
-    """Open the questionnaire and send it (a Rennes establishment unless told otherwise)."""
-    agent.get(QUESTIONNAIRE)
-    data = {
-        **agent.page.form_data(),
+    """Answer each page of the questionnaire as Marie (a Rennes establishment unless told otherwise), then « Envoyer »."""
+    fields = {
         "numero": "35127846 S",
         "birth_date": "14/03/1985",
         "new_email": "x@attacker-mail.fr",
@@ -35,9 +36,12 @@ def questionnaire(agent, **overrides):
         "commune": "35238",
         "establishment": str(establishment_id("Centre Hospitalier Universitaire de Rennes")),
         "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
+        **overrides,
     }
-    data.update(overrides)
-    return agent.post(QUESTIONNAIRE, {key: value for key, value in data.items() if value is not None})
+    page = answer_questionnaire(agent, {key: value for key, value in fields.items() if value is not None})
+    if page.status != 200:
+        return page
+    return agent.submit(QUESTIONNAIRE + "/verification")
 
 
 def identify(agent, tab: str, **fields):
@@ -77,6 +81,59 @@ def test_questionnaire_tries_count_in_the_identification_limit(make_app, new_age
         assert questionnaire(new_agent(app), birth_date="12/03/1985").status == 200
         assert questionnaire(new_agent(app), birth_date="13/03/1985").status == 200
         assert questionnaire(new_agent(app)).status == 429
+        assert identify(new_agent(app), "/premiere-connexion").status == 429
+
+
+# Nobody has this numéro: its check letter is right.
+NOBODYS_NUMERO = f"12345678 {'ABCDEFGHJKLMNPRSTUVWXYZ'[12345678 % 23]}"
+# The probes: Marie's right pair, a wrong birth date (typed two ways), a numéro nobody has.
+PROBES = [
+    ("35127846 S", "14/03/1985"),
+    ("35127846 S", "13/03/1985"),
+    ("35127846 S", "13031985"),
+    (NOBODYS_NUMERO, "14/03/1985"),
+]
+
+
+def probe_page_by_page(agent, numero: str, birth_date: str) -> list[tuple]:
+    """Each page of the questionnaire up to « Vérifiez vos réponses », never sent, as the prober reads it.
+
+    Every value any probe types is taken out of what each page says: what is left is what the portal adds.
+    """
+    pages = [agent.get(QUESTIONNAIRE)]
+    # First without a name (a page of errors), then complete: an oracle could hide in either answer.
+    for name in ("", "Dupont"):
+        fields = {"numero": numero, "birth_date": birth_date, "last_name": name, "first_name": "Marie"}
+        pages.append(agent.submit(QUESTIONNAIRE, fields))
+    pages.append(questionnaire(agent, numero=numero, birth_date=birth_date, payslip=None))
+    pages.append(answer_questionnaire(agent, {"payslip": (io.BytesIO(PDF), "bulletin.pdf")}))
+    typed = {value for probe in PROBES for value in probe}
+    typed |= {french_date(parse_french_date(born)) for _, born in PROBES}
+
+    def told(page) -> tuple:
+        """Status, address, title and text of the page, without what was typed."""
+        text = page.main.get_text(" ", strip=True)
+        for value in sorted(typed, key=len, reverse=True):
+            text = text.replace(value, "…")
+        return page.status, page.response.request.path, page.title, text
+
+    return [told(page) for page in pages]
+
+
+def test_probing_numero_and_birth_date_page_by_page_tells_nothing(make_app, new_agent):
+    """M1 with question pages: the right pair, a wrong birth date and an unknown numéro get the same pages,
+    and nothing is looked up, counted or recorded before « Envoyer »."""
+    app = make_app(IDENTIFICATION_RATE_LIMIT="1 per hour")
+    with app.app_context():
+        seen = [probe_page_by_page(new_agent(app), numero, born) for numero, born in PROBES]
+        assert seen[0][-1][2].startswith("Vérifiez vos réponses"), "the probe reached the check page"
+        assert [len(pages) for pages in seen] == [5] * len(PROBES)
+        for pages in seen[1:]:
+            assert pages == seen[0]
+        assert db.session.scalar(db.select(db.func.count(SecurityEvent.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(MailChangeRequest.id))) == 0
+        # Three probes of Marie's numéro, and her one identification try of the hour is still there.
+        assert identify(new_agent(app), "/premiere-connexion").status == 200
         assert identify(new_agent(app), "/premiere-connexion").status == 429
 
 

@@ -71,14 +71,19 @@ QUESTION_PAGES = [
 ]
 
 
-def answer_questions(agent, fields):
-    """Answer each question page with its fields; the first page refused, or the check page."""
-    for path, names in QUESTION_PAGES:
-        agent.get(REGISTRATION_URL + path)
-        page = agent.submit(REGISTRATION_URL + path, {name: fields[name] for name in names if name in fields})
+def answer_pages(agent, url, pages, fields):
+    """Answer each question page (path under `url`, its fields) from `fields`; the first page refused, or the check page."""
+    for path, names in pages:
+        agent.get(url + path)
+        page = agent.submit(url + path, {name: fields[name] for name in names if name in fields})
         if page.status != 200:
             return page
     return page
+
+
+def answer_questions(agent, fields):
+    """Answer each question page of the registration; the first page refused, or the check page."""
+    return answer_pages(agent, REGISTRATION_URL, QUESTION_PAGES, fields)
 
 
 def register(agent, **overrides):
@@ -121,6 +126,30 @@ def questionnaire_fields(**overrides):
         "payslip": (PDF, "bulletin.pdf"),
     }
     return with_payslip(data, overrides)
+
+
+QUESTIONNAIRE_URL = "/questionnaire-adresse-mail"
+# The question pages of the questionnaire and the fields of each.
+QUESTIONNAIRE_PAGES = [
+    ("", ["numero", "birth_date", "last_name", "first_name"]),
+    ("/adresse", ["new_email", "new_email_confirmation"]),
+    ("/etablissement", ["commune_query", "commune", "establishment_query", "establishment"]),
+    ("/bulletin", ["payslip"]),
+]
+
+
+def answer_questionnaire(agent, fields):
+    """Answer each page of the questionnaire; the first page refused, or the check page."""
+    return answer_pages(agent, QUESTIONNAIRE_URL, QUESTIONNAIRE_PAGES, fields)
+
+
+def send_questionnaire(agent, **overrides):
+    """Answer every page of Jean's questionnaire (unless overridden), then « Envoyer » on « Vérifiez vos réponses »."""
+    page = answer_questionnaire(agent, questionnaire_fields(**overrides))
+    if page.status != 200:
+        return page
+    assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses", page.text
+    return agent.submit(QUESTIONNAIRE_URL + "/verification")
 
 
 def link_in(mail: OutboundMail) -> str:
