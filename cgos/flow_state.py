@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import session
-from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import FlowState, utcnow
@@ -68,24 +67,6 @@ def take(purpose: str, *, commit: bool = True) -> dict | None:
     if commit:
         db.session.commit()
     return data
-
-
-def claim(purpose: str, token: str, lifetime: timedelta) -> bool:
-    """Mark `token` used for `purpose` in the caller's transaction; False if it already was.
-
-    A simultaneous claim of the same token waits for that transaction: it gets False once it
-    commits, True if it rolls back. Call it before anything else is written: a refusal rolls
-    the transaction back.
-    """
-    db.session.add(
-        FlowState(id=_digest(f"{purpose}:{token}"), purpose=purpose, data={}, expires_at=utcnow() + lifetime)
-    )
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
 
 
 def discard(purpose: str, *, commit: bool = True) -> None:
