@@ -33,6 +33,7 @@ from .models import (
     Region,
     utcnow,
 )
+from .passkeys import ceremonies
 from .pins import generate_provisional_pin
 
 DEMO_STAFF = ("delegation.bretagne@example.org", "Demo-Delegation-2026", "bretagne")
@@ -367,16 +368,20 @@ def staff_create_command(email: str, code: str, lead: bool, password: str) -> No
 @staff_group.command("reset-2fa")
 @click.argument("email")
 def staff_reset_second_factor_command(email: str) -> None:
-    """Forget a staff member's second factor (lost phone): enrolled again at the next login."""
+    """Forget a staff member's second factor (lost phone), their passkeys too: enrolled again at the next login."""
     email = email.strip().lower()
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
     if staff is None:
         raise click.UsageError(f"aucun membre du personnel n'a l'adresse {email}")
     second_factor.forget(staff)
+    passkeys = ceremonies.delete_all(staff)
     revoke_sessions(staff=staff)
-    events.record(Event.SECOND_FACTOR_RESET, None, "flask staff reset-2fa", staff=staff)
+    events.record(Event.SECOND_FACTOR_RESET, None, f"flask staff reset-2fa, {passkeys} passkey(s)", staff=staff)
     db.session.commit()
-    click.echo(f"Double authentification réinitialisée : {email} l'activera de nouveau à sa prochaine connexion.")
+    forgotten = f" ({passkeys} clé(s) d'accès supprimée(s))" if passkeys else ""
+    click.echo(
+        f"Double authentification réinitialisée{forgotten} : {email} l'activera de nouveau à sa prochaine connexion."
+    )
 
 
 keys_group = AppGroup("keys", help="Clés qui chiffrent les secrets conservés (TOTP_SECRET_KEYS, MAIL_SECRET_KEY).")

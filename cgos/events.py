@@ -47,6 +47,8 @@ class Event(enum.StrEnum):
     NUMERO_RESENT = "numero_resent"
     ACCOUNT_DISABLED = "account_disabled"
     ACCOUNT_REACTIVATED = "account_reactivated"
+    # « Supprimer les clés d'accès »: every passkey of the agent, deleted by their delegation.
+    AGENT_PASSKEYS_DELETED = "agent_passkeys_deleted"
     REQUESTS_EXPORTED = "requests_exported"
     SECOND_FACTOR_ENROLLED = "second_factor_enrolled"
     # Another browser enrolled the staff member first: this one was refused.

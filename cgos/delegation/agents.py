@@ -33,10 +33,12 @@ from ..models import (
     Delegation,
     Establishment,
     MailChangeRequest,
+    Passkey,
     Registration,
     SecurityEvent,
     utcnow,
 )
+from ..passkeys import ceremonies
 from ..places.search import starts_with
 from ..reference_data import normalize_search_text
 from . import account_state
@@ -205,6 +207,7 @@ def agent_page(agent: Agent, show_email: bool = False):
         questionnaires=list(questionnaires),
         registrations=list(registrations),
         actions=[action for action in ACTIONS.values() if action.applies(agent)],
+        passkeys=passkey_count(agent),
     )
 
 
@@ -280,6 +283,32 @@ def reactivate(agent: Agent, reason: str | None) -> str:
     return "Le compte est réactivé et l'agent en est informé."
 
 
+def passkey_count(agent: Agent) -> int:
+    """How many passkeys the agent has."""
+    return db.session.scalar(select(func.count(Passkey.id)).where(Passkey.agent_id == agent.id))
+
+
+def delete_passkeys(agent: Agent, reason: str | None) -> str:
+    """« Supprimer les clés d'accès » (a lost phone): every passkey of the agent, and their sessions ended."""
+    count = ceremonies.delete_all(agent)
+    revoke_sessions(agent)
+    events.record(Event.AGENT_PASSKEYS_DELETED, agent, recorded(reason), staff=g.staff)
+    mail_agent(
+        agent,
+        "vos clés d'accès sont supprimées",
+        "agent_passkeys_deleted",
+        reason=reason,
+        count=count,
+        login_url=external_url("login.login"),
+    )
+    what = (
+        "La clé d'accès de l'agent est supprimée"
+        if count == 1
+        else f"Les {count} clés d'accès de l'agent sont supprimées"
+    )
+    return f"{what} et l'agent en est informé."
+
+
 @dataclass(frozen=True)
 class Action:
     """One of the agent page's actions: its button, its confirmation page and what « Confirmer » does."""
@@ -298,6 +327,13 @@ ACTIONS = {
     for action in (
         Action("debloquer", "Débloquer le compte", unlock, lambda agent: True),
         Action("renvoyer-numero", "Renvoyer le numéro C.G.O.S", resend_numero, lambda agent: bool(agent.email)),
+        Action(
+            "supprimer-cles-d-acces",
+            "Supprimer les clés d'accès",
+            delete_passkeys,
+            lambda agent: passkey_count(agent) > 0,
+            secondary=True,
+        ),
         Action(
             "desactiver",
             "Désactiver",
@@ -325,7 +361,13 @@ def confirmed_reason(agent: Agent, chosen: Action) -> tuple[str | None, object]:
     """
     form = ReasonForm()
     needs_reason = chosen.needs_reason or unattached(agent)
-    context = {"agent": agent, "form": form, "action": chosen, "needs_reason": needs_reason}
+    context = {
+        "agent": agent,
+        "form": form,
+        "action": chosen,
+        "needs_reason": needs_reason,
+        "passkeys": passkey_count(agent),
+    }
     if request.method == "GET":
         return None, render_page("delegation/agent_action.html", **context)
     if not form.validate():

@@ -39,6 +39,7 @@ ACTIONS = {
     Event.NUMERO_RESENT: "Numéro C.G.O.S renvoyé",
     Event.ACCOUNT_DISABLED: "Compte désactivé",
     Event.ACCOUNT_REACTIVATED: "Compte réactivé",
+    Event.AGENT_PASSKEYS_DELETED: "Clés d'accès de l'agent supprimées",
     Event.REQUESTS_EXPORTED: "Export des demandes en attente",
     Event.PASSKEY_ADDED: "Clé d'accès créée",
     Event.PASSKEY_DELETED: "Clé d'accès supprimée",
@@ -54,6 +55,7 @@ AGENT_ACTIONS = (
     Event.NUMERO_RESENT,
     Event.ACCOUNT_DISABLED,
     Event.ACCOUNT_REACTIVATED,
+    Event.AGENT_PASSKEYS_DELETED,
 )
 
 

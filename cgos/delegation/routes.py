@@ -40,6 +40,8 @@ SECOND_STEP = "staff_second_factor"
 SECOND_STEP_LIFETIME = timedelta(minutes=5)
 # Time to install an authenticator and scan the QR code.
 ENROLMENT_LIFETIME = timedelta(minutes=15)
+# The second step's links below « Utiliser ma clé d'accès »: the authenticator's code, a recovery code.
+CODE_METHODS = ("code", "secours")
 RECOVERY_CODES = "staff_recovery_codes"
 RECOVERY_CODES_LIFETIME = timedelta(minutes=5)
 REASON_REQUIRED = "Indiquez le motif : il est envoyé à l'agent."
@@ -145,20 +147,29 @@ def verify_code():
     form = SecondFactorForm()
     template = "delegation/second_factor.html"
     capped = limits.SECOND_FACTOR_DAILY.reached(staff.email)
+    # « Utiliser ma clé d'accès » first for staff with a passkey; the links below it (and any
+    # answer to a typed code) lead to the code form, which is also all a browser without
+    # JavaScript or WebAuthn shows.
+    method = request.args.get("methode") if request.args.get("methode") in CODE_METHODS else None
+    if method == "secours":
+        form.code.label.text = "Code de secours"
+    has_passkey = bool(staff_passkeys.usable_passkeys(staff))
+    context = {"form": form, "method": method, "has_passkey": has_passkey, "passkey_offer": False}
     if request.method == "GET":
-        return render_page(template, form=form, errors={"form": CODES_CAPPED} if capped else {})
+        context["passkey_offer"] = has_passkey and method is None
+        return render_page(template, errors={"form": CODES_CAPPED} if capped else {}, **context)
     if not form.validate():
-        return render_form_errors(template, form=form, errors={})
+        return render_form_errors(template, errors={}, **context)
     # Past the day's cap of wrong codes, only a recovery code (80 bits) is still accepted.
     rule = attempts.STAFF_RECOVERY_CODE if capped else attempts.STAFF_CODE
     verdict = attempts.attempt(rule, staff.email, lambda: check_code(staff, form.code.data, authenticator=not capped))
     if not verdict.checked:
-        return refused_page(template, verdict, form=form)
+        return refused_page(template, verdict, **context)
     if not verdict.succeeded:
         code_failed(staff, "capped" if capped else None)
         db.session.commit()
         form.code.errors = [CODES_CAPPED if capped or verdict.capped_now else WRONG_CODE]
-        return render_form_errors(template, form=form, errors={})
+        return render_form_errors(template, errors={}, **context)
     finish_login(staff)
     db.session.commit()
     return full_redirect(url_for(".requests"))
@@ -399,5 +410,5 @@ def registration_payslip(registration_id: int):
     return send_payslip(own_registration(registration_id), "registration")
 
 
-# The views of agents and of the dashboard join this blueprint.
-from . import agents, dashboard  # noqa: E402, F401
+# The views of agents, of the dashboard and of the staff's passkeys join this blueprint.
+from . import agents, dashboard, staff_passkeys  # noqa: E402, F401
