@@ -338,3 +338,28 @@ def check_layout(page: Page) -> None:
     assert scroll_width <= WIDTH, f"horizontal scroll on {page.url}: {scroll_width}px > {WIDTH}px"
     small = page.evaluate(TARGETS_SCRIPT, {"control": CONTROL_MIN, "link": LINK_MIN})
     assert not small, f"touch targets too small on {page.url}:\n" + "\n".join(small)
+
+
+# --- Passkeys -------------------------------------------------------------------
+
+
+@pytest.fixture
+def authenticator(page: Page) -> dict:
+    """A phone's platform authenticator in Chromium (CTAP2, internal, resident keys, user verified),
+    through the DevTools protocol: `{"cdp": session, "id": authenticator id}`.
+
+    Passkeys need the site as http://localhost:PORT (a browser refuses 127.0.0.1 as RP ID): a test
+    module using it overrides `live_server` with `live_server.replace("127.0.0.1", "localhost")`.
+    """
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    authenticator_id = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
+    return {"cdp": cdp, "id": authenticator_id}
