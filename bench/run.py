@@ -549,7 +549,8 @@ def start_gunicorn(folder: Path, env: dict, port: int, threads: str | None = Non
 
 def main() -> None:
     """Start PostgreSQL, Redis and gunicorn, measure, write the results."""
-    import flood  # here, not above: bench/flood.py imports this module's helpers
+    import flood  # here, not above: bench/flood.py and bench/passkey_logins.py import this module's helpers
+    import passkey_logins
 
     folder = Path(tempfile.mkdtemp(prefix="cgos-bench-"))
     services = start_services(folder)
@@ -557,6 +558,7 @@ def main() -> None:
     try:
         env = environment(folder, services)
         setup_demo(env)
+        authenticators = passkey_logins.enrol_passkeys(env, 1 + passkey_logins.PASSKEY_CLIENTS)
         gunicorn = start_gunicorn(folder, env, port, THREADS)
         try:
             # The host's speed drifts by several per cent within minutes here: the time of one hash is
@@ -565,6 +567,9 @@ def main() -> None:
             logins = login_throughput(port)
             mixed = mixed_load(port, workers_of(gunicorn.pid))
             hash_seconds = statistics.median(hash_times + bcrypt_times())
+            passkey = passkey_logins.passkey_figure(
+                port, gunicorn.pid, folder, authenticators, passkey_logins.rp_of(env)[1]
+            )
             bound = os.cpu_count() / hash_seconds
             # Interleaved pairs, the median ratio kept: the machine's other work moves single runs.
             pairs = sorted(
@@ -622,6 +627,7 @@ def main() -> None:
             "≥ 85 % (the load generator shares the cores)",
             verdict(storm_ratio >= 0.85),
         ),
+        *passkey_logins.passkey_rows(passkey),
         (flood_figure, flood_measured, flood_target, verdict(flood_met)),
         (
             f"« Se connecter » GET / `/healthz` on the same gunicorn, 50 connections (median of {PAIRS} pairs)",
@@ -691,6 +697,7 @@ def main() -> None:
         "workers), in threads of the lowest CPU priority so that pages get a core first; the logins' share of the bound is what the cores have left beside the pages (the probe's and "
         "the one each agent opens before logging in), the rest of each login and the load generator.",
         flood.DESCRIPTION,
+        passkey_logins.DESCRIPTION,
         "",
         "| figure | measured | target | |",
         "| --- | --- | --- | --- |",
