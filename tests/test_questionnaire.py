@@ -1,12 +1,14 @@
 """The mail-change questionnaire as question pages: each page, the answers kept, « Envoyer » once, « Abandonner »."""
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from cgos import maintenance
 from cgos.extensions import db
-from cgos.models import FlowState, MailChangeRequest, OutboundMail, SecurityEvent
+from cgos.models import FlowState, MailChangeRequest, OutboundMail, SecurityEvent, utcnow
 from tests_support.flows import (
     PDF,
     QUESTIONNAIRE_PAGES,
@@ -222,6 +224,14 @@ def test_the_payslip_is_kept_across_pages_and_can_be_replaced(either, app):
     page = either.submit(CHECK)
     request = db.session.scalar(db.select(MailChangeRequest))
     assert (request.payslip_filename, request.last_name) == ("photo.png", "Martin-Le Goff")
+
+
+def test_the_purge_keeps_the_payslip_of_a_questionnaire_under_way(agent, app):
+    """`uploads purge` deletes kept payslips no live flow state names: the questionnaire's must be named."""
+    at_the_check_page(agent)
+    assert maintenance.purge_kept_payslips(utcnow() + timedelta(minutes=30)) == 0, "its questionnaire is still open"
+    assert heading(agent.submit(CHECK)) == SENT_HEADING
+    assert maintenance.purge_kept_payslips(utcnow() + timedelta(hours=2)) == 0, "sent: nothing is left to purge"
 
 
 @pytest.mark.parametrize(

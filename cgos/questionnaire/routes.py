@@ -150,7 +150,7 @@ def payslip():
     if elsewhere:
         return elsewhere
     form = PayslipForm()
-    kept = uploads.kept_payslip(PAGES.given(current, "payslip"))
+    kept = uploads.kept_payslip(current.get("payslip"))
     template = "questionnaire/payslip.html"
     if request.method == "GET":
         return PAGES.render("payslip", template, form, kept=kept)
@@ -160,7 +160,8 @@ def payslip():
         return PAGES.render("payslip", template, form, 429, refusal, kept=kept)
     kept, problem = uploads.keep_payslip(request.files.get("payslip"), kept)
     if kept is not None:
-        PAGES.save_answers(current, "payslip", kept)
+        # The file kept is named at the state's top, as `uploads purge` looks for it; the answer is its name.
+        PAGES.save_answers({**current, "payslip": kept}, "payslip", {"filename": kept["filename"]})
     if problem:
         form.payslip.errors = [problem]
         return PAGES.render("payslip", template, form, 422, kept=kept)
@@ -202,7 +203,7 @@ def check():
         return see_other(url_for(".sent" if session.get("questionnaire_sent") else ".identity"))
     if missing := PAGES.unanswered(current):
         return see_other(url_for(missing))
-    kept = uploads.kept_payslip(PAGES.given(current, "payslip"))
+    kept = uploads.kept_payslip(current.get("payslip"))
     if kept is None:
         return see_other(url_for(".payslip"))
     values = answered(current)
@@ -280,7 +281,7 @@ def abandon():
             "questionnaire/abandon.html", tab=TAB, back_url=url_for(".check"), action=url_for(".abandon")
         )
     current = PAGES.state()
-    uploads.forget_kept(PAGES.given(current, "payslip"))
+    uploads.forget_kept(current.get("payslip"))
     flow_state.discard(PAGES.purpose)
     flash(ABANDONED, "info")
     return see_other(came_from_url())
