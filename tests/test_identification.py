@@ -160,6 +160,15 @@ def test_three_wrong_addresses_lead_to_the_questionnaire(either, flow):
 
 
 @by_flow
+def test_after_the_last_wrong_address_the_summary_alone_takes_the_focus(either, flow):
+    """With htmx the heading also asked for the focus: two `autofocus` in one page, the summary passed over."""
+    identify(either, flow)
+    for _ in range(3):
+        page = confirm(either, flow, "marie@example.org")
+    assert [element.get("class") for element in page.main.select("[autofocus]")] == [["error-summary"]]
+
+
+@by_flow
 def test_the_number_of_wrong_addresses_is_configurable(make_app, new_agent, flow):
     app = make_app(MAIL_CONFIRMATION_LIMIT="1 per day")
     with app.app_context():
