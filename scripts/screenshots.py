@@ -927,38 +927,50 @@ def write_index() -> int:
         writer = csv.DictWriter(handle, fieldnames=[*columns, "focus", "png", "html"], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(steps)
-    runs = [run.name for run in all_runs() if any(step["run"] == run.name for step in steps)]
-    names = list(dict.fromkeys(step["step"] for step in steps))
+    tables = [index_table(title, steps, kind) for title, kind in (("Agent", "agent"), ("Back office", "bo"))]
+    (OUT / "index.html").write_text(
+        "<!doctype html><html lang='fr'><meta charset='utf-8'><title>Captures d'écran</title>"
+        "<style>body{font:13px sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "vertical-align:top;padding:2px}img{width:120px;display:block;object-fit:cover;object-position:top}"
+        "th[scope=row]{text-align:left}.below{color:#b00;font-weight:bold}.fits{color:#060}"
+        "thead th{position:sticky;top:0;background:#fff}</style>"
+        "<h1>Captures d'écran</h1><p>Chaque vignette montre le premier écran ; elle ouvre la page entière. "
+        "Dessous : le bas du bouton principal sur la page, en rouge s'il est sous la ligne de flottaison. "
+        "Survolez une vignette pour le titre, le bouton et le focus ; "
+        "<a href='steps.csv'>steps.csv</a>, <a href='steps.json'>steps.json</a>.</p>" + "".join(tables) + "</html>",
+        encoding="utf-8",
+    )
+    return len(steps)
+
+
+def index_table(title: str, steps: list[dict], kind: str) -> str:
+    """A table of one kind of run: a row per step, a column per run, each cell the step's first screen."""
+    runs = [run for run in all_runs() if run.kind == kind and any(step["run"] == run.name for step in steps)]
     cell = {(step["run"], step["step"]): step for step in steps}
+    names = list(dict.fromkeys(step["step"] for step in steps if step["run"] in {run.name for run in runs}))
     rows = []
     for name in names:
         cells = [f"<th scope='row'>{html.escape(name)}</th>"]
-        for run_name in runs:
-            step = cell.get((run_name, name))
+        for run in runs:
+            step = cell.get((run.name, name))
             if step is None:
                 cells.append("<td></td>")
                 continue
             fold = "" if step["fits"] is None else (" fits" if step["fits"] else " below")
             bottom = "" if step["primary_bottom"] is None else f"{step['primary_bottom']} px"
             tip = html.escape(f"{step['h1'] or ''} | bouton : {step['primary'] or '-'} | focus : {step['focus']}")
+            height = round(120 * run.size[1] / run.size[0])
             cells.append(
-                f"<td><a href='{step['png']}' title='{tip}'><img loading='lazy' src='{step['png']}' alt='{html.escape(name)}, {run_name}'></a>"
-                f"<span class='m{fold}'>{bottom}</span></td>"
+                f"<td><a href='{step['png']}' title='{tip}'><img loading='lazy' src='{step['png']}' "
+                f"style='height:{height}px' alt='{html.escape(name)}, {run.name}'></a>"
+                f"<span class='{fold.strip()}'>{bottom}</span></td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th scope='col'>{html.escape(name)}</th>" for name in runs)
-    (OUT / "index.html").write_text(
-        "<!doctype html><html lang='fr'><meta charset='utf-8'><title>Captures d'écran</title>"
-        "<style>body{font:13px sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "vertical-align:top;padding:2px}img{width:120px;display:block}th[scope=row]{text-align:left}"
-        ".below{color:#b00;font-weight:bold}.fits{color:#060}thead th{position:sticky;top:0;background:#fff}</style>"
-        "<h1>Captures d'écran</h1><p>Sous chaque image : le bas du bouton principal sur la page, en rouge "
-        "s'il est sous la ligne de flottaison. Survolez une image pour le titre, le bouton et le focus ; "
-        "<a href='steps.csv'>steps.csv</a>, <a href='steps.json'>steps.json</a>.</p>"
-        f"<table><thead><tr><th>étape</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></html>",
-        encoding="utf-8",
+    head = "".join(f"<th scope='col'>{html.escape(run.name)}</th>" for run in runs)
+    return (
+        f"<h2>{title}</h2><table><thead><tr><th scope='col'>étape</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
-    return len(steps)
 
 
 def main(selected: list[str]) -> int:
