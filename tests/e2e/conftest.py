@@ -328,6 +328,21 @@ def audit(axe_check):
     return run
 
 
+@pytest.fixture
+def strict_audit(js, axe, html_auditor):
+    """`strict_audit(page)`: as `audit`, but no axe violation at all, whatever its impact."""
+
+    def run(page: Page) -> None:
+        """The layout and axe on the page as it is now, once its stylesheet has loaded."""
+        page.wait_for_load_state("load")
+        check_layout(page)
+        results = run_axe(page, axe) if js else html_auditor(page)
+        found = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
+        assert not found, f"axe on {page.url} ({'js-on' if js else 'js-off'}):\n" + "\n".join(found)
+
+    return run
+
+
 def check_layout(page: Page) -> None:
     """Fits 390 px without horizontal scroll; buttons and keys at least 44x44, lone links 24 px high.
 

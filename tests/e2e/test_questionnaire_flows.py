@@ -54,26 +54,6 @@ def textbox(page: Page, label: str):
     return page.get_by_role("textbox", name=label, exact=True)
 
 
-@pytest.fixture
-def audit(js, axe, html_auditor, layout_check):
-    """`audit(page)`: fit for a 390 px touch screen, and no axe violation at all, whatever its impact."""
-
-    def run(page: Page) -> None:
-        """Both checks on the page as it is now."""
-        page.wait_for_load_state("load")
-        layout_check(page)
-        if js:
-            if page.evaluate("typeof axe") == "undefined":
-                page.evaluate(axe.axe_script)
-            results = page.evaluate("axe.run({resultTypes: ['violations']})")
-        else:
-            results = html_auditor(page)
-        found = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
-        assert not found, f"axe on {page.url}:\n" + "\n".join(found)
-
-    return run
-
-
 def primary_fits(page: Page, name: str) -> None:
     """The page's primary button ends inside the first screen: its page-relative bottom within the viewport."""
     box = page.get_by_role("button", name=name, exact=True).bounding_box()
@@ -82,7 +62,7 @@ def primary_fits(page: Page, name: str) -> None:
     assert bottom <= height, f"« {name} » ends at {bottom:.0f} px on {page.url}, below the {height} px screen"
 
 
-def at_step(page: Page, js: bool, step: int, title: str, audit) -> None:
+def at_step(page: Page, js: bool, step: int, title: str, strict_audit) -> None:
     """A page of the questionnaire as it opens: its heading (focused after an htmx swap), its step, its title,
     « Continuer » (« Envoyer » on the last) without scrolling, and the audit."""
     expect(heading(page, title)).to_be_visible()
@@ -91,7 +71,7 @@ def at_step(page: Page, js: bool, step: int, title: str, audit) -> None:
     if js:
         expect(heading(page, title)).to_be_focused()
     primary_fits(page, "Envoyer" if step == 5 else "Continuer")
-    audit(page)
+    strict_audit(page)
 
 
 def continuer(page: Page) -> None:
@@ -110,13 +90,13 @@ def assert_error(page: Page, field, message: str) -> None:
     assert any(page.locator(f"#{ref}").filter(has_text=message).count() for ref in described), described
 
 
-def choose_yves_le_foll(page: Page, js: bool, audit) -> None:
+def choose_yves_le_foll(page: Page, js: bool, strict_audit) -> None:
     """Saint-Brieuc, then its hospital, each chosen from the buttons offered (with JavaScript, as he types)."""
     page.get_by_label("Ville de votre établissement").fill("Saint-Bri")
     if not js:
         page.get_by_role("button", name="Rechercher : Ville de votre établissement").click()
         expect(page.locator("#commune-results").get_by_role("button").first).to_be_focused()
-        audit(page)
+        strict_audit(page)
     page.locator("#commune-results").get_by_role("button", name="Saint-Brieuc (22000)").click()
     expect(page.locator("#commune-chosen")).to_contain_text("Ville choisie : Saint-Brieuc (22000)")
     page.locator("#establishment-results").get_by_role("button", name=YVES_LE_FOLL).click()
@@ -151,7 +131,7 @@ def send_questionnaire_for_jean(page: Page, live_server: str) -> None:
     assert response.url == f"{live_server}{URL}/envoye", response.text()[:2000]
 
 
-def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mailbox, tmp_path, audit):
+def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mailbox, tmp_path, strict_audit):
     """From « 1ère connexion » (no mail on file) to « envoyé »: each page, its errors, « Modifier », the payslip
     kept, and a second « Envoyer » (the back button) that sends nothing more."""
     page.goto("/premiere-connexion")
@@ -160,10 +140,10 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     page.get_by_label("Mois de naissance").select_option(label=JEAN["month"])
     page.get_by_role("button", name="Continuer").click()
     expect(page.get_by_text("votre adresse de messagerie est indispensable pour la finaliser")).to_be_visible()
-    audit(page)
+    strict_audit(page)
     page.get_by_role("link", name="Compléter le questionnaire").click()
 
-    at_step(page, js, 1, "Votre identité", audit)
+    at_step(page, js, 1, "Votre identité", strict_audit)
     # The numéro he typed at « 1ère connexion » is there; nothing else (never data from the file).
     expect(textbox(page, "Numéro C.G.O.S")).to_have_value(re.compile(r"^22904518 ?R$"))
     expect(textbox(page, "Date de naissance")).to_have_value("")
@@ -174,43 +154,43 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
         "href", "#first_name"
     )
     expect(textbox(page, "Date de naissance")).to_have_value("02/11/1979")
-    audit(page)
+    strict_audit(page)
     textbox(page, "Nom").fill("MARTIN")
     textbox(page, "Prénom").fill("Jean")
     continuer(page)
 
-    at_step(page, js, 2, "Votre nouvelle adresse mail", audit)
+    at_step(page, js, 2, "Votre nouvelle adresse mail", strict_audit)
     textbox(page, "Nouvelle adresse mail").fill(JEAN["new_email"])
     textbox(page, "Confirmation de la nouvelle adresse mail").fill("jean.martin@example.com")
     continuer(page)
     confirmation = textbox(page, "Confirmation de la nouvelle adresse mail")
     assert_error(page, confirmation, "Les deux adresses mail saisies ne sont pas identiques.")
-    audit(page)
+    strict_audit(page)
     confirmation.fill(JEAN["new_email"])
     continuer(page)
 
-    at_step(page, js, 3, "Votre établissement", audit)
+    at_step(page, js, 3, "Votre établissement", strict_audit)
     continuer(page)
     assert_error(page, page.get_by_label("Ville de votre établissement"), "Choisissez la ville de votre établissement")
-    audit(page)
-    choose_yves_le_foll(page, js, audit)
-    audit(page)
+    strict_audit(page)
+    choose_yves_le_foll(page, js, strict_audit)
+    strict_audit(page)
     continuer(page)
 
-    at_step(page, js, 4, "Votre bulletin de paie ou de pension", audit)
+    at_step(page, js, 4, "Votre bulletin de paie ou de pension", strict_audit)
     payslip = page.get_by_label(PAYSLIP_LABEL)
     text_file = tmp_path / "bulletin-faux.pdf"
     text_file.write_bytes(b"Ceci n'est pas un bulletin.\n")
     payslip.set_input_files(text_file)
     continuer(page)
     assert_error(page, payslip, WRONG_TYPE)
-    audit(page)
+    strict_audit(page)
     pdf = tmp_path / "bulletin.pdf"
     pdf.write_bytes(PDF)
     payslip.set_input_files(pdf)
     continuer(page)
 
-    at_step(page, js, 5, CHECK_HEADING, audit)
+    at_step(page, js, 5, CHECK_HEADING, strict_audit)
     summary = page.locator(".summary-list")
     for text in ("Jean MARTIN", "22904518 R", "2 novembre 1979", JEAN["new_email"], YVES_LE_FOLL, "bulletin.pdf"):
         expect(summary).to_contain_text(text)
@@ -232,7 +212,7 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     page.get_by_role("link", name="Modifier : Bulletin joint").click()
     expect(page.locator(".kept-file")).to_have_text(re.compile(r"Fichier joint : bulletin\.pdf — Remplacer"))
     primary_fits(page, "Continuer")
-    audit(page)
+    strict_audit(page)
     continuer(page)
 
     expect(heading(page, CHECK_HEADING)).to_be_visible()
@@ -240,7 +220,7 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     page.get_by_role("button", name="Envoyer", exact=True).click()
     expect(heading(page, SENT_HEADING)).to_be_visible()
     expect(page).to_have_url(re.compile(rf"{URL}/envoye$"))
-    audit(page)
+    strict_audit(page)
     message = mailbox.wait_for(DELEGATION_MAIL)
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "N° C.G.O.S : 22904518 R" in text and "Nouvelle adresse mail : jean.martin@example.net" in text
@@ -258,7 +238,7 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     assert requests_and_mails(live_app) == (1, 1)
 
 
-def test_retour_keeps_the_answers_and_abandoning_asks_once_more(page, js, audit):
+def test_retour_keeps_the_answers_and_abandoning_asks_once_more(page, js, strict_audit):
     """« Retour » from « Vérifiez vos réponses » finds every answer; « Abandonner ma demande » asks first,
     « Continuer ma demande » keeps the answers, « Oui, abandonner ma demande » throws them away."""
     page.goto(URL)
@@ -273,7 +253,7 @@ def test_retour_keeps_the_answers_and_abandoning_asks_once_more(page, js, audit)
     expect(heading(page, "Votre établissement")).to_be_visible()
     expect(page.locator("#establishment-chosen")).to_contain_text(f"Établissement choisi : {YVES_LE_FOLL}")
     primary_fits(page, "Continuer")
-    audit(page)
+    strict_audit(page)
     retour.click()
     expect(textbox(page, "Nouvelle adresse mail")).to_have_value(JEAN["new_email"])
     retour.click()
@@ -289,7 +269,7 @@ def test_retour_keeps_the_answers_and_abandoning_asks_once_more(page, js, audit)
     expect(heading(page, "Voulez-vous vraiment abandonner votre demande ?")).to_be_visible()
     expect(page).to_have_title(re.compile(r"^Abandonner votre demande"))
     primary_fits(page, "Oui, abandonner ma demande")
-    audit(page)
+    strict_audit(page)
     page.get_by_role("link", name="Continuer ma demande").click()
     expect(heading(page, CHECK_HEADING)).to_be_visible()
     expect(page.locator(".summary-list")).to_contain_text(YVES_LE_FOLL)
@@ -301,6 +281,6 @@ def test_retour_keeps_the_answers_and_abandoning_asks_once_more(page, js, audit)
         "Votre demande de changement d'adresse mail est abandonnée : vos réponses ont été effacées."
     )
     expect(notice).to_be_focused()
-    audit(page)
+    strict_audit(page)
     page.goto(URL)
     expect(textbox(page, "Nom")).to_have_value("")
