@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PATH = Path(__file__).parent / "data" / "charter" / "2026-11.html"
+# 2026-12 ends the guide's ★ line that 2026-11 left at « et … »; 2026-11.html stays, the text its
+# agents accepted.
+DEFAULT_PATH = Path(__file__).parent / "data" / "charter" / "2026-12.html"
 VERSION_LINE = re.compile(r"\A\s*<!--\s*charter-version:\s*([\w.-]{1,40})\s*-->")
 
 

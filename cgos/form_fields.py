@@ -45,6 +45,18 @@ class FrenchSelectField(SelectField):
             **kwargs,
         )
 
+    def __call__(self, **kwargs):
+        """The select; HTML's `required` only above an empty first option.
+
+        HTML requires a placeholder (an empty first option) in a required select; a
+        list that starts on a real choice, such as « Pays » on « France », always has a
+        value, so it is not marked `required` (the server still checks it).
+        """
+        first = next(iter(self.iter_choices()), None)
+        if first is not None and first[0] != "":
+            kwargs.setdefault("required", False)
+        return super().__call__(**kwargs)
+
 
 PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"
 

@@ -305,7 +305,31 @@ def test_the_charter_shows_the_guide_text_and_records_the_version_accepted(eithe
     assert "Conformément au règlement général" not in page.text, "no invented clause"
     either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     db.session.refresh(marie)
-    assert marie.charter_version == "2026-11" and marie.charter_accepted_at is not None
+    assert marie.charter_version == "2026-12" and marie.charter_accepted_at is not None
+
+
+def test_the_charter_ends_its_list_of_regions_instead_of_a_literal_ellipsis(either, marie):
+    """Issue 22, item 10: the guide's ★ line stopped at « et … », read as unfinished in a text to accept."""
+    page = either.log_in(MARIE, PROVISIONAL)
+    star = next(p.get_text(" ", strip=True) for p in page.main.select(".charter p") if p.get_text().startswith("★"))
+    assert star.endswith("Nord-Pas de Calais Picardie et d'autres régions progressivement.")
+    assert "…" not in page.main.select_one(".charter").get_text()
+    assert page.main.find(string=re.compile("Version 2026-12 de la charte"))
+
+
+def test_agents_who_accepted_the_charter_with_the_ellipsis_accept_the_completed_one(agent, app, new_agent):
+    """The text changed, so its version did: whoever accepted 2026-11 is asked again, once."""
+    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie.charter_version = "2026-11"
+    db.session.commit()
+    page = agent.log_in("29088361 J", "482915")
+    assert heading(page) == "Conditions générales d'utilisation"
+    assert "La charte d'utilisation a changé" in page.text
+    page = agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
+    assert heading(page) == "Bienvenue, Sophie BERNARD"
+    db.session.refresh(sophie)
+    assert sophie.charter_version == "2026-12"
+    assert heading(new_agent(app).log_in("29088361 J", "482915")) == "Bienvenue, Sophie BERNARD"
 
 
 def test_a_new_charter_version_is_accepted_again_at_the_next_login(make_app, new_agent, tmp_path):

@@ -419,6 +419,21 @@ def test_each_question_page_shows_its_step_and_moves_on_with_continuer(either):
     assert page.main.find("button", string="Envoyer")
 
 
+def test_a_required_select_starts_with_an_empty_placeholder_so_pays_is_not_required(either):
+    """The Nu Html Checker's error (issue 22, item 10): « Pays » was `required` and starts on « France »."""
+    nir_step(either, NEW_NIR)
+    fields = registration_fields()
+    either.submit(URL + "/inscription", {name: fields[name] for name in QUESTION_PAGES[0][1]})
+    page = either.get(URL + "/inscription/adresse")
+    country = page.main.find("select", attrs={"name": "country"})
+    assert country.find("option", selected=True)["value"] == "FR"
+    assert not country.has_attr("required") and country["aria-required"] == "true"
+    for select in page.main.select("select[required]"):
+        assert select.find("option")["value"] == "", select["name"]
+    civility = either.get(URL + "/inscription").main.find("select", attrs={"name": "civility"})
+    assert civility.has_attr("required") and civility.find("option")["value"] == ""
+
+
 def test_the_nir_page_is_step_one_with_a_numeric_keyboard_and_a_way_to_type_2a(either):
     page = either.get(URL)
     assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 1 sur 6"

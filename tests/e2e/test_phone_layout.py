@@ -30,6 +30,9 @@ from test_login_flows import (
     type_pin,
     typed_text,
 )
+from test_number_request_flows import NEW_NIR, spaced
+
+from tests_support.flows import register
 
 pytestmark = pytest.mark.e2e
 
@@ -413,3 +416,73 @@ def test_javascript_only_controls_wait_for_javascript(page, js):
     page.goto("/")
     assert page.evaluate("document.documentElement.classList.contains('js')") is js
 
+
+# --- Slips (issue 22, item 10) ---------------------------------------------------------------
+
+
+def test_the_charter_ends_its_list_of_regions(page, js, live_app, live_server, mailbox, audit_all):
+    """The guide's ★ line ended on a literal « et … »: it now ends the sentence."""
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE["numero"])
+    log_in(page, MARIE["numero"], provisional, js)
+    charter = page.get_by_role("region", name="Charte d'utilisation de l'Espace Agent")
+    expect(charter.get_by_text(re.compile("^★"))).to_have_text(
+        re.compile("Nord-Pas de Calais Picardie et d'autres régions progressivement\\.$")
+    )
+    expect(charter).not_to_contain_text("…")
+    expect(charter).to_contain_text("Version 2026-12 de la charte.")
+    audit_all(page)
+
+
+def confirmation_path(live_app, new_agent, mailbox) -> str:
+    """Setup: Anne registered through the forms by another client; the path of the link she is mailed."""
+    with live_app.app_context():
+        register(new_agent(live_app))
+    [link] = mailbox.links("anne.legoff@example.org")
+    return re.sub(r"^https?://[^/]+", "", link)
+
+
+def test_the_new_numero_shows_alone_in_large_type(page, js, live_app, new_agent, mailbox, audit_all):
+    """The numéro page: the label in the text's size above, the numéro alone on one line in large type."""
+    page.set_viewport_size(PHONE)
+    page.goto(confirmation_path(live_app, new_agent, mailbox))
+    expect(heading(page, "Votre numéro C.G.O.S")).to_be_visible()
+    numero = page.locator(".numero-panel__numero")
+    expect(numero).to_have_text(re.compile(r"^\d{8} [A-Z]$"))
+    assert numero.evaluate(LINES) == 1
+    label = page.get_by_text("Numéro C.G.O.S :", exact=True)
+    size = "el => parseFloat(getComputedStyle(el).fontSize)"
+    assert label.evaluate(size) < numero.evaluate(size)
+    assert label.evaluate(BOTTOM) <= numero.evaluate(TOP)
+    audit_all(page)
+
+
+def open_address_page(page: Page, live_server: str) -> None:
+    """Setup: an unknown NIR and the identity posted as their forms post them, then « Votre adresse » opened."""
+
+    def post(url: str, fields: dict) -> None:
+        """Post a form of the flow with the CSRF token of its page."""
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.request.get(url).text()).group(1)
+        assert page.request.post(url, form={"csrf_token": token, **fields}).ok
+
+    post("/demande-numero", {"nir": spaced(NEW_NIR)})
+    identity = {"civility": "Mme", "last_name": "Le Goff", "first_name": "Camille", "birth_date": "21/03/1991"}
+    post("/demande-numero/inscription", {**identity, "email": "camille.legoff@example.net"})
+    page.goto("/demande-numero/inscription/adresse")
+    expect(heading(page, "Votre adresse")).to_be_visible()
+
+
+def test_every_required_select_of_the_address_page_starts_with_a_placeholder(page, js, live_server, audit_all):
+    """The Nu Html Checker's rule: a required select's first option is an empty placeholder.
+    « Pays » starts on « France » (always a value), so it is not `required`."""
+    page.set_viewport_size(PHONE)
+    open_address_page(page, live_server)
+    country = page.get_by_label("Pays")
+    expect(country.locator("option:checked")).to_have_text("France")
+    broken = page.evaluate(
+        "() => [...document.querySelectorAll('select[required]:not([multiple])')]"
+        ".filter((s) => s.options.length && s.options[0].value !== '').map((s) => s.name)"
+    )
+    assert broken == []
+    audit_all(page)
