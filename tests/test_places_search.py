@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from sqlalchemy import event
 
 from cgos.extensions import db
 from cgos.places.search import communes_with_establishments, establishments_in
@@ -57,3 +58,20 @@ def test_a_word_search_on_every_commune_stays_fast(app):
         timings.append(time.perf_counter() - started)
     assert db.session.scalar(db.text("SELECT count(*) FROM commune")) > 30000
     assert max(timings) < 0.05, timings
+
+
+def test_a_query_longer_than_any_commune_name_finds_nothing_without_a_query(app):
+    """No commune name has more than 8 words: a longer query (pasted text) is not sent to the database."""
+    assert names(communes_with_establishments("saint brieuc")) == ["Saint-Brieuc"]
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        """Keep each statement sent."""
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert communes_with_establishments("saint " * 9) == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert statements == []
