@@ -5,7 +5,7 @@ bottom edge plus the page's scroll) against the viewport's height, so a page scr
 error summary is judged as it was laid out. With an error or without, at 390 x 664 and 360 x 640
 the numéro, the whole keypad, « Valider » and the passkey button below it fit; at 320 x 568 they
 span at most one screen. At 390 x 844 the primary button of the first-login steps does, after an
-error too. JavaScript on and off, axe on every page (no violation of any impact).
+error too. JavaScript on and off, axe on every page (`strict_audit`: no violation of any impact).
 """
 
 import re
@@ -77,26 +77,6 @@ def live_server(live_server) -> str:
     return live_server.replace("127.0.0.1", "localhost")
 
 
-@pytest.fixture
-def audit_all(js, axe, html_auditor, layout_check):
-    """`audit_all(page)`: not a single axe violation, whatever its impact, and fit for a 390 px phone."""
-
-    def run(page: Page) -> None:
-        """Audit the page as shown (its HTML without scripts when JavaScript is off)."""
-        page.wait_for_load_state("load")
-        layout_check(page)
-        if js:
-            if page.evaluate("typeof axe") == "undefined":
-                page.evaluate(axe.axe_script)
-            results = page.evaluate("axe.run({resultTypes: ['violations']})")
-        else:
-            results = html_auditor(page)
-        problems = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
-        assert not problems, f"axe on {page.url}:\n" + "\n".join(problems)
-
-    return run
-
-
 def in_view(page: Page, locator) -> None:
     """The element is entirely inside the viewport, without scrolling."""
     box = locator.bounding_box()
@@ -161,11 +141,11 @@ def reach_login_state(page: Page, js: bool, state: str) -> None:
 
 
 @pytest.mark.parametrize("state", ["clean", "wrong", "warned", "incomplete"])
-def test_numero_keypad_valider_and_the_passkey_room_fit_the_first_screen(page, js, audit_all, state):
+def test_numero_keypad_valider_and_the_passkey_room_fit_the_first_screen(page, js, strict_audit, state):
     """Before and after an error, the login form fits 390 x 664 and 360 x 640, and one 320 x 568
     screen from the numéro to the passkey button; the error is printed once, heard, and tied to its field."""
     reach_login_state(page, js, state)
-    audit_all(page)
+    strict_audit(page)
     controls = login_controls(page, js)
     for screen in FOLD_SCREENS:
         page.set_viewport_size(screen)
@@ -198,7 +178,7 @@ def test_numero_keypad_valider_and_the_passkey_room_fit_the_first_screen(page, j
         expect(page.get_by_role("link", name=INCOMPLETE_PIN)).to_have_attribute("href", "#keypad")
 
 
-def test_a_numero_error_is_printed_once_and_tied_to_the_field(page, js, audit_all):
+def test_a_numero_error_is_printed_once_and_tied_to_the_field(page, js, strict_audit):
     """A wrong check letter: said once, in the summary, linked to the field and read on it."""
     page.set_viewport_size(SMALL_PHONE)
     page.goto("/")
@@ -214,7 +194,7 @@ def test_a_numero_error_is_printed_once_and_tied_to_the_field(page, js, audit_al
     # The example stays where the numéro is what is wrong.
     expect(page.get_by_text("Par exemple : 35127846 S")).to_be_visible()
     assert max(bottoms(login_controls(page, js)).values()) <= SMALL_PHONE["height"]
-    audit_all(page)
+    strict_audit(page)
 
 
 def assert_error_once_and_focused(page: Page, field, message: str) -> None:
@@ -234,7 +214,7 @@ def assert_valider_fits(page: Page, step: str, measures: dict) -> None:
 
 
 def test_first_login_steps_keep_valider_on_the_screen_after_an_error(
-    page, js, live_app, live_server, mailbox, audit_all
+    page, js, live_app, live_server, mailbox, strict_audit
 ):
     """Marie's first login at 390 x 844: after a weak PIN, a mismatch or a bad phone number, « Valider »
     is on the first screen, the error said once and focused; the personal-data step's heading takes
@@ -255,14 +235,14 @@ def test_first_login_steps_keep_valider_on_the_screen_after_an_error(
     weak = page.locator(".error-summary li").first.inner_text()
     assert_error_once_and_focused(page, new_pin, weak)
     assert_valider_fits(page, "weak PIN", measures)
-    audit_all(page)
+    strict_audit(page)
 
     new_pin.fill(NEW_PIN)
     confirmation.fill(NEW_PIN[::-1])
     valider(page).click()
     assert_error_once_and_focused(page, confirmation, "Les deux mots de passe saisis ne sont pas identiques.")
     assert_valider_fits(page, "mismatch", measures)
-    audit_all(page)
+    strict_audit(page)
 
     new_pin.fill(NEW_PIN)
     confirmation.fill(NEW_PIN)
@@ -270,7 +250,7 @@ def test_first_login_steps_keep_valider_on_the_screen_after_an_error(
     # A whole page load (the session was renewed): the step's heading takes the focus, not <body>.
     expect(heading(page, "Données personnelles")).to_be_focused()
     assert_valider_fits(page, "personal data", measures)
-    audit_all(page)
+    strict_audit(page)
 
     mobile = page.get_by_label("Portable")
     mobile.fill("12")
@@ -278,7 +258,7 @@ def test_first_login_steps_keep_valider_on_the_screen_after_an_error(
     bad_phone = "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78."
     assert_error_once_and_focused(page, mobile, bad_phone)
     assert_valider_fits(page, "bad phone", measures)
-    audit_all(page)
+    strict_audit(page)
     print(f"first login {'js' if js else 'nojs'} 390x844: {measures}")
 
     mobile.fill("06 12 34 56 78")
@@ -287,7 +267,7 @@ def test_first_login_steps_keep_valider_on_the_screen_after_an_error(
     expect(page.locator(".notice:focus")).to_have_count(1)
 
 
-def test_the_logged_in_header_is_one_row_with_a_smaller_se_deconnecter(page, js, audit_all):
+def test_the_logged_in_header_is_one_row_with_a_smaller_se_deconnecter(page, js, strict_audit):
     """390 px, logged in: the brand on one line beside « Se déconnecter », a 44 px target."""
     page.set_viewport_size(PHONE)
     page.goto("/")
@@ -303,7 +283,7 @@ def test_the_logged_in_header_is_one_row_with_a_smaller_se_deconnecter(page, js,
     # One row: each is beside the other, and the header is no taller than its tallest item.
     assert brand_box["x"] + brand_box["width"] <= logout_box["x"]
     assert header.bounding_box()["height"] <= max(logout_box["height"], brand_box["height"]) + 8
-    audit_all(page)
+    strict_audit(page)
 
 
 def test_effacer_removes_the_last_digit_and_sophie_still_logs_in(page, js, audit):
@@ -420,7 +400,7 @@ def test_javascript_only_controls_wait_for_javascript(page, js):
 # --- Slips (issue 22, item 10) ---------------------------------------------------------------
 
 
-def test_the_charter_ends_its_list_of_regions(page, js, live_app, live_server, mailbox, audit_all):
+def test_the_charter_ends_its_list_of_regions(page, js, live_app, live_server, mailbox, strict_audit):
     """The guide's ★ line ended on a literal « et … »: it now ends the sentence."""
     page.set_viewport_size(PHONE)
     page.goto("/")
@@ -432,7 +412,7 @@ def test_the_charter_ends_its_list_of_regions(page, js, live_app, live_server, m
     )
     expect(charter).not_to_contain_text("…")
     expect(charter).to_contain_text("Version 2026-12 de la charte.")
-    audit_all(page)
+    strict_audit(page)
 
 
 def confirmation_path(live_app, new_agent, mailbox) -> str:
@@ -443,7 +423,7 @@ def confirmation_path(live_app, new_agent, mailbox) -> str:
     return re.sub(r"^https?://[^/]+", "", link)
 
 
-def test_the_new_numero_shows_alone_in_large_type(page, js, live_app, new_agent, mailbox, audit_all):
+def test_the_new_numero_shows_alone_in_large_type(page, js, live_app, new_agent, mailbox, strict_audit):
     """The numéro page: the label in the text's size above, the numéro alone on one line in large type."""
     page.set_viewport_size(PHONE)
     page.goto(confirmation_path(live_app, new_agent, mailbox))
@@ -455,7 +435,7 @@ def test_the_new_numero_shows_alone_in_large_type(page, js, live_app, new_agent,
     size = "el => parseFloat(getComputedStyle(el).fontSize)"
     assert label.evaluate(size) < numero.evaluate(size)
     assert label.evaluate(BOTTOM) <= numero.evaluate(TOP)
-    audit_all(page)
+    strict_audit(page)
 
 
 def open_address_page(page: Page, live_server: str) -> None:
@@ -473,7 +453,7 @@ def open_address_page(page: Page, live_server: str) -> None:
     expect(heading(page, "Votre adresse")).to_be_visible()
 
 
-def test_every_required_select_of_the_address_page_starts_with_a_placeholder(page, js, live_server, audit_all):
+def test_every_required_select_of_the_address_page_starts_with_a_placeholder(page, js, live_server, strict_audit):
     """The Nu Html Checker's rule: a required select's first option is an empty placeholder.
     « Pays » starts on « France » (always a value), so it is not `required`."""
     page.set_viewport_size(PHONE)
@@ -485,4 +465,4 @@ def test_every_required_select_of_the_address_page_starts_with_a_placeholder(pag
         ".filter((s) => s.options.length && s.options[0].value !== '').map((s) => s.name)"
     )
     assert broken == []
-    audit_all(page)
+    strict_audit(page)
