@@ -131,8 +131,9 @@ def assert_no_nir(text: str, nir: str) -> None:
 
 
 def numero_line(text: str) -> str:
-    """The numéro on the line `Numéro C.G.O.S : 12345678 X`, its check letter verified."""
-    found = re.search(r"^Numéro C\.G\.O\.S : (\d{8}) ([A-Z])\s*$", text, re.MULTILINE)
+    """The numéro after `Numéro C.G.O.S :` (on its line in a mail, on the next line in the page's large type),
+    its check letter verified."""
+    found = re.search(r"^Numéro C\.G\.O\.S :\s+(\d{8}) ([A-Z])\s*$", text, re.MULTILINE)
     assert found, f"no numéro line in:\n{text}"
     digits, letter = found.groups()
     assert letter == CHECK_LETTERS[int(digits) % 23], f"wrong check letter in {digits} {letter}"
@@ -246,9 +247,7 @@ def register_newcomer_over_http(page: Page, live_server: str) -> None:
     )
     assert response.url == f"{live_server}/demande-numero/inscription", response.text()[:2000]
     choices = page.request.get(f"/recherche/etablissements?commune={RENNES_INSEE}").text()
-    establishment = re.search(
-        rf'value="(\d+)"[^>]*>\s*<label[^>]*>{re.escape(NEWCOMER["establishment"])}<', choices
-    ).group(1)
+    establishment = re.search(rf'value="(\d+)"[^>]*>{re.escape(NEWCOMER["establishment"])}<', choices).group(1)
     answers = [
         (
             "/demande-numero/inscription",
