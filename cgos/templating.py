@@ -1,51 +1,24 @@
-"""Template filters and globals: French dates and times, masked mail addresses, numéros, phones,
+"""Template filters and globals: French dates and times (from cgos/dates.py), masked mail addresses, numéros, phones,
 and the error helpers the form macros (templates/components/forms.html) call."""
 
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import phonenumbers
-from babel.dates import format_date
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from wtforms.form import BaseForm
 
+from .dates import age, french_date, french_datetime, french_time
 from .htmx import is_htmx
 from .identifiers import numero as numero_rules
 from .mail import external_url
 from .models import utcnow
 
-PARIS = ZoneInfo("Europe/Paris")
 
-
-def french_date(value: date | datetime) -> str:
-    """`26 novembre 2026`, in Paris time for an instant."""
-    if isinstance(value, datetime):
-        value = value.astimezone(PARIS).date()
-    return format_date(value, format="d MMMM y", locale="fr_FR")
-
-
-def french_time(value: datetime) -> str:
-    """`16 h 42`, in Paris time."""
-    local = value.astimezone(PARIS)
-    return f"{local.hour} h {local.minute:02d}"
-
-
-def french_datetime(value: datetime) -> str:
-    """`26 novembre 2026 à 16 h 42`."""
-    return f"{french_date(value)} à {french_time(value)}"
-
-
-def age(value: datetime, now: datetime | None = None) -> str:
-    """How long before `now` (the clock when not given), in words: `il y a 3 jours`, `il y a 2 heures`."""
-    seconds = max(0, int(((now or utcnow()) - value).total_seconds()))
-    days, hours, minutes = seconds // 86400, seconds // 3600, seconds // 60
-    if days:
-        return f"il y a {days} jour{'s' if days > 1 else ''}"
-    if hours:
-        return f"il y a {hours} heure{'s' if hours > 1 else ''}"
-    return f"il y a {minutes} minute{'s' if minutes > 1 else ''}"
+def waited(value: datetime) -> str:
+    """`il y a 3 jours`: how long ago, by the clock (the `age` filter)."""
+    return age(value, utcnow())
 
 
 def mask_email(address: str | None) -> str:
@@ -148,5 +121,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(french_time)
     app.add_template_filter(french_datetime)
     app.add_template_filter(mask_email)
-    app.add_template_filter(age)
+    app.add_template_filter(waited, "age")
     app.add_template_filter(ascii_address)

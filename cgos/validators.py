@@ -1,16 +1,16 @@
 """Shared form validators, with French messages that say what to do."""
 
 import re
-from datetime import date, datetime
+from datetime import date
 
 from babel.dates import get_month_names
 from email_validator import EmailNotValidError, validate_email
 from stdnum.exceptions import ValidationError
 from wtforms.validators import StopValidation
 
+from .dates import paris_today, years_before
 from .identifiers import french_message
 from .identifiers import numero as numero_rules
-from .templating import PARIS
 
 # Agents are at least this old: a younger birth date is a typing mistake.
 MINIMUM_AGE = 14
@@ -87,24 +87,6 @@ def date_problem(value: str, example: date) -> str | None:
         "Saisissez la date en entier : 2 chiffres pour le jour, 2 pour le mois et 4 pour l'année, "
         f"par exemple {example:%d/%m/%Y} ou {example:%d%m%Y}."
     )
-
-
-def paris_today() -> date:
-    """Today's date in Paris, where the agents are."""
-    return datetime.now(PARIS).date()
-
-
-def years_before(day: date, years: int) -> date:
-    """The same day `years` earlier; 29 February becomes the 28th in a year without it."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
-
-
-def years_after(day: date, years: int) -> date:
-    """The same day `years` later, by the same rule for 29 February."""
-    return years_before(day, -years)
 
 
 def birth_date_problem(born: date, today: date) -> str | None:

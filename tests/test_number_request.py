@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cgos import dates
 from cgos.delegation import workload
 from cgos.delegation.check_time import median_working_days, usual_check_days
 from cgos.extensions import db
@@ -579,7 +580,7 @@ def test_rejecting_a_registration_sends_no_password_link(agent, app, new_agent):
 def checked_registrations(days: list[int], now=None, region_agents: int = 0) -> None:
     """Bretagne registrations confirmed on a Monday and checked `days` working days later (public holidays off)."""
     now = now or utcnow()
-    monday = workload.week_start(workload.local_day(now)) - timedelta(weeks=3)
+    monday = workload.week_start(dates.local_day(now)) - timedelta(weeks=3)
     for number, waited in enumerate(days):
         digits = f"{61000000 + region_agents + number:08d}"
         person = back_office.new_agent(
@@ -589,13 +590,13 @@ def checked_registrations(days: list[int], now=None, region_agents: int = 0) -> 
         holidays_off = workload.days_off("53", monday.year, monday.year + 1)
         while workload.working_days_between(monday, checked_day, holidays_off) < waited:
             checked_day += timedelta(days=1)
-        confirmed = datetime.combine(monday, time(10), workload.PARIS)
-        checked = datetime.combine(checked_day, time(15), workload.PARIS)
+        confirmed = datetime.combine(monday, time(10), dates.PARIS)
+        checked = datetime.combine(checked_day, time(15), dates.PARIS)
         back_office.registration(person, confirmed, status=RequestStatus.ACCEPTED, decided_at=checked)
 
 
 def test_the_median_check_time_needs_ten_checks_in_ninety_days():
-    monday = datetime(2026, 11, 2, 10, tzinfo=workload.PARIS)
+    monday = datetime(2026, 11, 2, 10, tzinfo=dates.PARIS)
     pairs = [(monday, monday + timedelta(days=3))] * 9
     assert median_working_days(pairs) is None
     pairs += [(monday, monday + timedelta(days=10))]

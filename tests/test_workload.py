@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from cgos import dates
 from cgos.delegation import workload
 
 UTC = timezone.utc
@@ -67,7 +68,7 @@ def test_a_request_is_late_after_five_working_days():
 
 def test_days_are_counted_in_paris_time():
     # 23:30 UTC on Sunday is already Monday in Paris.
-    assert workload.local_day(datetime(2026, 11, 22, 23, 30, tzinfo=UTC)) == date(2026, 11, 23)
+    assert dates.local_day(datetime(2026, 11, 22, 23, 30, tzinfo=UTC)) == date(2026, 11, 23)
 
 
 def test_decisions_this_week_start_on_monday_in_paris():

@@ -6,8 +6,8 @@ from .. import events, pins
 from ..auth import agent_required, current_charter, login_agent, logout, pending_step, revoke_sessions
 from ..credentials import attempts
 from ..credentials.attempts import Refusal
-from ..credentials.checking import Outcome, check_login
-from ..credentials.hashing import verify_secret
+from ..credentials.checking import Outcome
+from ..credentials.hashing import check_typed_secret, verify_secret
 from ..credentials.issuing import set_personal_pin
 from ..events import Event
 from ..extensions import db
@@ -132,7 +132,7 @@ def check_current_pin(field, context: str):
     verdict = attempts.attempt(
         attempts.AGENT_PIN,
         agent.numero,
-        lambda: check_login(agent, field.data),
+        lambda: check_typed_secret(agent, field.data),
         succeeded=lambda outcome: outcome is Outcome.PERSONAL,
     )
     if verdict.succeeded:

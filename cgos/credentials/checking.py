@@ -6,10 +6,15 @@ time and gets the same answer when it fails.
 """
 
 import enum
+from datetime import datetime
 
 from .. import passwords, pins
-from ..models import Agent, PasswordState, utcnow
-from .hashing import dummy_hash, main_hash, pepper
+from ..models import Agent, PasswordState
+
+
+def main_hash(agent: Agent) -> str | None:
+    """The hash whose salt every secret of this agent shares (see passwords.hash_secret)."""
+    return agent.pin_hash or agent.legacy_password_hash or agent.provisional_pin_hash
 
 
 class Outcome(enum.Enum):
@@ -23,22 +28,22 @@ class Outcome(enum.Enum):
     DISABLED = "disabled"
 
 
-def check_login(agent: Agent | None, secret: str) -> Outcome:
-    """Compare the typed secret with the agent's secrets."""
-    reference = (main_hash(agent) if agent else None) or dummy_hash()
-    computed = passwords.compute_with_salt_of(secret, pepper(), reference)
+def check_login(agent: Agent | None, secret: str, *, pepper: str, dummy_hash: str, now: datetime) -> Outcome:
+    """Compare the typed secret with the agent's secrets; `dummy_hash` stands in for a missing account."""
+    reference = (main_hash(agent) if agent else None) or dummy_hash
+    computed = passwords.compute_with_salt_of(secret, pepper, reference)
     if agent is None:
         return Outcome.FAILED
     provisional = agent.provisional_pin_hash if agent.provisional_used_at is None else None
     if provisional and provisional[:29] != reference[:29]:
         # Only for hashes written before salts were shared: a second computation.
-        provisional_ok = passwords.verify_secret(secret, provisional, pepper())
+        provisional_ok = passwords.verify_secret(secret, provisional, pepper)
     else:
         provisional_ok = passwords.same_hash(computed, provisional)
     if agent.disabled_at is not None and (provisional_ok or passwords.same_hash(computed, agent.pin_hash)):
         return Outcome.DISABLED
     if provisional_ok:
-        if pins.is_provisional_pin_expired(agent.provisional_issued_at, utcnow()):
+        if pins.is_provisional_pin_expired(agent.provisional_issued_at, now):
             return Outcome.PROVISIONAL_EXPIRED
         return Outcome.PROVISIONAL
     if agent.password_state == PasswordState.LEGACY:
@@ -55,7 +60,7 @@ def had_a_password(agent: Agent) -> bool:
     return agent.pin_hash is not None or agent.personal_data_confirmed_at is not None
 
 
-def apply_success(agent: Agent, outcome: Outcome) -> None:
+def apply_success(agent: Agent, outcome: Outcome, now: datetime) -> None:
     """The first successful login with either secret discards the other one.
 
     A provisional PIN sent to an agent who has or had a password of their own
@@ -66,7 +71,7 @@ def apply_success(agent: Agent, outcome: Outcome) -> None:
     """
     if outcome is Outcome.PROVISIONAL:
         if had_a_password(agent):
-            agent.provisional_used_at = utcnow()
+            agent.provisional_used_at = now
         agent.pin_hash = None
         agent.legacy_password_hash = None
         agent.password_state = PasswordState.PROVISIONAL

@@ -4,7 +4,8 @@ from flask import current_app
 
 from .. import passwords
 from ..identifiers import nir as nir_rules
-from ..models import Agent
+from ..models import Agent, utcnow
+from .checking import Outcome, check_login
 
 
 def pepper() -> str:
@@ -27,11 +28,6 @@ def nir_digest(nir: str) -> str:
     return passwords.keyed_digest(nir_rules.compact(nir), pepper(), "nir")
 
 
-def main_hash(agent: Agent) -> str | None:
-    """The hash whose salt every secret of this agent shares (see passwords.hash_secret)."""
-    return agent.pin_hash or agent.legacy_password_hash or agent.provisional_pin_hash
-
-
 def dummy_hash() -> str:
     """A hash of nothing in particular, at the configured cost (computed once per app).
 
@@ -43,3 +39,8 @@ def dummy_hash() -> str:
     if cost not in cache:
         cache[cost] = passwords.hash_secret("dummy-secret", pepper(), cost)
     return cache[cost]
+
+
+def check_typed_secret(agent: Agent | None, secret: str) -> Outcome:
+    """`check_login` with this app's pepper and dummy hash, at the clock's time."""
+    return check_login(agent, secret, pepper=pepper(), dummy_hash=dummy_hash(), now=utcnow())

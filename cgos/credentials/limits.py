@@ -17,9 +17,9 @@ from flask import abort, current_app, request
 from limits import parse
 from limits.errors import StorageError
 
+from ..dates import french_time
 from ..extensions import limiter
 from ..models import Agent
-from ..templating import french_time
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from ..dates import local_day
 from ..extensions import db
 from ..models import Delegation, Registration, utcnow
 from . import workload
@@ -21,10 +22,10 @@ def median_working_days(
     """The median of (received, checked) in working days, rounded up and at least 1; None under `minimum` pairs."""
     if len(pairs) < minimum:
         return None
-    years = [workload.local_day(moment).year for pair in pairs for moment in pair]
+    years = [local_day(moment).year for pair in pairs for moment in pair]
     holidays_off = workload.days_off(region_code, min(years), max(years))
     days = [
-        workload.working_days_between(workload.local_day(received), workload.local_day(checked), holidays_off)
+        workload.working_days_between(local_day(received), local_day(checked), holidays_off)
         for received, checked in pairs
     ]
     return max(1, math.ceil(statistics.median(days)))

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from .. import events
 from ..auth import staff_required
+from ..dates import french_datetime, local_day
 from ..events import Event
 from ..extensions import db
 from ..htmx import render_page
 from ..models import MailChangeRequest, Registration, utcnow
-from ..templating import format_numero, french_datetime
+from ..templating import format_numero
 from . import workload
 from .routes import bp, pending_questionnaires, pending_registrations
 
@@ -52,7 +53,7 @@ class Pending:
 
 def pending_requests(now: datetime) -> list[Pending]:
     """Questionnaires and registrations awaiting a decision, the oldest first."""
-    today = workload.local_day(now)
+    today = local_day(now)
     # (kind, page, request, received at, numéro): a registration is received once its mail is confirmed.
     found = [
         (
@@ -73,7 +74,7 @@ def pending_requests(now: datetime) -> list[Pending]:
         )
         for item in db.session.scalars(pending_registrations())
     ]
-    first_year = min((workload.local_day(received_at).year for *_, received_at, _numero in found), default=today.year)
+    first_year = min((local_day(received_at).year for *_, received_at, _numero in found), default=today.year)
     holidays_off = workload.days_off(g.staff.delegation.region_code, first_year, today.year)
     items = [
         Pending(
@@ -85,7 +86,7 @@ def pending_requests(now: datetime) -> list[Pending]:
             item.last_name,
             item.first_name,
             item.establishment.name,
-            workload.working_days_between(workload.local_day(received_at), today, holidays_off),
+            workload.working_days_between(local_day(received_at), today, holidays_off),
             workload.is_late(received_at, now, holidays_off),
         )
         for kind, url, item, received_at, numero in found
@@ -185,7 +186,7 @@ def export_pending():
     body = export_rows(pending_requests(now))
     events.record(Event.REQUESTS_EXPORTED, None, staff=g.staff)
     db.session.commit()
-    filename = f"demandes-en-attente-{workload.local_day(now).isoformat()}.csv"
+    filename = f"demandes-en-attente-{local_day(now).isoformat()}.csv"
     return Response(
         body.encode("utf-8"),
         mimetype="text/csv",

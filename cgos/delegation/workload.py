@@ -16,21 +16,16 @@ import statistics
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays
 
-PARIS = ZoneInfo("Europe/Paris")
+from ..dates import local_day
+
 # A pending request older than this many working days is marked on the dashboard.
 LATE_AFTER_WORKING_DAYS = 5
 CHART_WEEKS = 12
 # Overseas regions (INSEE region code) and their subdivision in the `holidays` package.
 OVERSEAS_CALENDARS = {"01": "971", "02": "972", "03": "973", "04": "974", "06": "976"}
-
-
-def local_day(moment: datetime) -> date:
-    """The day in Paris of a stored (UTC) instant."""
-    return moment.astimezone(PARIS).date()
 
 
 @functools.cache

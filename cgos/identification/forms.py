@@ -5,8 +5,9 @@ from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, StopValidation
 
+from ..dates import paris_today
 from ..form_fields import FrenchSelectField, email_pair, numero_field
-from ..validators import MINIMUM_AGE, MONTHS, paris_today
+from ..validators import MINIMUM_AGE, MONTHS
 
 
 def birth_year(form, field) -> None:

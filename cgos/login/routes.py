@@ -12,12 +12,14 @@ from ..auth import login_agent, logout, pending_step, revoke_sessions
 from ..credentials import attempts, bcrypt_slots, limits
 from ..credentials.accounts import find_agent
 from ..credentials.attempts import Refusal
-from ..credentials.checking import Outcome, apply_success, check_login
+from ..credentials.checking import Outcome, apply_success
+from ..credentials.hashing import check_typed_secret
+from ..dates import french_time
 from ..events import Event
 from ..extensions import db, limiter
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
-from ..templating import format_numero, french_time
+from ..templating import format_numero
 from .forms import LoginForm
 from .mail import send_lockout_notice
 
@@ -210,7 +212,7 @@ def attempt_login(form: LoginForm):
     verdict = attempts.attempt(
         attempts.AGENT_LOGIN,
         numero,
-        lambda: check_login(agent, secret),
+        lambda: check_typed_secret(agent, secret),
         succeeded=lambda outcome: opens_account(agent, outcome),
     )
     if verdict.succeeded:
@@ -343,7 +345,7 @@ def log_in(agent, outcome: Outcome):
     the next first-login step or home."""
     if agent.pin_blocked_at is not None:
         limits.unlock_account(agent)
-    apply_success(agent, outcome)
+    apply_success(agent, outcome, utcnow())
     return full_redirect(start_session(agent, outcome.value))
 
 

@@ -9,6 +9,7 @@ from cryptography.fernet import InvalidToken
 from .. import events, sealing, uploads
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..credentials.hashing import nir_digest
+from ..dates import years_after
 from ..delegation.check_time import usual_check_days
 from ..delegations import delegation_for, delegation_of
 from ..events import Event
@@ -19,7 +20,6 @@ from ..links import LINK_LIFETIME, LinkOutcome, is_link_expired, link_expires_at
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
 from ..reference_data import normalize_search_text
-from ..validators import years_after
 
 _random = secrets.SystemRandom()
 # The key of the NIR a registration's flow state keeps, to type it back on « Retour ».
