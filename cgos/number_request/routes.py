@@ -24,7 +24,6 @@ from ..identifiers import nir as nir_rules
 from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment, is_chooser_action
-from ..places.search import establishment_in
 from . import services
 from .forms import POSITIONS, AddressForm, EstablishmentForm, IdentityForm, NirForm, PayslipForm, countries
 
@@ -189,14 +188,6 @@ def refused_here():
     return too_many(limits.REGISTRATION_ADDRESS, limits.client_address())
 
 
-def stored_date(value) -> date | None:
-    """A date kept in the state (ISO text), or None."""
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def entry_date_problem(entry: date, birth: date | None) -> str | None:
     """The entry-date rule on today's date in Paris.
 
@@ -213,7 +204,7 @@ def identity():
     if facts is None:
         return see_other(url_for(".start"))
     given = answers(current).get("identity", {})
-    form = IdentityForm(data={**given, "birth_date": stored_date(given.get("birth_date"))})
+    form = IdentityForm(data={**given, "birth_date": services.stored_date(given.get("birth_date"))})
     show = partial(question_page, "identity", "number_request/identity.html", form, masked_nir=facts["masked"])
     if request.method == "GET":
         return show()
@@ -268,7 +259,7 @@ def establishment():
         return see_other(url_for(".start"))
     given = answers(current).get("establishment", {})
     if request.method == "GET":
-        form = EstablishmentForm(data={**given, "entry_date": stored_date(given.get("entry_date"))})
+        form = EstablishmentForm(data={**given, "entry_date": services.stored_date(given.get("entry_date"))})
     else:
         form = EstablishmentForm()
     choosing = request.method == "POST" and is_chooser_action(request.form)
@@ -282,7 +273,7 @@ def establishment():
         return show()
     form.validate()
     chosen = chosen_establishment(form)
-    birth = stored_date(answers(current).get("identity", {}).get("birth_date"))
+    birth = services.stored_date(answers(current).get("identity", {}).get("birth_date"))
     if isinstance(form.entry_date.data, date) and (problem := entry_date_problem(form.entry_date.data, birth)):
         form.entry_date.errors = [problem]
     if any(field.errors for field in form):
@@ -333,35 +324,6 @@ def incomplete(current: dict) -> str | None:
     return None
 
 
-def registration_values(facts: dict, given: dict):
-    """The row's values from the answers kept, and the establishment (None if it has gone)."""
-    identity, address, work = given["identity"], given["address"], given["establishment"]
-    chosen = establishment_in(work.get("commune"), work.get("establishment"))
-    values = {
-        "nir_digest": facts["digest"],
-        "nir_masked": facts["masked"],
-        **{name: identity[name] for name in ("civility", "last_name", "first_name", "email")},
-        "birth_date": stored_date(identity["birth_date"]),
-        **{
-            name: address.get(name)
-            for name in (
-                "address_flat",
-                "address_building",
-                "address_street",
-                "address_locality",
-                "country",
-                "postal_code",
-                "city",
-                "commune_insee",
-            )
-        },
-        "establishment": chosen,
-        "entry_date": stored_date(work["entry_date"]),
-        "position": work["position"],
-    }
-    return values
-
-
 @bp.route("/inscription/verification", methods=["GET", "POST"])
 def check():
     """« Vérifiez vos réponses »: every answer with « Modifier »; « Envoyer » writes the registration."""
@@ -370,7 +332,7 @@ def check():
         return see_other(url_for(".start"))
     if missing := incomplete(current):
         return see_other(url_for(missing))
-    values = registration_values(facts, answers(current))
+    values = services.registration_values(facts, answers(current))
     kept = uploads.kept_payslip(current.get("payslip"))
     errors = {}
     if values["establishment"] is None:

@@ -19,6 +19,7 @@ from ..identifiers import numero as numero_rules
 from ..links import LINK_LIFETIME, LinkOutcome, is_link_expired, link_expires_at
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
+from ..places.search import establishment_in
 from ..reference_data import normalize_search_text
 
 _random = secrets.SystemRandom()
@@ -104,6 +105,43 @@ def french_city(postal_code: str, city: str) -> tuple[Commune | None, str | None
             return commune, None
     names = ", ".join(c.name for c in communes[:8])
     return None, f"La ville ne correspond pas au code postal {code} : choisissez parmi {names}."
+
+
+def stored_date(value) -> date | None:
+    """A date kept in the state (ISO text), or None."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def registration_values(facts: dict, given: dict) -> dict:
+    """The row's values from the answers kept, and the establishment (None if it has gone)."""
+    identity, address, work = given["identity"], given["address"], given["establishment"]
+    chosen = establishment_in(work.get("commune"), work.get("establishment"))
+    values = {
+        "nir_digest": facts["digest"],
+        "nir_masked": facts["masked"],
+        **{name: identity[name] for name in ("civility", "last_name", "first_name", "email")},
+        "birth_date": stored_date(identity["birth_date"]),
+        **{
+            name: address.get(name)
+            for name in (
+                "address_flat",
+                "address_building",
+                "address_street",
+                "address_locality",
+                "country",
+                "postal_code",
+                "city",
+                "commune_insee",
+            )
+        },
+        "establishment": chosen,
+        "entry_date": stored_date(work["entry_date"]),
+        "position": work["position"],
+    }
+    return values
 
 
 def new_numero() -> str:
