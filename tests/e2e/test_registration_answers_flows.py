@@ -246,6 +246,15 @@ def test_the_establishment_page_clears_an_error_as_its_answer_changes_and_shows_
     give_entry = "Saisissez votre date d'entrée dans votre établissement."
 
     city.fill("renn")
+    if js:
+        # Enter in the city's field searches, as « Rechercher » does, instead of sending the page.
+        expect(page.locator("#commune-results").get_by_role("button", name="Rennes (35000)")).to_be_visible()
+        posts = []
+        page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+        with page.expect_response(lambda response: "/recherche/communes" in response.url):
+            city.press("Enter")
+        expect(page.locator("#commune-results").get_by_role("button", name="Rennes (35000)")).to_be_visible()
+        assert posts == [], posts
     page.get_by_role("button", name="Continuer", exact=True).click()
     expect(page).to_have_title(re.compile(r"^Erreur : "))
     expect_field_error(page, city, choose_city)
