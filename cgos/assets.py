@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask, current_app, request, send_from_directory, url_for
 
 BUNDLE = "portal.js"
-BUNDLE_PARTS = ("htmx.min.js", "app.js", "dates.js", "passkeys.js", "question_pages.js")
+BUNDLE_PARTS = ("htmx.min.js", "app.js", "dates.js", "passkeys.js")
 ONE_YEAR = 365 * 24 * 3600
 
 

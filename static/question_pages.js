@@ -8,9 +8,17 @@
  * - In the chooser, Enter in « Ville de votre établissement » or « Nom de votre établissement »
  *   searches (its « Rechercher » button) instead of sending the page. A choice or « Changer »
  *   swaps the chooser in place (htmx); the errors it no longer shows leave the summary too.
+ *
+ * Not in the bundle (the first load of the tabs has no room for it): the question pages and
+ * the chooser load it, and htmx runs it again when such a page is swapped in, hence the guard.
  */
 (function () {
   "use strict";
+
+  if (window.cgosQuestionPages) {
+    return;
+  }
+  window.cgosQuestionPages = true;
 
   var CHOOSER = "[data-establishment-chooser]";
 

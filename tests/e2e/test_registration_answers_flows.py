@@ -193,6 +193,9 @@ def test_retour_keeps_every_answer_back_to_the_nir_typed(page, js, audit):
 
 def test_the_same_nir_brings_the_answers_back_and_another_nir_starts_empty(page, js, audit):
     open_tab_and_type_nir(page, spaced(NIR), audit)
+    if js:
+        # The question pages' script is not in the bundle: htmx ran it with the page it swapped in.
+        assert page.evaluate("window.cgosQuestionPages") is True
     answer_over_http(page, pages=2)
 
     # The same NIR, typed again from the tab (its own spelling): the answers are back.
@@ -237,7 +240,9 @@ def test_the_establishment_page_clears_an_error_as_its_answer_changes_and_shows_
 ):
     open_tab_and_type_nir(page, spaced(NIR), audit)
     answer_over_http(page, pages=2)
-    page.goto(URL + "/inscription/etablissement")
+    # Reached as a person does, from the address page: with JavaScript, swapped in by htmx.
+    page.goto(URL + "/inscription/adresse")
+    page.get_by_role("button", name="Continuer", exact=True).click()
     expect(heading(page, ESTABLISHMENT_HEADING)).to_be_visible()
     audit(page)
     city = page.get_by_label("Ville de votre établissement")
