@@ -798,3 +798,24 @@ def test_with_javascript_the_chooser_is_swapped_alone_and_says_what_was_chosen(a
     assert page.soup.find(id="commune_query").has_attr("autofocus") and not chosen_line(page, "establishment-chosen")
     for button in page.soup.select("button"):
         assert button["hx-get"] in (url, "/recherche/communes", "/recherche/etablissements")
+
+
+def test_a_kept_answer_left_out_of_a_post_is_asked_again_not_a_500(either):
+    nir_step(either, NEW_NIR)
+    answer_questions(either, registration_fields())
+    data = either.get(URL + "/inscription").form_data("form")
+    del data["birth_date"]
+    page = either.post(URL + "/inscription", data)
+    assert page.status == 422
+    assert page.soup.find(id="birth_date").get("aria-invalid") == "true"
+
+
+def test_an_address_left_out_of_a_post_is_asked_again(either):
+    nir_step(either, NEW_NIR)
+    answer_questions(either, registration_fields())
+    data = either.get(URL + "/inscription/adresse").form_data("form")
+    data["country"] = "FR"
+    del data["postal_code"]
+    page = either.post(URL + "/inscription/adresse", data)
+    assert page.status == 422
+    assert page.soup.find(id="postal_code").get("aria-invalid") == "true", "the left-out answer is asked again"

@@ -11,7 +11,7 @@ from functools import partial
 
 from flask import Blueprint, flash, render_template, request, session, url_for
 
-from .. import flow_state, uploads, validators
+from .. import dates, flow_state, uploads
 from ..credentials import limits
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..delegation.check_time import usual_check_days
@@ -194,7 +194,7 @@ def entry_date_problem(entry: date, birth: date | None) -> str | None:
     Checked on its question page, and again on « Vérifiez vos réponses »: a birth
     date changed through « Modifier » may make the entry date too early.
     """
-    return services.entry_date_problem(entry, birth, validators.paris_today())
+    return services.entry_date_problem(entry, birth, dates.paris_today())
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
@@ -203,11 +203,12 @@ def identity():
     current, facts = registration_state()
     if facts is None:
         return see_other(url_for(".start"))
-    given = answers(current).get("identity", {})
-    form = IdentityForm(data={**given, "birth_date": services.stored_date(given.get("birth_date"))})
-    show = partial(question_page, "identity", "number_request/identity.html", form, masked_nir=facts["masked"])
     if request.method == "GET":
-        return show()
+        given = answers(current).get("identity", {})
+        form = IdentityForm(data={**given, "birth_date": services.stored_date(given.get("birth_date"))})
+        return question_page("identity", "number_request/identity.html", form, masked_nir=facts["masked"])
+    form = IdentityForm()
+    show = partial(question_page, "identity", "number_request/identity.html", form, masked_nir=facts["masked"])
     form.validate()
     birth = form.birth_date.data if isinstance(form.birth_date.data, date) else None
     for name, message in services.identity_mismatches(facts, form.civility.data, birth).items():
@@ -226,7 +227,7 @@ def address():
     current, facts = registration_state()
     if facts is None:
         return see_other(url_for(".start"))
-    form = AddressForm(data=answers(current).get("address", {}))
+    form = AddressForm(data=answers(current).get("address", {})) if request.method == "GET" else AddressForm()
 
     def show(status: int = 200, errors: dict | None = None):
         """The page, with the cities of the postal code typed."""
