@@ -91,9 +91,24 @@
     }
   });
 
+  // The page swapped in earlier keeps its heading's autofocus: once the chooser's own
+  // autofocus has taken the focus, the page must not name two (the HTML checker's rule).
+  function keepOneAutofocus(swapped) {
+    if (!swapped.querySelector("[autofocus]")) {
+      return;
+    }
+    var marked = document.querySelectorAll("[autofocus]");
+    for (var i = 0; i < marked.length; i++) {
+      if (!swapped.contains(marked[i])) {
+        marked[i].removeAttribute("autofocus");
+      }
+    }
+  }
+
   document.addEventListener("htmx:after:swap", function (event) {
     if (event.target && event.target.closest && event.target.closest(CHOOSER)) {
       dropSummaryLines();
+      keepOneAutofocus(event.target);
     }
   });
 })();
