@@ -206,7 +206,7 @@ def passkey_client(port, stop, authenticator, origin, results: list) -> None:
     connection.close()
 
 
-def during_storm(port: int, workers: list[int], authenticators, origin: str) -> dict:
+def during_storm(port: int, workers: list[int], services: list[int], authenticators, origin: str) -> dict:
     """The storm's PIN agents, then passkey agents beside them: passkey logins a second, their statuses."""
     stop, storm_stop, successes, refusals, results = threading.Event(), threading.Event(), [], [], []
     storm = [
@@ -220,6 +220,7 @@ def during_storm(port: int, workers: list[int], authenticators, origin: str) -> 
         for n in range(PASSKEY_CLIENTS)
     ]
     started, host_start, workers_start = time.perf_counter(), host_seconds(), cpu_seconds(workers)
+    generator_start, services_start = time.process_time(), sum(tree_seconds(pid) for pid in services)
     for thread in clients:
         thread.start()
     time.sleep(STORM_SECONDS)
@@ -227,6 +228,7 @@ def during_storm(port: int, workers: list[int], authenticators, origin: str) -> 
     for thread in clients:
         thread.join()
     ended, host_end, workers_end = time.perf_counter(), host_seconds(), cpu_seconds(workers)
+    generator_end, services_end = time.process_time(), sum(tree_seconds(pid) for pid in services)
     storm_stop.set()
     for thread in storm:
         thread.join()
@@ -240,6 +242,8 @@ def during_storm(port: int, workers: list[int], authenticators, origin: str) -> 
         "pin_refused": sum(started <= t <= ended for t in refusals),
         "bcrypt_cores": (host_end["niced"] - host_start["niced"]) / window,
         "workers_cores": (workers_end - workers_start) / window,
+        "generator_cores": (generator_end - generator_start) / window,
+        "services_cores": (services_end - services_start) / window,
         "idle_cores": (host_end["idle"] - host_start["idle"]) / window,
     }
 
@@ -248,7 +252,11 @@ def passkey_figure(port: int, master_pid: int, folder: Path, authenticators, ori
     """Both measures on a running gunicorn whose agents have the authenticators' passkeys."""
     workers, services = workers_of(master_pid), service_pids(folder)
     cpu = cpu_per_login(port, workers, services, authenticators, origin)
-    return {"cpu": cpu, "storm": during_storm(port, workers, authenticators, origin), "load": os.getloadavg()[0]}
+    return {
+        "cpu": cpu,
+        "storm": during_storm(port, workers, services, authenticators, origin),
+        "load": os.getloadavg()[0],
+    }
 
 
 def passkey_rows(figure: dict) -> list[tuple[str, str, str, str]]:
@@ -259,6 +267,13 @@ def passkey_rows(figure: dict) -> list[tuple[str, str, str, str]]:
     refused = sum(count for status, count in storm["statuses"].items() if status != 200)
     others = ", ".join(f"{count} × {status}" for status, count in sorted(storm["statuses"].items()) if status != 200)
     latency = storm["latency"]
+    rest = (
+        os.cpu_count()
+        - storm["workers_cores"]
+        - storm["generator_cores"]
+        - storm["services_cores"]
+        - storm["idle_cores"]
+    )
     return [
         (
             "Passkey login CPU ÷ PIN login CPU, side by side (the workers' CPU time; a passkey login's two requests, "
@@ -277,16 +292,19 @@ def passkey_rows(figure: dict) -> list[tuple[str, str, str, str]]:
             f"**{storm['passkey_logins']:.1f}/s**, **{refused} refused**{f' ({others})' if others else ''}; "
             f"a passkey login (options + answer) p95 {latency['p95_ms']:.0f} ms (p50 {latency['p50_ms']:.0f}, "
             f"p99 {latency['p99_ms']:.0f}); meanwhile {storm['pin_logins']:.2f} PIN logins/s "
-            f"({storm['pin_refused']} refused with a 503), bcrypt {storm['bcrypt_cores']:.2f} cores, the rest of the "
-            f"workers {storm['workers_cores'] - storm['bcrypt_cores']:.2f}, idle {storm['idle_cores']:.2f}; load "
-            f"average {figure['load']:.1f} at its end",
+            f"({storm['pin_refused']} refused with a 503): the cores went to the passkey logins and pages first, "
+            f"bcrypt (lowest priority) had what was left: bcrypt {storm['bcrypt_cores']:.2f}, the rest of the "
+            f"workers {storm['workers_cores'] - storm['bcrypt_cores']:.2f}, the load generator "
+            f"{storm['generator_cores']:.2f} (signing, the storm's and the passkey agents' requests), PostgreSQL "
+            f"and Redis {storm['services_cores']:.2f}, the system and other work of the machine {rest:.2f}, idle "
+            f"{storm['idle_cores']:.2f}; load average {figure['load']:.1f} at its end",
             "0 refused by the bcrypt line",
             verdict(refused == 0),
         ),
     ]
 
 
-def write_rows(rows: list[tuple[str, str, str, str]]) -> None:
+def write_rows(rows: list[tuple[str, str, str, str]], measured: str) -> None:
     """Put the passkey rows (after the storm's) and their description (after the flood's) in
     bench/RESULTS.md, in place of earlier ones, leaving every other line as it is."""
     lines = [
@@ -297,12 +315,13 @@ def write_rows(rows: list[tuple[str, str, str, str]]) -> None:
     storm_row = next(i for i, line in enumerate(lines) if line.startswith("| Logins during that storm"))
     lines[storm_row + 1 : storm_row + 1] = [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     flood = next(i for i, line in enumerate(lines) if line.startswith("Flood ("))
-    lines.insert(flood + 1, DESCRIPTION)
+    lines.insert(flood + 1, f"{DESCRIPTION} {measured}")
     RESULTS.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     """The passkey rows alone, on services and a gunicorn of their own: written in bench/RESULTS.md."""
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="cgos-bench-passkeys-"))
     services = start_services(folder)
     port = free_port()
@@ -320,7 +339,11 @@ def main() -> None:
         stop_services(folder, services)
         shutil.rmtree(folder, ignore_errors=True)
     rows = passkey_rows(figure)
-    write_rows(rows)
+    write_rows(
+        rows,
+        f"These rows were measured alone by `python bench/passkey_logins.py` on {time.strftime('%Y-%m-%d')} "
+        f"(a gunicorn of their own, as above; load average {load_before:.1f} before the run).",
+    )
     for row in rows:
         print(" | ".join(row))
     print(json.dumps(figure["cpu"]), file=sys.stderr)
