@@ -10,6 +10,10 @@ import pytest
 from conftest import run_axe
 from playwright.sync_api import Page, expect
 
+from cgos.extensions import db
+from cgos.models import Agent
+from tests_support.authenticator import SoftAuthenticator
+from tests_support.passkeys import give_passkey
 from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +50,7 @@ def heading(page: Page, text: str):
 
 @js_on_only
 def test_staff_enrol_a_passkey_then_sign_in_with_the_password_and_the_passkey(
-    page: Page, authenticator, audit_all, mailbox, live_server
+    page: Page, authenticator, audit_all, mailbox, live_server, live_app
 ):
     log_in_staff_in_browser(page)
     expect(heading(page, "Délégation régionale Bretagne")).to_be_visible()
@@ -61,6 +65,25 @@ def test_staff_enrol_a_passkey_then_sign_in_with_the_password_and_the_passkey(
     [credential] = credentials["credentials"]
     assert credential["isResidentCredential"] and credential["rpId"] == "localhost"
     assert "une clé d'accès a été ajoutée" in mailbox.wait_for(DEMO_STAFF_EMAIL).get_body(("plain",)).get_content()
+    for link, title in (
+        ("Renommer la clé d'accès « Linux — Chrome »", "Renommer la clé d'accès"),
+        ("Supprimer la clé d'accès « Linux — Chrome »", "Supprimer la clé d'accès « Linux — Chrome » ?"),
+    ):
+        page.get_by_role("link", name=link).click()
+        expect(heading(page, title)).to_be_visible()
+        audit_all(page)
+        page.get_by_role("link", name="Annuler").click()
+        expect(heading(page, "Mes clés d'accès")).to_be_visible()
+
+    with live_app.app_context():
+        sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+        give_passkey(sophie, SoftAuthenticator())
+        sophies_page = f"/delegation/agents/{sophie.id}"
+    page.goto(sophies_page)
+    expect(page.get_by_text("1 clé d'accès enregistrée")).to_be_visible()
+    page.get_by_role("button", name="Supprimer les clés d'accès").click()
+    expect(heading(page, "Supprimer les clés d'accès : Sophie BERNARD (29088361 J)")).to_be_visible()
+    audit_all(page)
 
     page.get_by_role("button", name="Se déconnecter").click()
     page.get_by_label("Adresse mail").fill(DEMO_STAFF_EMAIL)
