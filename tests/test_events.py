@@ -29,6 +29,7 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
         "NUMERO_RESENT": "numero_resent",
         "ACCOUNT_DISABLED": "account_disabled",
         "ACCOUNT_REACTIVATED": "account_reactivated",
+        "AGENT_PASSKEYS_DELETED": "agent_passkeys_deleted",
         "REQUESTS_EXPORTED": "requests_exported",
         "SECOND_FACTOR_ENROLLED": "second_factor_enrolled",
         "SECOND_FACTOR_ENROLMENT_REFUSED": "second_factor_enrolment_refused",
