@@ -38,4 +38,8 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
         "RECOVERY_CODE_USED": "recovery_code_used",
         "PERSONAL_DATA_VIEWED": "personal_data_viewed",
         "PAYSLIP_DOWNLOADED": "payslip_downloaded",
+        "PASSKEY_ADDED": "passkey_added",
+        "PASSKEY_DELETED": "passkey_deleted",
+        "PASSKEY_FAILURE": "passkey_failure",
+        "PASSKEY_CLONED": "passkey_cloned",
     }
