@@ -36,23 +36,6 @@ def live_server(live_server) -> str:
 
 
 @pytest.fixture
-def authenticator(page: Page) -> dict:
-    """A phone's platform authenticator (resident keys, fingerprint checked), in Chromium."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    options = {
-        "protocol": "ctap2",
-        "transport": "internal",
-        "hasResidentKey": True,
-        "hasUserVerification": True,
-        "isUserVerified": True,
-        "automaticPresenceSimulation": True,
-    }
-    authenticator_id = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
-    return {"cdp": cdp, "id": authenticator_id}
-
-
-@pytest.fixture
 def audit_all(js, axe, html_auditor, layout_check):
     """`audit_all(page)`: not a single axe violation, whatever its impact, and fit for a 390 px phone."""
 
