@@ -8,6 +8,11 @@ HTML beside it (JS on: the DOM after htmx's swaps; JS off: the response as serve
 `make check-html`, index.html to browse them, and steps.json / steps.csv with, for each
 step, the page-relative bottom of the primary button, the page height and the focused element.
 
+Passkeys need JavaScript and WebAuthn: each JS-on run ends with the passkey journey, on a fresh
+app, in a new profile that opens the site as http://localhost:PORT (browsers refuse an IP
+address as RP ID) with Chromium's virtual authenticator (a phone's: CTAP2, internal, resident
+keys, user verified), driven through the DevTools protocol.
+
 `python scripts/screenshots.py 390x844-js-on bo-1280x800-js-off` walks only those runs.
 """
 
@@ -33,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from cgos import create_app  # noqa: E402
+from cgos.backoffice import totp  # noqa: E402
 from cgos.cli import DEMO_STAFF, DEMO_STAFF_TOTP_SECRET  # noqa: E402
-from cgos.credentials import totp  # noqa: E402
 from cgos.extensions import db  # noqa: E402
 from cgos.identifiers import numero as numero_rules  # noqa: E402
 from cgos.mail import open_mail, stop_sender  # noqa: E402
@@ -52,6 +57,7 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 LOGIN_NUMERO = "Entrez votre N° C.G.O.S (avec la lettre)"
 KEYPAD = "Votre mot de passe à 6 chiffres"
 SOPHIE = {"numero": "29088361 J", "pin": "482915", "year": "1990", "month": "juin"}
+SOPHIE_MAIL = "sophie.bernard@example.org"
 MARIE = {"numero": "35127846 S", "year": "1985", "month": "mars", "email": "marie.dupont@example.org"}
 MARIE_NIR = "2 85 03 35 238 123 88"
 NADIA = {"numero": "75236094 N", "year": "1995", "month": "septembre"}
@@ -84,6 +90,25 @@ NEWCOMER = {
     "year": "1991",
     "month": "mars",
 }
+
+# A phone's browser, so that a passkey made at a phone size is named as on a phone (« Android — Chrome »).
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
+# A phone's platform authenticator in Chromium (the browser tests' own, tests/e2e/conftest.py).
+AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
+# The virtual authenticator answers the numéro field's autofill request at once, where a person
+# would pick the passkey in the list: off, so that the login page shows its passkey button.
+NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);"
+PASSKEY_CREATED = re.compile(r"^Votre clé d'accès « .+ » est créée")
 
 # What a step records: where the primary button ends on the page, the page's height, the focus.
 MEASURE = """
@@ -146,13 +171,20 @@ class Run:
         self.folder = OUT / ("back-office" if kind == "bo" else "") / f"{size[0]}x{size[1]}"
         self.folder = self.folder / ("js-on" if js else "js-off")
         self.steps, self.failures = [], []
-        self.page = None
+        self.context = self.page = None
         self.last_document = None
 
     def open(self, browser, base: str) -> Page:
-        """A new browser profile at this run's size, its tab keeping the last page response for the HTML."""
+        """An empty folder for the run and a new browser profile."""
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
+        return self.new_profile(browser, base)
+
+    def new_profile(self, browser, base: str, authenticator: bool = False) -> Page:
+        """A new browser profile at this run's size (the previous one closed), its tab keeping the last
+        page response for the HTML; with `authenticator`, a phone's virtual authenticator and no autofill."""
+        if self.context is not None:
+            self.context.close()
         phone = self.size[0] < 800
         self.context = browser.new_context(
             viewport={"width": self.size[0], "height": self.size[1]},
@@ -161,10 +193,16 @@ class Run:
             java_script_enabled=self.js,
             base_url=base,
             locale="fr-FR",
+            **({"user_agent": PHONE_USER_AGENT} if authenticator and phone else {}),
         )
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.page.on("response", self.keep_document)
+        if authenticator:
+            self.context.add_init_script(NO_AUTOFILL)
+            cdp = self.context.new_cdp_session(self.page)
+            cdp.send("WebAuthn.enable", {"enableUI": False})
+            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})
         return self.page
 
     def keep_document(self, response) -> None:
@@ -689,6 +727,47 @@ def registration(run: Run, app, base: str) -> None:
     run.shoot("reg-verified-first")
 
 
+def passkeys(run: Run, portal: "Portal", browser) -> None:
+    """Sophie, on a fresh app at http://localhost:PORT: a keypad login, « Créer une clé d'accès », its mail,
+    « Mes clés d'accès », renaming it, its deletion's confirmation (cancelled), then a sign-in with it."""
+    app = portal.fresh_app(f"{run.name}-passkeys")
+    page = run.new_profile(browser, portal.localhost, authenticator=True)
+    page.goto("/")
+    log_in(run, SOPHIE["numero"], SOPHIE["pin"])
+    wait_heading(page, re.compile(r"^Bienvenue"))
+    create = button(page, "Créer une clé d'accès")
+    create.wait_for()
+    run.shoot("pk-home")
+    create.click()
+    page.get_by_text(PASSKEY_CREATED).wait_for()
+    run.shoot("pk-created")
+    shoot_mail(run, "mail-pk-added", newest_mail(app, SOPHIE_MAIL, "Une clé d'accès a été ajoutée")[1])
+    act(run, page.get_by_role("link", name="Retour à mon Espace Agent"))
+    act(run, page.locator("main").get_by_role("link", name="Mes clés d'accès"))
+    wait_heading(page, "Mes clés d'accès")
+    run.shoot("pk-list")
+    act(run, page.get_by_role("link", name=re.compile("^Renommer la clé d'accès")))
+    wait_heading(page, "Renommer la clé d'accès")
+    run.shoot("pk-rename")
+    page.get_by_label("Nom de la clé d'accès").fill("Mon téléphone")
+    act(run, button(page, "Enregistrer"))
+    page.get_by_text("Votre clé d'accès s'appelle désormais « Mon téléphone »").wait_for()
+    run.shoot("pk-renamed")
+    act(run, page.get_by_role("link", name="Supprimer la clé d'accès « Mon téléphone »"))
+    wait_heading(page, "Supprimer la clé d'accès « Mon téléphone » ?")
+    run.shoot("pk-delete-confirm")
+    act(run, page.locator("main").get_by_role("link", name="Annuler"))
+    wait_heading(page, "Mes clés d'accès")
+    act(run, page.get_by_role("button", name="Se déconnecter"))
+    wait_heading(page, "Accès à l'Espace Agent avec votre mot de passe")
+    sign_in = button(page, "Se connecter avec une clé d'accès")
+    sign_in.wait_for()
+    run.shoot("pk-login")
+    sign_in.click()
+    wait_heading(page, re.compile(r"^Bienvenue"))
+    run.shoot("pk-signed-in")
+
+
 def public_pages(run: Run) -> None:
     """The footer's pages and the 404."""
     for path, name in [
@@ -819,6 +898,45 @@ def back_office_agents(run: Run) -> None:
     run.shoot("bo-logged-out")
 
 
+def staff_passkeys(run: Run, portal: "Portal", browser) -> None:
+    """Staff on a fresh app at http://localhost:PORT: password and code, « Mes clés d'accès », create one,
+    log out, the password again, then « Utiliser ma clé d'accès » instead of the code."""
+    app = portal.fresh_app(f"{run.name}-passkeys")
+    seed_back_office(app)
+    page = run.new_profile(browser, portal.localhost, authenticator=True)
+    email, password, _ = DEMO_STAFF
+    page.goto("/delegation")
+    staff_password(run, email, password)
+    page.get_by_label("Code de vérification").fill(totp.code_at(DEMO_STAFF_TOTP_SECRET, utcnow()))
+    act(run, button(page, "Valider"))
+    wait_heading(page, "Délégation régionale Bretagne")
+    act(run, page.get_by_role("link", name="Mes clés d'accès").first)
+    wait_heading(page, "Mes clés d'accès")
+    create = button(page, "Créer une clé d'accès")
+    create.wait_for()
+    run.shoot("bo-pk-list")
+    create.click()
+    page.get_by_text(PASSKEY_CREATED).wait_for()
+    run.shoot("bo-pk-created")
+    act(run, page.get_by_role("button", name="Se déconnecter"))
+    staff_password(run, email, password)
+    wait_heading(page, "Confirmez votre connexion")
+    use = button(page, "Utiliser ma clé d'accès")
+    use.wait_for()
+    run.shoot("bo-pk-second-factor")
+    use.click()
+    wait_heading(page, "Délégation régionale Bretagne")
+    run.shoot("bo-pk-signed-in")
+
+
+def staff_password(run: Run, email: str, password: str) -> None:
+    """The back office's first step: address and password, « Se connecter »."""
+    page = run.page
+    page.get_by_label("Adresse mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    act(run, button(page, "Se connecter"))
+
+
 # --- Server, runs, index -----------------------------------------------------------------------
 
 
@@ -847,6 +965,8 @@ class Portal:
         logging.getLogger("cgos").setLevel(logging.WARNING)
         self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
+        # The same server as a passkey's RP ID can be: browsers refuse an IP address.
+        self.localhost = f"http://localhost:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -899,6 +1019,8 @@ def walk(run: Run, portal: Portal, browser) -> None:
     if run.kind == "bo":
         seed_back_office(app)
         run.journey("back office", back_office_journey)
+        if run.js:
+            run.journey("clés d'accès du personnel", staff_passkeys, portal, browser)
     else:
         run.journey("se connecter", login)
         run.journey("mot de passe oublié", forgotten_password, app)
@@ -909,6 +1031,8 @@ def walk(run: Run, portal: Portal, browser) -> None:
         run.journey("demande de n°C.G.O.S", number_request, app, portal.base)
         if run.size in PUBLIC_PAGE_SIZES:
             run.journey("pages publiques", public_pages)
+        if run.js:
+            run.journey("clés d'accès", passkeys, portal, browser)
     run.close()
 
 
