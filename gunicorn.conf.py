@@ -12,7 +12,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 # Threads, so that pages are served while other threads wait for bcrypt (which releases the GIL
 # and hashes at the lowest CPU priority, so pages get the cores first):
-# cgos/credentials/bcrypt_slots.py lets only as many logins as the host has cores hash at once,
+# cgos/bcrypt_line.py lets only as many logins as the host has cores hash at once,
 # whichever worker they reached, the others wait in line, and a login is refused with a 503
 # beyond LOGIN_QUEUE_SECONDS of line.
 # The threads must outnumber that line (3 s ÷ 0.25 s per hash = 12 logins) with room for pages.
@@ -63,9 +63,9 @@ def post_fork(server, worker):
 def child_exit(server, worker):
     """In the master, once a worker has exited: the bcrypt slots it held (if it was killed
     while hashing) are freed for the others."""
-    from cgos.credentials import bcrypt_slots
+    from cgos import bcrypt_line
 
-    bcrypt_slots.line(server.app.wsgi()).release_for(worker.pid)
+    bcrypt_line.line(server.app.wsgi()).release_for(worker.pid)
 
 
 def worker_exit(server, worker):

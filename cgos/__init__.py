@@ -64,8 +64,10 @@ def name_session_cookie(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the module-level extensions (database, mail, limiter, CSRF) to this app, and make
     its bcrypt slots (shared by the workers gunicorn forks from it)."""
-    from . import models  # noqa: F401  (registers the tables with the metadata)
-    from .credentials import bcrypt_slots
+    from . import (
+        bcrypt_line,
+        models,  # noqa: F401  (registers the tables with the metadata)
+    )
     from .extensions import compress, csrf, db, limiter, mail
 
     db.init_app(app)
@@ -73,7 +75,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
-    bcrypt_slots.init_app(app)
+    bcrypt_line.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -89,9 +91,9 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per flow the agent goes through."""
     from .account.routes import bp as account_bp
+    from .backoffice import bp as backoffice_bp
+    from .backoffice.history import bp as staff_history_bp
     from .converters import IdConverter
-    from .delegation.history import bp as staff_history_bp
-    from .delegation.routes import bp as delegation_bp
     from .dev.routes import bp as dev_bp
     from .first_connection.routes import bp as first_connection_bp
     from .forgotten_password.routes import bp as forgotten_password_bp
@@ -113,7 +115,7 @@ def register_blueprints(app: Flask) -> None:
         places_bp,
         account_bp,
         passkeys_bp,
-        delegation_bp,
+        backoffice_bp,
         staff_history_bp,
         public_bp,
         dev_bp,

@@ -1,7 +1,7 @@
 """Logged-in sessions kept on the server: renewed at login, revocable, idle after 20 minutes, over after 12 hours.
 
 Staff sessions are shorter (STAFF_SESSION_IDLE_TIMEOUT, STAFF_SESSION_ABSOLUTE_LIFETIME: 15 minutes
-idle, 8 hours in all), and one starts only once the second factor is checked (cgos/delegation/routes.py).
+idle, 8 hours in all), and one starts only once the second factor is checked (cgos/backoffice/routes.py).
 """
 
 import hashlib
@@ -160,7 +160,7 @@ def staff_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if g.get("staff") is None:
-            return see_other(url_for("delegation.login"))
+            return see_other(url_for("backoffice.login"))
         return view(*args, **kwargs)
 
     return wrapped

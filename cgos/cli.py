@@ -14,7 +14,7 @@ from . import ROOT, events, key_rotation, reference_data
 from . import mail as mail_queue
 from .agents_import import ImportFailed, import_agents
 from .auth import current_charter, revoke_sessions
-from .credentials import second_factor
+from .backoffice import second_factor
 from .credentials.hashing import hash_secret, nir_digest
 from .events import Event
 from .extensions import db

@@ -36,7 +36,7 @@ def default_config(instance_path: str) -> dict:
         # bcrypt computations running at once on the host (all the workers); None: its cores.
         "BCRYPT_CONCURRENCY": None,
         # A login is refused (503, « réessayez dans une minute ») when the host's bcrypt line
-        # already holds more seconds of work ahead of it than this (see credentials/bcrypt_slots.py).
+        # already holds more seconds of work ahead of it than this (see bcrypt_line.py).
         "LOGIN_QUEUE_SECONDS": 3,
         # Logins one client (an IPv4 address, an IPv6 /64) may have in the line at once; more: a 429.
         "LOGIN_LINE_PER_CLIENT": 2,

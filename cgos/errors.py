@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .credentials.bcrypt_slots import ClientShareTaken, LoginQueueFull
+from .bcrypt_line import ClientShareTaken, LoginQueueFull
 from .extensions import db
 from .htmx import render_page
 

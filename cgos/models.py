@@ -93,7 +93,7 @@ class StaffRecoveryCode(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("delegation_staff.id"), index=True)
-    # HMAC-SHA256 of the code keyed by the pepper (see cgos/credentials/second_factor.py).
+    # HMAC-SHA256 of the code keyed by the pepper (see cgos/backoffice/second_factor.py).
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     used_at: Mapped[datetime | None]
 

@@ -11,7 +11,7 @@ import hmac
 
 import bcrypt
 
-from .credentials import bcrypt_slots
+from . import bcrypt_line
 
 
 def _peppered(secret: str, pepper: str) -> bytes:
@@ -21,8 +21,8 @@ def _peppered(secret: str, pepper: str) -> bytes:
 
 
 def _bcrypt(material: bytes, salt: bytes) -> str:
-    """One bcrypt computation, in one of the process's slots (see credentials.bcrypt_slots)."""
-    return bcrypt_slots.compute(bcrypt.hashpw, material, salt).decode()
+    """One bcrypt computation, in one of the process's slots (see bcrypt_line)."""
+    return bcrypt_line.compute(bcrypt.hashpw, material, salt).decode()
 
 
 def hash_secret(secret: str, pepper: str, cost: int, *, salt_of: str | None = None) -> str:

@@ -35,7 +35,6 @@ from cgos import dates, links, mail, maintenance, pins, validators
 from cgos.account import email_change
 from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
-from cgos.identification.forms import birth_year
 from cgos.mail import open_mail
 from cgos.models import (
     Agent,
@@ -48,6 +47,7 @@ from cgos.models import (
     RequestStatus,
 )
 from cgos.number_request import services as number_request
+from cgos.provisional_password.forms import birth_year
 from cgos.templating import age, french_date, french_datetime, french_time
 from tests_support.flows import link_in, register
 
@@ -151,7 +151,7 @@ def test_entry_date_rule_answers_on_every_day_for_someone_born_on_29_february():
 
 def test_the_birth_year_limit_follows_the_year_in_paris(monkeypatch):
     """At 23:30 UTC on 31 December it is already the new year in Paris: its 14-year-olds are accepted."""
-    monkeypatch.setattr("cgos.identification.forms.paris_today", lambda: date(2029, 1, 1))
+    monkeypatch.setattr("cgos.provisional_password.forms.paris_today", lambda: date(2029, 1, 1))
     field = SimpleNamespace(data="2015")
     birth_year(None, field)
     assert field.data == "2015"

@@ -98,7 +98,7 @@ def test_a_one_letter_search_asks_for_more(either):
 
 
 def test_results_are_capped(agent, monkeypatch):
-    from cgos.delegation import agents
+    from cgos.backoffice import agents
 
     monkeypatch.setattr(agents, "MAX_RESULTS", 2)
     for digits, first in (("12345678", "Anne"), ("23456789", "Bruno"), ("34567890", "Chloé")):
@@ -308,7 +308,7 @@ AGENT_ONLY_KINDS = {
 
 def test_every_event_kind_a_staff_action_records_has_a_french_label():
     """A new kind must be labelled, or declared agent-only here: no technical name reaches « Historique »."""
-    from cgos.delegation.history import ACTIONS
+    from cgos.backoffice.history import ACTIONS
     from cgos.events import Event
 
     assert {str(kind) for kind in Event if kind not in ACTIONS} == AGENT_ONLY_KINDS
@@ -364,7 +364,7 @@ def test_a_numero_search_says_the_agent_belongs_to_no_delegation(either):
 
 
 def test_a_browser_keeps_only_its_latest_agents_found_by_numero(agent, monkeypatch):
-    from cgos.delegation import agents
+    from cgos.backoffice import agents
 
     monkeypatch.setattr(agents, "FOUND_KEPT", 1)
     paul = unattached_agent()

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cgos.delegation import dashboard
+from cgos.backoffice import dashboard
 from cgos.extensions import db
 from cgos.models import RequestStatus, SecurityEvent
 from tests_support import back_office as bo

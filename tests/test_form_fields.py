@@ -3,7 +3,7 @@
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from cgos.identification.forms import MailConfirmationForm
+from cgos.provisional_password.forms import MailConfirmationForm
 from cgos.questionnaire.forms import NewAddressForm
 
 MISMATCH = "Les deux adresses mail saisies ne sont pas identiques."

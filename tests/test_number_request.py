@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cgos import dates
-from cgos.delegation import workload
-from cgos.delegation.check_time import median_working_days, usual_check_days
+from cgos.backoffice import workload
+from cgos.backoffice.check_time import median_working_days, usual_check_days
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.mail import open_mail

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import bcrypt
 import pytest
 
-from cgos.credentials import bcrypt_slots, limits
+from cgos import bcrypt_line
+from cgos.credentials import limits
 from cgos.credentials.hashing import hash_secret
 
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
@@ -26,7 +27,7 @@ def slots_held(app, count: int = 1):
 
     def hold() -> None:
         """Take a slot as a bcrypt computation would, and keep it."""
-        with app.app_context(), bcrypt_slots.computation():
+        with app.app_context(), bcrypt_line.computation():
             taken.wait()
             release.wait()
 
@@ -93,17 +94,17 @@ def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app,
                 target=lambda: statuses.append(driver.log_in(SOPHIE, SOPHIE_PIN, follow=False).status)
             )
             login.start()
-            line = bcrypt_slots.line(app)
+            line = bcrypt_line.line(app)
             deadline = time.monotonic() + 10
-            while line.count(bcrypt_slots.WAITING) < 1 and time.monotonic() < deadline:
+            while line.count(bcrypt_line.WAITING) < 1 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert line.count(bcrypt_slots.WAITING) == 1, "the login waits for the slot"
+            assert line.count(bcrypt_line.WAITING) == 1, "the login waits for the slot"
             for path in ["/", "/premiere-connexion", "/delegation"]:
                 assert app.test_client().get(path).status_code == 200
             assert statuses == []
         login.join(timeout=10)
         assert statuses == [303]
-        assert bcrypt_slots.line(app).count() == 0, "the login's place is given back"
+        assert bcrypt_line.line(app).count() == 0, "the login's place is given back"
 
 
 def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_app, monkeypatch):
@@ -137,11 +138,11 @@ def test_no_more_computations_run_at_once_than_the_configured_concurrency(make_a
 def test_the_line_is_measured_in_cpu_seconds_of_work_per_slot(make_app):
     """A computation that waits (as a starved one at the lowest priority does) adds no time to the estimate."""
     app = make_app(BCRYPT_CONCURRENCY=2)
-    line = bcrypt_slots.line(app)
+    line = bcrypt_line.line(app)
     with app.test_request_context():
-        bcrypt_slots.compute(time.sleep, 0.2)
+        bcrypt_line.compute(time.sleep, 0.2)
         assert line.cpu_seconds < 0.05, "wall-clock time does not count, CPU time does"
-        bcrypt_slots.compute(bcrypt.hashpw, b"x", bcrypt.gensalt(10))
+        bcrypt_line.compute(bcrypt.hashpw, b"x", bcrypt.gensalt(10))
     assert 0.01 < line.cpu_seconds < 1
     assert line.queue_seconds() == 0
     tickets = [line.admit(f"192.0.2.{n}", last=False, per_client=2, budget_seconds=60) for n in range(6)]
@@ -152,10 +153,10 @@ def test_the_line_is_measured_in_cpu_seconds_of_work_per_slot(make_app):
 
 
 def test_the_default_concurrency_is_the_hosts_cores(make_app, monkeypatch):
-    monkeypatch.setattr(bcrypt_slots.os, "cpu_count", lambda: 8)
-    assert bcrypt_slots.concurrency(make_app(WORKERS=2)) == 8
-    assert bcrypt_slots.concurrency(make_app(WORKERS=2, BCRYPT_CONCURRENCY=3)) == 3
-    assert bcrypt_slots.line(make_app(WORKERS=2)).concurrency == 8
+    monkeypatch.setattr(bcrypt_line.os, "cpu_count", lambda: 8)
+    assert bcrypt_line.concurrency(make_app(WORKERS=2)) == 8
+    assert bcrypt_line.concurrency(make_app(WORKERS=2, BCRYPT_CONCURRENCY=3)) == 3
+    assert bcrypt_line.line(make_app(WORKERS=2)).concurrency == 8
 
 
 def _in_child(work) -> int:
@@ -170,7 +171,7 @@ def _in_child(work) -> int:
 
 
 def test_processes_forked_from_the_app_share_its_slots():
-    slots = bcrypt_slots.Line(1)
+    slots = bcrypt_line.Line(1)
     reading, writing = os.pipe()
 
     def hold_a_while() -> None:
@@ -189,7 +190,7 @@ def test_processes_forked_from_the_app_share_its_slots():
 
 
 def test_the_slot_of_a_worker_killed_while_hashing_is_given_back():
-    slots = bcrypt_slots.Line(1)
+    slots = bcrypt_line.Line(1)
 
     def die_while_hashing() -> None:
         """Take the host's only slot and be killed with it."""
@@ -198,7 +199,7 @@ def test_the_slot_of_a_worker_killed_while_hashing_is_given_back():
 
     child = _in_child(die_while_hashing)
     os.waitpid(child, 0)
-    assert slots.count(bcrypt_slots.HASHING) == 1, "the slot went with the killed worker"
+    assert slots.count(bcrypt_line.HASHING) == 1, "the slot went with the killed worker"
     assert slots.release_for(child) == 1
     with slots.held():
         pass
@@ -215,7 +216,7 @@ def test_bcrypt_runs_at_the_lowest_cpu_priority_while_the_request_thread_keeps_i
     app = make_app()
     before = _niceness()
     with app.app_context():
-        assert bcrypt_slots.compute(_niceness) == bcrypt_slots.LOWEST_PRIORITY
+        assert bcrypt_line.compute(_niceness) == bcrypt_line.LOWEST_PRIORITY
         hashed = hash_secret("482915")
     assert hashed.startswith("$2b$")
     assert _niceness() == before, "a page served next by this thread must not run at bcrypt's priority"

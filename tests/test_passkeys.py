@@ -111,7 +111,9 @@ def test_the_login_page_offers_a_passkey_below_valider_hidden_until_the_script_s
     assert box["data-options-url"] == "/connexion-cle-d-acces/options" and box["data-url"] == "/connexion-cle-d-acces"
     buttons = [b.get_text(" ", strip=True) for b in page.main.find_all("button") if not b.has_attr("hidden")]
     assert buttons.index("Se connecter avec une clé d'accès") > buttons.index("Valider")
-    assert box.select_one("[data-passkey-message]")["aria-live"] == "assertive", "the live region exists before it speaks"
+    assert box.select_one("[data-passkey-message]")["aria-live"] == "assertive", (
+        "the live region exists before it speaks"
+    )
     assert page.soup.find(id="numero")["autocomplete"] == "username", "the script adds « webauthn » where it can"
 
 

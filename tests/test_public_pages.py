@@ -179,14 +179,16 @@ def test_confirmation_mails_have_a_button_and_no_long_link_text(app):
 
 
 def test_the_delegation_mail_has_no_agent_facing_footer(app):
-    class Request:
+    class Questionnaire:
         created_at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
         numero, birth_date, new_email = "35127846S", date(1985, 3, 14), "m@example.org"
         last_name, first_name = "DUPONT", "Marie"
         commune = type("C", (), {"name": "Rennes"})
         establishment = type("E", (), {"name": "CHU de Rennes"})
 
-    soup = render_mail(app, "questionnaire_to_delegation", request=Request, link="http://localhost/delegation/1")
+    soup = render_mail(
+        app, "questionnaire_to_delegation", questionnaire=Questionnaire, link="http://localhost/delegation/1"
+    )
     text = soup.get_text(" ")
     assert "Merci de surveiller votre messagerie" not in text and "NE PAS Y REPONDRE" not in text
     assert soup.find("a", href="http://localhost/delegation/1").get_text(strip=True) == "Traiter la demande"

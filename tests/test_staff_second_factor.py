@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cgos.credentials import second_factor, totp
+from cgos.backoffice import second_factor, totp
 from cgos.extensions import db
 from cgos.models import AuthSession, DelegationStaff, SecurityEvent, StaffRecoveryCode, utcnow
 from tests_support.staff import (
@@ -29,7 +29,7 @@ def demo_staff() -> DelegationStaff:
 
 def at(monkeypatch, now: datetime) -> None:
     """Set the back office's clock (the one the second factor is checked against)."""
-    monkeypatch.setattr("cgos.delegation.routes.utcnow", lambda: now)
+    monkeypatch.setattr("cgos.backoffice.routes.utcnow", lambda: now)
 
 
 def password_step(person, email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD):

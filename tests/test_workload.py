@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from cgos import dates
-from cgos.delegation import workload
+from cgos.backoffice import workload
 
 UTC = timezone.utc
 # Wednesday 25 November 2026, 10:00 in Paris.

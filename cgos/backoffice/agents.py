@@ -20,7 +20,6 @@ from stdnum.exceptions import ValidationError
 from .. import events, flow_state
 from ..auth import duration, revoke_sessions, staff_required
 from ..credentials import limits
-from ..delegations import delegation_for
 from ..events import Event
 from ..extensions import db
 from ..htmx import render_form_errors, render_page, see_other
@@ -41,9 +40,10 @@ from ..models import (
 from ..passkeys import ceremonies
 from ..places.search import starts_with
 from ..reference_data import normalize_search_text
-from . import account_state
+from ..regions import delegation_for
+from . import account_state, bp
 from .forms import AgentSearchForm, ReasonForm
-from .routes import REASON_REQUIRED, bp, pending_questionnaires, pending_registrations
+from .routes import REASON_REQUIRED, pending_questionnaires, pending_registrations
 
 MAX_RESULTS = 50
 LAST_EVENTS = 10
@@ -160,12 +160,12 @@ def search_agents():
     form = AgentSearchForm(request.args)
     query = (form.q.data or "").strip()
     if not query:
-        return render_page("delegation/agents.html", form=form, agents=None, more=False)
+        return render_page("backoffice/agents.html", form=form, agents=None, more=False)
     try:
         condition, by_numero = search_condition(query)
     except ValueError as error:
         form.q.errors = [str(error)]
-        return render_form_errors("delegation/agents.html", form=form, agents=None, more=False)
+        return render_form_errors("backoffice/agents.html", form=form, agents=None, more=False)
     statement = (
         found_agents(g.staff.delegation, by_numero)
         .where(condition)
@@ -175,7 +175,7 @@ def search_agents():
     found = list(db.session.scalars(statement))
     if by_numero:
         remember_found(found)
-    return render_page("delegation/agents.html", form=form, agents=found[:MAX_RESULTS], more=len(found) > MAX_RESULTS)
+    return render_page("backoffice/agents.html", form=form, agents=found[:MAX_RESULTS], more=len(found) > MAX_RESULTS)
 
 
 def counters(agent: Agent) -> account_state.Counters:
@@ -199,7 +199,7 @@ def agent_page(agent: Agent, show_email: bool = False):
     questionnaires = db.session.scalars(pending_questionnaires().where(MailChangeRequest.agent_id == agent.id))
     registrations = db.session.scalars(pending_registrations().where(Registration.agent_id == agent.id))
     return render_page(
-        "delegation/agent.html",
+        "backoffice/agent.html",
         agent=agent,
         show_email=show_email,
         state=account_state.describe(agent, counters(agent), utcnow()),
@@ -369,13 +369,13 @@ def confirmed_reason(agent: Agent, chosen: Action) -> tuple[str | None, object]:
         "passkeys": passkey_count(agent),
     }
     if request.method == "GET":
-        return None, render_page("delegation/agent_action.html", **context)
+        return None, render_page("backoffice/agent_action.html", **context)
     if not form.validate():
         abort(400)
     reason = (form.reason.data or "").strip() or None
     if needs_reason and not reason:
         form.reason.errors = [REASON_REQUIRED]
-        return None, render_form_errors("delegation/agent_action.html", **context)
+        return None, render_form_errors("backoffice/agent_action.html", **context)
     return reason, None
 
 

@@ -16,8 +16,8 @@ from ..extensions import db
 from ..htmx import render_page
 from ..models import MailChangeRequest, Registration, utcnow
 from ..templating import format_numero
-from . import workload
-from .routes import bp, pending_questionnaires, pending_registrations
+from . import bp, workload
+from .routes import pending_questionnaires, pending_registrations
 
 # Cells a spreadsheet would read as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -58,7 +58,7 @@ def pending_requests(now: datetime) -> list[Pending]:
     found = [
         (
             "Changement d'adresse mail",
-            url_for("delegation.request_detail", request_id=item.id),
+            url_for("backoffice.request_detail", request_id=item.id),
             item,
             item.created_at,
             item.numero,
@@ -67,7 +67,7 @@ def pending_requests(now: datetime) -> list[Pending]:
     ] + [
         (
             "Demande de n°C.G.O.S",
-            url_for("delegation.registration_detail", registration_id=item.id),
+            url_for("backoffice.registration_detail", registration_id=item.id),
             item,
             item.confirmed_at,
             item.agent.numero,
@@ -139,7 +139,7 @@ def dashboard():
     decisions = decisions_since(since)
     weeks = workload.weekly_counts(received_since(since), [decided for _, decided in decisions], now)
     return render_page(
-        "delegation/dashboard.html",
+        "backoffice/dashboard.html",
         pending=pending_requests(now),
         decided_this_week=workload.decided_this_week([decided for _, decided in decisions], now),
         median=workload.duration_in_words(workload.median_decision_time(decisions)),

@@ -90,7 +90,7 @@ def members():
         .where(DelegationStaff.delegation_id == g.staff.delegation_id)
         .order_by(DelegationStaff.email)
     )
-    return render_page("delegation/staff_members.html", members=list(staff))
+    return render_page("backoffice/staff_members.html", members=list(staff))
 
 
 @bp.get("/<id:staff_id>/historique")
@@ -106,7 +106,7 @@ def history(staff_id: int):
         .limit(HISTORY_LIMIT)
     )
     entries = [(event, agent, *describe(event)) for event, agent in rows]
-    return render_page("delegation/history.html", member=member, entries=entries, limit=HISTORY_LIMIT)
+    return render_page("backoffice/history.html", member=member, entries=entries, limit=HISTORY_LIMIT)
 
 
 @bp.get("/agents-sans-etablissement")
@@ -125,4 +125,4 @@ def unattached_agents():
         .limit(HISTORY_LIMIT)
     )
     entries = [(event, agent, member, delegation, *describe(event)) for event, agent, member, delegation in rows]
-    return render_page("delegation/unattached_history.html", entries=entries, limit=HISTORY_LIMIT)
+    return render_page("backoffice/unattached_history.html", entries=entries, limit=HISTORY_LIMIT)

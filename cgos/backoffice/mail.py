@@ -24,5 +24,5 @@ def send_passkey_notice(staff: DelegationStaff, passkey_name: str, added: bool) 
         staff=staff,
         passkey_name=passkey_name,
         at=utcnow(),
-        passkeys_url=external_url("delegation.staff_passkeys"),
+        passkeys_url=external_url("backoffice.staff_passkeys"),
     )

@@ -3,24 +3,24 @@
 from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
-from flask import Blueprint, abort, flash, g, request, send_file, url_for
+from flask import abort, flash, g, request, send_file, url_for
 from markupsafe import Markup
 
 from .. import events, flow_state, uploads
 from ..auth import login_staff, logout, staff_required
-from ..credentials import attempts, limits, second_factor, totp
+from ..credentials import attempts, limits
 from ..credentials.attempts import Refusal
 from ..credentials.hashing import dummy_hash, verify_secret
 from ..events import Event
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus, utcnow
+from ..passkeys import ceremonies
 from ..templating import french_time
+from . import bp, second_factor, totp
 from .forms import DecisionForm, SecondFactorForm, StaffLoginForm
 from .mail import send_code_failure_notice
-from .services import AlreadyDecided, decide, decide_registration
-
-bp = Blueprint("delegation", __name__, url_prefix="/delegation")
+from .services import AlreadyDecided, decide_questionnaire, decide_registration
 
 WRONG_CREDENTIALS = "L'adresse mail ou le mot de passe est incorrect."
 WRONG_CODE = "Le code de vérification est incorrect ou a déjà servi : saisissez le code affiché maintenant."
@@ -72,7 +72,7 @@ def login():
         return see_other(url_for(".requests"))
     form = StaffLoginForm()
     if request.method == "GET":
-        return render_page("delegation/login.html", form=form, errors={})
+        return render_page("backoffice/login.html", form=form, errors={})
     with attempts.place_in_line(attempts.STAFF_PASSWORD):
         return check_password(form)
 
@@ -80,7 +80,7 @@ def login():
 def check_password(form: StaffLoginForm):
     """The password, through the attempts rule: a right one leads to the second factor."""
     if not form.validate():
-        return render_form_errors("delegation/login.html", form=form, errors={})
+        return render_form_errors("backoffice/login.html", form=form, errors={})
     email = form.email.data.strip().lower()
     staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
     hashed = staff.password_hash if staff else dummy_hash()
@@ -88,11 +88,11 @@ def check_password(form: StaffLoginForm):
         attempts.STAFF_PASSWORD, email, lambda: verify_secret(form.password.data, hashed) and staff is not None
     )
     if not verdict.checked:
-        return refused_page("delegation/login.html", verdict, form=form)
+        return refused_page("backoffice/login.html", verdict, form=form)
     if not verdict.succeeded:
         events.record(Event.LOGIN_FAILURE, None, "staff", staff=staff)
         db.session.commit()
-        return render_form_errors("delegation/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
+        return render_form_errors("backoffice/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
     flow_state.save(SECOND_STEP, {"staff_id": staff.id}, SECOND_STEP_LIFETIME)
     return see_other(url_for(".verify_code" if second_factor.is_enrolled(staff) else ".enrolment"))
 
@@ -145,7 +145,7 @@ def verify_code():
     if not second_factor.is_enrolled(staff):
         return see_other(url_for(".enrolment"))
     form = SecondFactorForm()
-    template = "delegation/second_factor.html"
+    template = "backoffice/second_factor.html"
     capped = limits.SECOND_FACTOR_DAILY.reached(staff.email)
     # « Utiliser ma clé d'accès » first for staff with a passkey; the links below it (and any
     # answer to a typed code) lead to the code form, which is also all a browser without
@@ -153,7 +153,7 @@ def verify_code():
     method = request.args.get("methode") if request.args.get("methode") in CODE_METHODS else None
     if method == "secours":
         form.code.label.text = "Code de secours"
-    has_passkey = bool(staff_passkeys.usable_passkeys(staff))
+    has_passkey = bool(ceremonies.usable_passkeys(staff))
     context = {"form": form, "method": method, "has_passkey": has_passkey, "passkey_offer": False}
     if request.method == "GET":
         context["passkey_offer"] = has_passkey and method is None
@@ -208,7 +208,7 @@ def enrolment():
         "qr_code": Markup(totp.qr_svg(totp.provisioning_uri(secret, staff.email), QR_LABEL)),
         "secret": totp.grouped(secret),
     }
-    template = "delegation/enrolment.html"
+    template = "backoffice/enrolment.html"
     if request.method == "GET":
         return render_page(template, errors={}, **context)
     if not form.validate():
@@ -246,7 +246,7 @@ def recovery_codes():
     if codes is None:
         return see_other(url_for(".requests"))
     codes = codes.split()
-    return render_page("delegation/recovery_codes.html", codes=codes)
+    return render_page("backoffice/recovery_codes.html", codes=codes)
 
 
 @bp.post("/deconnexion")
@@ -314,11 +314,11 @@ def requests():
     )
     registrations = db.session.scalars(pending_registrations().order_by(Registration.confirmed_at.desc()))
     return render_page(
-        "delegation/requests.html", pending=list(pending), decided=list(decided), registrations=list(registrations)
+        "backoffice/requests.html", pending=list(pending), decided=list(decided), registrations=list(registrations)
     )
 
 
-def decision_page(item, template: str, decide_item, positive: str, context_name: str, done: str, **extra):
+def decision_page(item, *, template: str, decide_item, positive: str, context_name: str, done: str, **extra):
     """Show a request with its decision form, or record the decision the form carries."""
     form = DecisionForm()
     context = {context_name: item, "form": form, **extra}
@@ -355,11 +355,11 @@ def request_detail(request_id: int):
     on_file = item.agent.establishment if item.agent is not None else None
     return decision_page(
         item,
-        "delegation/request.html",
-        decide,
-        "accept",
-        "request_",
-        "La décision est enregistrée et l'agent en est informé par mail.",
+        template="backoffice/request.html",
+        decide_item=decide_questionnaire,
+        positive="accept",
+        context_name="request_",
+        done="La décision est enregistrée et l'agent en est informé par mail.",
         establishment_on_file=on_file,
     )
 
@@ -395,11 +395,11 @@ def registration_detail(registration_id: int):
         db.session.commit()
     return decision_page(
         registration,
-        "delegation/registration.html",
-        decide_registration,
-        "verify",
-        "registration",
-        "La décision est enregistrée.",
+        template="backoffice/registration.html",
+        decide_item=decide_registration,
+        positive="verify",
+        context_name="registration",
+        done="La décision est enregistrée.",
     )
 
 
@@ -408,7 +408,3 @@ def registration_detail(registration_id: int):
 def registration_payslip(registration_id: int):
     """The payslip of a registration, on the terms of its page: its delegation's staff, once confirmed."""
     return send_payslip(own_registration(registration_id), "registration")
-
-
-# The views of agents, of the dashboard and of the staff's passkeys join this blueprint.
-from . import agents, dashboard, staff_passkeys  # noqa: E402, F401

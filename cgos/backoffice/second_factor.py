@@ -23,11 +23,12 @@ from cryptography.fernet import InvalidToken
 from flask import abort, flash, redirect, url_for
 
 from .. import events, passwords, sealing
+from ..credentials import limits
+from ..credentials.hashing import pepper
 from ..events import Event
 from ..extensions import db
 from ..models import DelegationStaff, StaffRecoveryCode
-from . import limits, totp
-from .hashing import pepper
+from . import totp
 
 log = logging.getLogger(__name__)
 ENROLMENT_TAKEN = (
@@ -85,7 +86,7 @@ def refuse_enrolment(staff: DelegationStaff) -> NoReturn:
     events.record(Event.SECOND_FACTOR_ENROLMENT_REFUSED, None, None, staff=staff)
     db.session.commit()
     flash(ENROLMENT_TAKEN, "lockout")
-    abort(redirect(url_for("delegation.verify_code"), code=303))
+    abort(redirect(url_for("backoffice.verify_code"), code=303))
 
 
 def forget(staff: DelegationStaff) -> None:

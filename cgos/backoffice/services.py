@@ -39,46 +39,48 @@ def _record_decision(
     db.session.refresh(item)
 
 
-def decide(request: MailChangeRequest, staff: DelegationStaff, accepted: bool, reason: str | None) -> None:
+def decide_questionnaire(
+    questionnaire: MailChangeRequest, staff: DelegationStaff, accepted: bool, reason: str | None
+) -> None:
     """Record the decision on a questionnaire, apply it, and mail the new address (and the old one on acceptance).
 
     The mails to the typed address greet the name typed in the questionnaire,
     never the agent's name on file.
     """
-    _record_decision(request, staff, accepted, reason)
-    agent = request.agent
+    _record_decision(questionnaire, staff, accepted, reason)
+    agent = questionnaire.agent
     if accepted:
         old_email = agent.email
-        agent.email = request.new_email
+        agent.email = questionnaire.new_email
         agent.pending_email = None
         revoke_sessions(agent)
         send_mail(
-            request.new_email,
+            questionnaire.new_email,
             "Espace Agent C.G.O.S : votre adresse mail est mise à jour",
             "questionnaire_accepted",
-            request=request,
+            questionnaire=questionnaire,
             first_connection_url=external_url("first_connection.identify"),
         )
-        if old_email and old_email.lower() != request.new_email.lower():
+        if old_email and old_email.lower() != questionnaire.new_email.lower():
             send_mail(
                 old_email,
                 "Espace Agent C.G.O.S : votre adresse mail a été modifiée",
                 "questionnaire_accepted_old_address",
                 agent=agent,
-                new_email=request.new_email,
-                delegation=request.delegation,
+                new_email=questionnaire.new_email,
+                delegation=questionnaire.delegation,
             )
     else:
         send_mail(
-            request.new_email,
+            questionnaire.new_email,
             "Espace Agent C.G.O.S : votre demande de changement d'adresse mail",
             "questionnaire_rejected",
-            request=request,
-            delegation=request.delegation,
+            questionnaire=questionnaire,
+            delegation=questionnaire.delegation,
             reason=reason,
         )
     kind = Event.MAIL_CHANGE_ACCEPTED if accepted else Event.MAIL_CHANGE_REJECTED
-    events.record(kind, agent, f"request {request.id}", staff=staff)
+    events.record(kind, agent, f"request {questionnaire.id}", staff=staff)
 
 
 def decide_registration(registration: Registration, staff: DelegationStaff, verified: bool, reason: str | None) -> None:

@@ -27,8 +27,9 @@ from ..passkeys.forms import DeleteForm, RenameForm
 from ..passkeys.naming import device_name, unique_name
 from ..passkeys.routes import RECENT_SIGN_IN, credential_payload, json_error
 from ..templating import french_time
+from . import bp
 from .mail import send_passkey_notice
-from .routes import bp, finish_login, half_logged_in_staff
+from .routes import finish_login, half_logged_in_staff
 
 EXPIRED_STEP = "Votre connexion a expiré : saisissez de nouveau votre adresse mail et votre mot de passe."
 NOT_RECOGNISED = (
@@ -47,11 +48,6 @@ SIGN_IN_TOO_OLD = (
     "Par sécurité, une clé d'accès se crée dans les 15 minutes qui suivent la connexion : "
     "déconnectez-vous, reconnectez-vous, puis recommencez."
 )
-
-
-def usable_passkeys(staff: DelegationStaff) -> list[Passkey]:
-    """The staff member's passkeys that can still sign in (not flagged as copied)."""
-    return [passkey for passkey in ceremonies.passkeys_of(staff) if passkey.cloned_at is None]
 
 
 # --- The second factor ------------------------------------------------------------------------
@@ -197,7 +193,7 @@ def own_staff_passkey(passkey_id: int) -> Passkey:
 @staff_required
 def staff_passkeys():
     """« Mes clés d'accès »: each passkey with its dates, to rename or delete, and « Créer une clé d'accès »."""
-    return render_page("delegation/passkeys.html", passkeys=ceremonies.passkeys_of(g.staff))
+    return render_page("backoffice/passkeys.html", passkeys=ceremonies.passkeys_of(g.staff))
 
 
 @bp.route("/cles-d-acces/<id:passkey_id>/renommer", methods=["GET", "POST"])
@@ -212,8 +208,8 @@ def rename_staff_passkey(passkey_id: int):
         flash(f"Votre clé d'accès s'appelle désormais « {passkey.name} ».", "success")
         return see_other(url_for(".staff_passkeys"))
     if request.method == "POST":
-        return render_form_errors("delegation/passkey_rename.html", form=form, passkey=passkey)
-    return render_page("delegation/passkey_rename.html", form=form, passkey=passkey)
+        return render_form_errors("backoffice/passkey_rename.html", form=form, passkey=passkey)
+    return render_page("backoffice/passkey_rename.html", form=form, passkey=passkey)
 
 
 @bp.route("/cles-d-acces/<id:passkey_id>/supprimer", methods=["GET", "POST"])
@@ -233,4 +229,4 @@ def delete_staff_passkey(passkey_id: int):
         )
         db.session.commit()
         return see_other(url_for(".staff_passkeys"))
-    return render_page("delegation/passkey_delete.html", form=form, passkey=passkey)
+    return render_page("backoffice/passkey_delete.html", form=form, passkey=passkey)

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .. import bcrypt_line
 from ..extensions import limiter
-from . import bcrypt_slots
 from .limits import (
     ADDRESS_FAILURES,
     LOGIN_ADDRESS,
@@ -52,7 +52,7 @@ from .limits import (
 # An attempt still being checked stops counting after this, should its process die mid-check.
 IN_FLIGHT_SECONDS = 120
 # When to try again after BUSY: the other check of the account is answered within seconds.
-BUSY_RETRY = timedelta(seconds=bcrypt_slots.CLIENT_RETRY_AFTER_SECONDS)
+BUSY_RETRY = timedelta(seconds=bcrypt_line.CLIENT_RETRY_AFTER_SECONDS)
 
 
 class Refusal(enum.Enum):
@@ -235,7 +235,7 @@ def failed_recently(client: str) -> bool:
 
 @contextmanager
 def place_in_line(rule: Rule) -> Iterator[None]:
-    """Hold this login's place in the host's bcrypt line until it is answered (see bcrypt_slots).
+    """Hold this login's place in the host's bcrypt line until it is answered (see bcrypt_line).
 
     Clients that failed recently go last. A refusal (their share of the line taken, or too
     much work ahead) is answered at once, without bcrypt, and counts in the per-address limit
@@ -245,12 +245,12 @@ def place_in_line(rule: Rule) -> Iterator[None]:
     client = client_address()
     last = failed_recently(client)
     try:
-        ticket = bcrypt_slots.take_place(client, last=last, network=network_of(client))
-    except (bcrypt_slots.LoginQueueFull, bcrypt_slots.ClientShareTaken):
+        ticket = bcrypt_line.take_place(client, last=last, network=network_of(client))
+    except (bcrypt_line.LoginQueueFull, bcrypt_line.ClientShareTaken):
         if last and rule.address is not None:
             rule.address.hit_here()
         raise
     try:
         yield
     finally:
-        bcrypt_slots.leave_place(ticket)
+        bcrypt_line.leave_place(ticket)

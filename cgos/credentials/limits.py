@@ -14,7 +14,7 @@ from functools import wraps
 
 import redis
 from flask import abort, current_app, request
-from limits import parse
+from limits import parse as parse_rate
 from limits.errors import StorageError
 
 from ..dates import french_time
@@ -95,7 +95,7 @@ class Limit:
     @property
     def rate(self):
         """The parsed rate (`5 per 15 minutes`) of the current app."""
-        return parse(current_app.config[self.config_key])
+        return parse_rate(current_app.config[self.config_key])
 
     @property
     def amount(self) -> int:

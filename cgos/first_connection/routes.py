@@ -1,7 +1,7 @@
 """« 1ère connexion »: an agent who never had a password gets a provisional one by mail.
 
 Identify, confirm the mail on file, get a provisional password: the steps are
-shared with « Mot de passe oublié » (`cgos/identification/steps.py`); this
+shared with « Mot de passe oublié » (`cgos/provisional_password/steps.py`); this
 flow shows the address on file masked and stops agents already registered.
 """
 
@@ -9,8 +9,8 @@ from flask import Blueprint
 
 from ..extensions import db
 from ..htmx import render_page
-from ..identification import steps
 from ..models import PasswordState, Registration, RequestStatus
+from ..provisional_password import steps
 from ..templating import format_numero
 
 bp = Blueprint("first_connection", __name__, url_prefix="/premiere-connexion")

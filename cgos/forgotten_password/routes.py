@@ -1,6 +1,6 @@
 """« Mot de passe oublié ? »: identify, confirm the mail on file, get a provisional password.
 
-The steps are shared with « 1ère connexion » (`cgos/identification/steps.py`).
+The steps are shared with « 1ère connexion » (`cgos/provisional_password/steps.py`).
 The same screens serve an agent whose old alphanumeric password must be
 replaced (« je demande un nouveau mot de passe à 6 chiffres »): the login page
 links here with `?motif=ancien`, and every step then says why they are here.
@@ -9,7 +9,7 @@ links here with `?motif=ancien`, and every step then says why they are here.
 from flask import Blueprint, request
 
 from ..first_connection.routes import registration_being_checked
-from ..identification import steps
+from ..provisional_password import steps
 
 bp = Blueprint("forgotten_password", __name__, url_prefix="/mot-de-passe-oublie")
 

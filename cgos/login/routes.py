@@ -5,11 +5,11 @@ import time
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, request, session, url_for
-from limits import parse
+from limits import parse as parse_rate
 
-from .. import events, keypad
+from .. import bcrypt_line, events, keypad
 from ..auth import login_agent, logout, pending_step, revoke_sessions
-from ..credentials import attempts, bcrypt_slots, limits
+from ..credentials import attempts, limits
 from ..credentials.accounts import find_agent
 from ..credentials.attempts import Refusal
 from ..credentials.checking import Outcome, apply_success
@@ -29,7 +29,7 @@ log = logging.getLogger("cgos.security")
 KEYBOARD_MODE = "clavier"
 # A keypad is valid for as long as a session may stay idle, and validates one login.
 KEYPAD_LIFETIME = timedelta(minutes=20)
-KEYPAD_SINGLE_USE = parse(f"1 per {KEYPAD_LIFETIME.seconds // 60} minutes")
+KEYPAD_SINGLE_USE = parse_rate(f"1 per {KEYPAD_LIFETIME.seconds // 60} minutes")
 WRONG_CREDENTIALS = "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
 ACCOUNT_DISABLED = "Votre compte est désactivé par votre délégation régionale : contactez-la pour en savoir plus."
 INCOMPLETE_PIN = "Saisissez les 6 chiffres de votre mot de passe."
@@ -240,7 +240,7 @@ def refused(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
         return show_form(form, status=429, errors={"form": message})
     if verdict.refusal is Refusal.BUSY:
         response = show_form(form, status=429, errors={"form": ANOTHER_ATTEMPT_RUNNING})
-        response.headers["Retry-After"] = str(bcrypt_slots.CLIENT_RETRY_AFTER_SECONDS)
+        response.headers["Retry-After"] = str(bcrypt_line.CLIENT_RETRY_AFTER_SECONDS)
         return response
     events.record(Event.LOGIN_REFUSED, agent, verdict.refusal.value)
     db.session.commit()

@@ -12,18 +12,18 @@ from functools import partial
 from flask import Blueprint, flash, render_template, request, session, url_for
 
 from .. import dates, flow_state, uploads
+from ..backoffice.check_time import usual_check_days
 from ..credentials import limits
 from ..credentials.accounts import find_agent_by_nir_digest
-from ..delegation.check_time import usual_check_days
-from ..delegations import delegation_for, delegation_of
 from ..extensions import db
 from ..htmx import render_page, see_other
-from ..identification.forms import MailConfirmationForm
-from ..identification.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
 from ..identifiers import nir as nir_rules
 from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment, is_chooser_action
+from ..provisional_password.forms import MailConfirmationForm
+from ..provisional_password.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
+from ..regions import delegation_for, delegation_of
 from . import services
 from .forms import POSITIONS, AddressForm, EstablishmentForm, IdentityForm, NirForm, PayslipForm, countries
 

@@ -7,11 +7,10 @@ from datetime import date
 from cryptography.fernet import InvalidToken
 
 from .. import events, sealing, uploads
+from ..backoffice.check_time import usual_check_days
 from ..credentials.accounts import find_agent_by_nir_digest
 from ..credentials.hashing import nir_digest
 from ..dates import years_after
-from ..delegation.check_time import usual_check_days
-from ..delegations import delegation_for, delegation_of
 from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..identifiers import nir as nir_rules
@@ -21,6 +20,7 @@ from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
 from ..places.search import establishment_in
 from ..reference_data import normalize_search_text
+from ..regions import delegation_for, delegation_of
 
 _random = secrets.SystemRandom()
 # The key of the NIR a registration's flow state keeps, to type it back on « Retour ».

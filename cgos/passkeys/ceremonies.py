@@ -91,6 +91,11 @@ def passkeys_of(owner: Owner) -> list[Passkey]:
     return list(db.session.scalars(db.select(Passkey).where(column == owner.id).order_by(Passkey.id)))
 
 
+def usable_passkeys(owner: Owner) -> list[Passkey]:
+    """The owner's passkeys that can still sign in (not flagged as copied)."""
+    return [passkey for passkey in passkeys_of(owner) if passkey.cloned_at is None]
+
+
 def _owner_matches(purpose: Purpose, passkey: Passkey, owner_id: int | None) -> bool:
     """True when the passkey belongs to the ceremony's kind of owner (and to `owner_id` if given)."""
     passkey_owner = passkey.staff_id if purpose.for_staff else passkey.agent_id

@@ -20,11 +20,11 @@ from .. import events, flow_state
 from ..credentials import limits
 from ..credentials.accounts import find_agent
 from ..credentials.issuing import issue_provisional_password
-from ..delegations import delegation_for
 from ..events import Event
 from ..extensions import db
 from ..htmx import render_page, see_other
 from ..models import Agent
+from ..regions import delegation_for
 from .forms import IdentityForm, MailConfirmationForm
 from .services import find_by_identity, same_address
 
@@ -141,11 +141,11 @@ def confirm_mail(flow: Flow):
     if agent is None:
         return see_other(url_for(f"{flow.name}.identify"))
     if agent.disabled_at is not None:
-        return page(flow, "identification/disabled.html", delegation=delegation_for(agent))
+        return page(flow, "provisional_password/disabled.html", delegation=delegation_for(agent))
     if flow.gate is not None and (stop := flow.gate(agent)) is not None:
         return stop
     if not agent.email:
-        return page(flow, "identification/no_mail.html", delegation=delegation_for(agent))
+        return page(flow, "provisional_password/no_mail.html", delegation=delegation_for(agent))
     form = MailConfirmationForm()
     context = {
         "form": form,
@@ -154,18 +154,18 @@ def confirm_mail(flow: Flow):
         "typed_numero": typed_numero(flow),
     }
     if request.method == "GET":
-        return page(flow, "identification/confirm_mail.html", **context)
+        return page(flow, "provisional_password/confirm_mail.html", **context)
     if not flow.address_limit.hit_here():
         context["errors"] = too_many(flow.address_limit, limits.client_address())
-        return page(flow, "identification/confirm_mail.html", 429, **context)
+        return page(flow, "provisional_password/confirm_mail.html", 429, **context)
     if not form.validate():
-        return page(flow, "identification/confirm_mail.html", 422, **context)
+        return page(flow, "provisional_password/confirm_mail.html", 422, **context)
     outcome = check_retyped_address(agent, form.email.data)
     if outcome is Retyped.BLOCKED:
-        return page(flow, "identification/wrong_mail.html", 422)
+        return page(flow, "provisional_password/wrong_mail.html", 422)
     if outcome is Retyped.WRONG:
         form.email.errors.append(wrong_address_message(agent))
-        return page(flow, "identification/confirm_mail.html", 422, **context)
+        return page(flow, "provisional_password/confirm_mail.html", 422, **context)
     issue_provisional_password(agent)
     flow_state.discard(flow.name, commit=False)
     db.session.commit()
@@ -177,4 +177,4 @@ def sent(flow: Flow):
     """Step 3: « Confirmation envoi du mot de passe provisoire »."""
     if not session.get("provisional_sent"):
         return see_other(url_for(f"{flow.name}.identify"))
-    return page(flow, "identification/sent.html")
+    return page(flow, "provisional_password/sent.html")

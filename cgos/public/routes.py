@@ -9,10 +9,10 @@ from ..assets import send_static
 from ..auth import current_charter
 from ..extensions import db
 from ..htmx import render_page
-from ..identification.steps import WIZARD_LIFETIME
 from ..login.routes import KEYPAD_LIFETIME
 from ..maintenance import REGISTRATION_LINK_LIFETIME, UNCONFIRMED_MARGIN
 from ..models import Delegation
+from ..provisional_password.steps import WIZARD_LIFETIME
 
 bp = Blueprint("public", __name__)
 

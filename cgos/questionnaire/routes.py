@@ -13,17 +13,17 @@ from flask import Blueprint, flash, request, session, url_for
 from .. import events, flow_state, uploads
 from ..credentials import limits
 from ..credentials.accounts import find_agent
-from ..delegations import delegation_of
 from ..events import Event
 from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
-from ..identification.steps import too_many
 from ..mail import external_url, send_mail
 from ..models import Agent, Delegation, Establishment, MailChangeRequest
 from ..number_request.forms import PayslipForm
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment, is_chooser_action
 from ..places.search import establishment_in
+from ..provisional_password.steps import too_many
 from ..question_pages import Question, QuestionPages
+from ..regions import delegation_of
 from .forms import EstablishmentForm, IdentityForm, NewAddressForm
 
 bp = Blueprint("questionnaire", __name__)
@@ -266,8 +266,8 @@ def save_request(values: dict, agent, delegation, checked) -> MailChangeRequest:
             f"Mise à jour adresse mail CGOS – demande n° {mail_request.id}",
             "questionnaire_to_delegation",
             attachments=[(path, checked.filename, checked.mimetype)],
-            request=mail_request,
-            link=external_url("delegation.request_detail", request_id=mail_request.id),
+            questionnaire=mail_request,
+            link=external_url("backoffice.request_detail", request_id=mail_request.id),
         )
         commit_or_roll_back()
     return mail_request

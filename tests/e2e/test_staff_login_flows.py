@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from wide_screens import audit_page, context, width  # noqa: F401 (fixtures, used by name)
 
-from cgos.credentials import totp
+from cgos.backoffice import totp
 from cgos.models import utcnow
 from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, add_staff, current_code
 

@@ -296,7 +296,7 @@ def confirmation_page(browser, person: Agent, action: str):
 
 @pytest.mark.parametrize(("action", "kind"), ORPHAN_ACTIONS)
 def test_an_action_on_an_agent_without_an_establishment_needs_a_written_reason(bretagne_staff, orphan, action, kind):
-    from cgos.delegation.routes import REASON_REQUIRED
+    from cgos.backoffice.routes import REASON_REQUIRED
 
     confirmation_page(bretagne_staff, orphan, action)
     before = (orphan.disabled_at, orphan.pin_blocked_at)

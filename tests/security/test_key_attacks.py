@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cgos import create_app
-from cgos.credentials import second_factor, totp
+from cgos.backoffice import second_factor, totp
 from cgos.extensions import db
 from cgos.mail import open_mail, send_pending
 from cgos.models import DelegationStaff, OutboundMail, SecurityEvent, StaffRecoveryCode

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from cgos import passwords
-from cgos.credentials import bcrypt_slots, limits
+from cgos import bcrypt_line, passwords
+from cgos.credentials import limits
 from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD
 
 SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
@@ -28,7 +28,7 @@ ONE_HASH = 0.3  # CPU seconds of one computation, as the line estimates it
 def line_app(make_app):
     """One slot, one second of work allowed ahead of a login, one hash of 0.3 s measured."""
     app = make_app(BCRYPT_CONCURRENCY=1, LOGIN_QUEUE_SECONDS=1, ADDRESS_RATE_LIMIT="1000 per hour")
-    bcrypt_slots.line(app).record(ONE_HASH)
+    bcrypt_line.line(app).record(ONE_HASH)
     with app.app_context():
         yield app
 
@@ -39,7 +39,7 @@ def only_slot_taken(app):
     taken, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with app.app_context(), bcrypt_slots.computation():
+        with app.app_context(), bcrypt_line.computation():
             taken.set()
             release.wait(timeout=30)
 
@@ -103,7 +103,7 @@ def order_of_checks(monkeypatch):
 
 
 def test_a_flood_of_wrong_logins_cannot_keep_a_newcomer_out_of_the_line(line_app, new_agent, order_of_checks):
-    line = bcrypt_slots.line(line_app)
+    line = bcrypt_line.line(line_app)
     for address in FLOODERS:
         mark_as_failing(address)
     flood = [Login(line_app, new_agent, address, MARIE, "111111") for address in FLOODERS]
@@ -111,26 +111,26 @@ def test_a_flood_of_wrong_logins_cannot_keep_a_newcomer_out_of_the_line(line_app
     with only_slot_taken(line_app):
         for login in flood:
             login.start()
-        wait_until(lambda: line.count(bcrypt_slots.WAITING) == 3)
+        wait_until(lambda: line.count(bcrypt_line.WAITING) == 3)
         # The line now holds 4 × 0.3 s, over its second: the old gate refused everyone from here.
         extra = Login(line_app, new_agent, "198.51.100.9", MARIE, "111111")
         mark_as_failing("198.51.100.9")
         assert extra.start().answer().status_code == 503, "a failing client waits behind the whole line"
         newcomer.start()
-        wait_until(lambda: line.count(bcrypt_slots.WAITING) == 4)
+        wait_until(lambda: line.count(bcrypt_line.WAITING) == 4)
     assert newcomer.answer().status_code == 303
     assert [login.answer().status_code for login in flood] == [422, 422, 422]
     assert order_of_checks[0] == SOPHIE_PIN, "the client without failures is checked before the flood"
 
 
 def test_a_client_holding_its_share_of_the_line_gets_a_429_without_bcrypt(line_app, new_agent, order_of_checks):
-    line = bcrypt_slots.line(line_app)
+    line = bcrypt_line.line(line_app)
     address = FLOODERS[0]
     held = [Login(line_app, new_agent, address, MARIE, "111111") for _ in range(2)]
     with only_slot_taken(line_app):
         for login in held:
             login.start()
-        wait_until(lambda: line.count(bcrypt_slots.WAITING) == 2)
+        wait_until(lambda: line.count(bcrypt_line.WAITING) == 2)
         third = Login(line_app, new_agent, address, SOPHIE, SOPHIE_PIN).start().answer()
         assert third.status_code == 429
         assert int(third.headers["Retry-After"]) > 0
@@ -143,7 +143,7 @@ def test_a_client_holding_its_share_of_the_line_gets_a_429_without_bcrypt(line_a
 def test_refusals_count_in_the_address_limit_only_for_a_client_that_failed(make_app, new_agent):
     """A hospital behind one address is never locked out by its colleagues' right logins."""
     app = make_app(BCRYPT_CONCURRENCY=1, LOGIN_QUEUE_SECONDS=0)
-    bcrypt_slots.line(app).record(ONE_HASH)
+    bcrypt_line.line(app).record(ONE_HASH)
     with app.app_context():
         mark_as_failing(FLOODERS[0])
         with only_slot_taken(app):
@@ -157,7 +157,7 @@ def test_one_failing_address_puts_its_whole_ipv6_48_last(line_app, new_agent):
     mark_as_failing("2001:db8:bad:1::7")
     neighbour = "2001:db8:bad:2::1"  # another /64 of the same /48, which never failed itself
     assert limits.ADDRESS_FAILURES.attempts(limits.client_address_of(neighbour)) == 0
-    line = bcrypt_slots.line(line_app)
+    line = bcrypt_line.line(line_app)
     with only_slot_taken(line_app):
         for n in range(3):
             line.admit(f"192.0.2.{n}", last=True, per_client=2, budget_seconds=60)
@@ -167,7 +167,7 @@ def test_one_failing_address_puts_its_whole_ipv6_48_last(line_app, new_agent):
 
 
 def test_the_staff_login_takes_its_place_in_the_same_fair_line(line_app, new_agent):
-    line = bcrypt_slots.line(line_app)
+    line = bcrypt_line.line(line_app)
     mark_as_failing(FLOODERS[0])
     with only_slot_taken(line_app):
         for n in range(3):
@@ -184,7 +184,7 @@ def test_the_staff_login_takes_its_place_in_the_same_fair_line(line_app, new_age
         result = {}
         thread = threading.Thread(target=lambda: result.update(r=staff.client.post("/delegation", data=data)))
         thread.start()
-        wait_until(lambda: line.count(bcrypt_slots.WAITING) == 1)
+        wait_until(lambda: line.count(bcrypt_line.WAITING) == 1)
     thread.join(timeout=30)
     assert result["r"].status_code == 303, "the staff member without failures was admitted and checked"
 
@@ -192,7 +192,7 @@ def test_the_staff_login_takes_its_place_in_the_same_fair_line(line_app, new_age
 def test_fresh_addresses_of_one_network_cannot_fill_the_front_of_the_line(line_app, new_agent):
     """Before any of them has failed, a flood's addresses looked clean: a /24 held the whole front
     of the line and a newcomer got the 503 (the bench's flood row, 7 of 15). Networks now take turns."""
-    line = bcrypt_slots.line(line_app)
+    line = bcrypt_line.line(line_app)
     with only_slot_taken(line_app):
         for n in (1, 2):
             line.admit(f"198.51.100.{n}", network="198.51.100.0/24", last=False, per_client=2, budget_seconds=60)
@@ -202,5 +202,5 @@ def test_fresh_addresses_of_one_network_cannot_fill_the_front_of_the_line(line_a
         assert fresh.start().answer().status_code == 503
         assert limits.LOGIN_ADDRESS.attempts("198.51.100.3") == 0, "it never failed: its refusal costs it nothing"
         newcomer = Login(line_app, new_agent, NEWCOMER, SOPHIE, SOPHIE_PIN).start()
-        wait_until(lambda: line.count(bcrypt_slots.WAITING) == 1)
+        wait_until(lambda: line.count(bcrypt_line.WAITING) == 1)
     assert newcomer.answer().status_code == 303

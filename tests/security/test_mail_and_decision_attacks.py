@@ -267,7 +267,7 @@ def test_decision_mails_never_give_the_agent_name_on_file_to_the_typed_address(a
 
 
 def test_two_staff_deciding_at_once_give_one_decision_and_one_mail(app, new_agent, monkeypatch):
-    import cgos.delegation.routes as routes
+    import cgos.backoffice.routes as routes
 
     item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
     url = f"/delegation/demandes/{item.id}"
@@ -276,14 +276,14 @@ def test_two_staff_deciding_at_once_give_one_decision_and_one_mail(app, new_agen
         staff_login(staff)
         staff.get(url)
     both_loaded = threading.Barrier(2, timeout=10)
-    real_decide = routes.decide
+    real_decide = routes.decide_questionnaire
 
     def decide_together(*args, **kwargs):
         """Both staff have read the request as pending before either decides."""
         both_loaded.wait()
         return real_decide(*args, **kwargs)
 
-    monkeypatch.setattr(routes, "decide", decide_together)
+    monkeypatch.setattr(routes, "decide_questionnaire", decide_together)
     answers = []
     threads = [
         threading.Thread(target=lambda: answers.append(first.submit(url, {"decision": "accept"}))),
@@ -305,7 +305,7 @@ def test_two_staff_deciding_at_once_give_one_decision_and_one_mail(app, new_agen
 
 
 def test_a_questionnaire_decided_by_other_staff_cannot_be_decided_again_from_a_stale_read(app):
-    from cgos.delegation.services import AlreadyDecided, decide
+    from cgos.backoffice.services import AlreadyDecided, decide_questionnaire
     from cgos.models import RequestStatus
 
     item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
@@ -315,14 +315,14 @@ def test_a_questionnaire_decided_by_other_staff_cannot_be_decided_again_from_a_s
     assert item.status == RequestStatus.PENDING, "this session still reads it pending"
     with app.test_request_context():
         with pytest.raises(AlreadyDecided):
-            decide(item, staff, True, None)
+            decide_questionnaire(item, staff, True, None)
     db.session.rollback()
     assert agent_by_numero(SOPHIE_NUMERO).email == "sophie.bernard@example.org"
     assert mails_to(ATTACKER) == []
 
 
 def test_a_registration_verified_by_other_staff_cannot_be_rejected_from_a_stale_read(app, new_agent):
-    from cgos.delegation.services import AlreadyDecided, decide_registration
+    from cgos.backoffice.services import AlreadyDecided, decide_registration
     from cgos.models import Registration
 
     register(new_agent(app))

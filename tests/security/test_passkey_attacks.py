@@ -333,15 +333,14 @@ def test_failed_passkey_attempts_count_in_the_per_address_limit(make_app, new_ag
 
 
 def test_a_passkey_sign_in_takes_no_bcrypt_nor_a_place_in_the_bcrypt_line(app, phone, monkeypatch):
-    from cgos import passwords
-    from cgos.credentials import bcrypt_slots
+    from cgos import bcrypt_line, passwords
 
     def forbidden(*args, **kwargs):
         """bcrypt, or the line in front of it."""
         raise AssertionError("a passkey sign-in must not use bcrypt")
 
     monkeypatch.setattr(passwords, "compute_with_salt_of", forbidden)
-    monkeypatch.setattr(bcrypt_slots, "take_place", forbidden)
+    monkeypatch.setattr(bcrypt_line, "take_place", forbidden)
     assert PasskeyBrowser(app.test_client(), phone).sign_in().status_code == 200
 
 

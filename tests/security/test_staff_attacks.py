@@ -7,7 +7,8 @@ import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cgos.credentials import limits, second_factor, totp
+from cgos.backoffice import second_factor, totp
+from cgos.credentials import limits
 from cgos.extensions import db
 from cgos.models import (
     Agent,
@@ -94,7 +95,7 @@ def test_password_alone_does_not_open_back_office(agent, app):
 
 def test_replayed_totp_code_refused(agent, new_agent, app, monkeypatch):
     """A code read over a shoulder or from a log, typed again within its 30 seconds, opens nothing."""
-    monkeypatch.setattr("cgos.delegation.routes.utcnow", lambda: NOW)
+    monkeypatch.setattr("cgos.backoffice.routes.utcnow", lambda: NOW)
     code = totp.code_at(DEMO_TOTP_SECRET, NOW)
     password_step(agent)
     agent.submit("/delegation/verification", {"code": code})
@@ -106,7 +107,7 @@ def test_replayed_totp_code_refused(agent, new_agent, app, monkeypatch):
 
 
 def test_simultaneous_submissions_of_one_code_open_one_session(app, new_agent, monkeypatch):
-    monkeypatch.setattr("cgos.delegation.routes.utcnow", lambda: NOW)
+    monkeypatch.setattr("cgos.backoffice.routes.utcnow", lambda: NOW)
     code = totp.code_at(DEMO_TOTP_SECRET, NOW)
     people = [new_agent(app) for _ in range(3)]
     for person in people:

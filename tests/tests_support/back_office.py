@@ -4,9 +4,9 @@ import hashlib
 import secrets
 from datetime import date, datetime
 
-from cgos.credentials import second_factor
+from cgos.backoffice import second_factor
+from cgos.backoffice.services import decide_registration
 from cgos.credentials.hashing import hash_secret
-from cgos.delegation.services import decide_registration
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.models import (

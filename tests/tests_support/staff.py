@@ -2,7 +2,7 @@
 
 from flask import has_app_context
 
-from cgos.credentials import totp
+from cgos.backoffice import totp
 from cgos.extensions import db
 from cgos.models import DelegationStaff, utcnow
 
@@ -52,7 +52,7 @@ def log_in_staff_in_browser(
 
 def add_staff(email: str, password: str, delegation_code: str, secret: str | None = DEMO_TOTP_SECRET, lead=False):
     """A staff member of a delegation, already enrolled with `secret` (None: enrols at first login)."""
-    from cgos.credentials import second_factor
+    from cgos.backoffice import second_factor
     from cgos.credentials.hashing import hash_secret
     from cgos.models import Delegation
 
