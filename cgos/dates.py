@@ -10,14 +10,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from .models import utcnow
-
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def paris_today() -> date:
     """Today's date in Paris, where the agents are."""
-    return utcnow().astimezone(PARIS).date()
+    return datetime.now(PARIS).date()
 
 
 def local_day(moment: datetime) -> date:

@@ -3,8 +3,10 @@
 import contextvars
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import pytest
+import time_machine
 from bs4 import BeautifulSoup
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -116,6 +118,18 @@ def client(app):
 def runner(app):
     """A CLI runner for `flask` commands."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock():
+    """One frozen clock for the whole test, at the current second: `clock.move_to(instant)`, `clock.shift(delta)`.
+
+    time-machine stops the process's wall clock itself (datetime.now, date.today, time.time), so
+    every module sees it, however it reads the time. It does not move time.monotonic (timeouts),
+    Redis key expiry, PostgreSQL's clock or another process (gunicorn, a browser test's server).
+    """
+    with time_machine.travel(datetime.now(timezone.utc).replace(microsecond=0), tick=False) as traveller:
+        yield traveller
 
 
 @dataclass
