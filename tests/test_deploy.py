@@ -77,8 +77,8 @@ def test_no_shipped_configuration_or_example_binds_gunicorn_to_a_public_address(
     found = {name: binds_in(text) for name, text in shipped_texts().items()}
     public = {name: [bind for bind in binds if not is_private_bind(bind)] for name, binds in found.items()}
     assert {name: binds for name, binds in public.items() if binds} == {}
-    # Not a vacuous pass: the default, the host example and the README's example are all read.
-    assert found["gunicorn.conf.py"] and found["deploy/host.env.example"] and found["README.md"]
+    # Not a vacuous pass: the default, the host example and docs/production.md's example are all read.
+    assert found["gunicorn.conf.py"] and found["deploy/host.env.example"] and found["docs/production.md"]
 
 
 def nginx_directive(name: str) -> list[str]:
