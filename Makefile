@@ -39,7 +39,7 @@ lint: install-test
 	@worse="$$($(BIN)/radon cc --min D --show-complexity cgos)"; \
 	  if [ -n "$$worse" ]; then echo "radon: functions of cgos/ graded worse than C:"; echo "$$worse"; exit 1; fi
 
-## make screenshots: every step of every journey at 390 × 844, 390 × 664 and 320 × 568 (the back office at 1280 × 800 and 390 × 844), JS on and off, in build/screenshots/index.html
+## make screenshots: every step of every journey at 390 × 844, 390 × 664 and 320 × 568 (the back office at 1280 × 800 and 390 × 844), JS on and off, and the passkey journeys (JS on, at http://localhost:PORT with Chromium's virtual authenticator), in build/screenshots/index.html
 screenshots: install-test chromium
 	$(BIN)/python scripts/screenshots.py
 
