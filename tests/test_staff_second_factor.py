@@ -27,11 +27,6 @@ def demo_staff() -> DelegationStaff:
     return db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == DEMO_STAFF_EMAIL))
 
 
-def at(monkeypatch, now: datetime) -> None:
-    """Set the back office's clock (the one the second factor is checked against)."""
-    monkeypatch.setattr("cgos.backoffice.routes.utcnow", lambda: now)
-
-
 def password_step(person, email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD):
     """The first step of the staff login: the page it leads to."""
     person.get("/delegation")
@@ -111,23 +106,23 @@ def test_the_code_is_asked_on_its_own_step_with_the_contract_names(either):
     assert page.soup.find(id="code")["autocomplete"] == "one-time-code"
 
 
-def test_a_valid_code_opens_the_back_office(either, monkeypatch):
-    at(monkeypatch, NOW)
+def test_a_valid_code_opens_the_back_office(clock, either):
+    clock.move_to(NOW)
     password_step(either)
     page = type_code(either, totp.code_at(DEMO_TOTP_SECRET, NOW))
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
     assert demo_staff().totp_last_step == totp.step_at(NOW)
 
 
-def test_the_previous_steps_code_opens_the_back_office(agent, monkeypatch):
-    at(monkeypatch, NOW)
+def test_the_previous_steps_code_opens_the_back_office(clock, agent):
+    clock.move_to(NOW)
     password_step(agent)
     page = type_code(agent, totp.code_at(DEMO_TOTP_SECRET, NOW - STEP))
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
 
 
-def test_a_code_two_steps_old_is_refused_with_a_message(either, monkeypatch):
-    at(monkeypatch, NOW)
+def test_a_code_two_steps_old_is_refused_with_a_message(clock, either):
+    clock.move_to(NOW)
     password_step(either)
     page = type_code(either, totp.code_at(DEMO_TOTP_SECRET, NOW - 2 * STEP))
     assert page.status == 422
@@ -136,21 +131,21 @@ def test_a_code_two_steps_old_is_refused_with_a_message(either, monkeypatch):
     assert either.client.get("/delegation/demandes").status_code == 303
 
 
-def test_a_code_already_used_is_refused_at_the_next_login(agent, monkeypatch):
-    at(monkeypatch, NOW)
+def test_a_code_already_used_is_refused_at_the_next_login(clock, agent):
+    clock.move_to(NOW)
     code = totp.code_at(DEMO_TOTP_SECRET, NOW)
     password_step(agent)
     type_code(agent, code)
     log_out(agent)
     password_step(agent)
     assert type_code(agent, code).status == 422
-    at(monkeypatch, NOW + STEP)
+    clock.move_to(NOW + STEP)
     page = type_code(agent, totp.code_at(DEMO_TOTP_SECRET, NOW + STEP))
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
 
 
-def test_wrong_codes_count_in_the_staff_lockout(agent, monkeypatch):
-    at(monkeypatch, NOW)
+def test_wrong_codes_count_in_the_staff_lockout(clock, agent):
+    clock.move_to(NOW)
     password_step(agent)
     for _ in range(5):
         assert type_code(agent, "000000").status == 422
@@ -161,9 +156,9 @@ def test_wrong_codes_count_in_the_staff_lockout(agent, monkeypatch):
     assert kinds.count("second_factor_failure") == 5
 
 
-def test_a_mistyped_password_before_the_right_one_leaves_the_codes_their_budget(agent, monkeypatch):
+def test_a_mistyped_password_before_the_right_one_leaves_the_codes_their_budget(clock, agent):
     """The right password takes its own attempt back: four typos and the right password leave one code try."""
-    at(monkeypatch, NOW)
+    clock.move_to(NOW)
     for _ in range(3):
         password_step(agent, password="mauvais-mot-de-passe")
     password_step(agent)
@@ -172,10 +167,9 @@ def test_a_mistyped_password_before_the_right_one_leaves_the_codes_their_budget(
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
 
 
-def test_the_half_logged_state_expires_after_five_minutes(agent, monkeypatch):
+def test_the_half_logged_state_expires_after_five_minutes(clock, agent):
     password_step(agent)
-    later = utcnow() + timedelta(minutes=6)
-    monkeypatch.setattr("cgos.flow_state.utcnow", lambda: later)
+    clock.shift(timedelta(minutes=6))
     page = agent.get("/delegation/verification", follow_redirects=True)
     assert page.response.request.path == "/delegation"
     assert "Votre connexion a expiré" in page.text
@@ -184,9 +178,9 @@ def test_the_half_logged_state_expires_after_five_minutes(agent, monkeypatch):
 # --- Enrolment and recovery codes --------------------------------------------------------------
 
 
-def enrol(person, monkeypatch, now=NOW) -> tuple[str, list[str]]:
+def enrol(person, clock, now=NOW) -> tuple[str, list[str]]:
     """A newcomer's first login: the secret read off the page, a first code, the recovery codes shown."""
-    at(monkeypatch, now)
+    clock.move_to(now)
     page = password_step(person, *NEWCOMER)
     secret = page.main.select_one("code.secret").get_text().replace(" ", "")
     page = type_code_at(person, "/delegation/activation", totp.code_at(secret, now))
@@ -199,9 +193,9 @@ def type_code_at(person, url: str, code: str):
     return person.submit(url, {"code": code})
 
 
-def test_a_newcomer_enrols_at_the_first_login(either, app, monkeypatch):
+def test_a_newcomer_enrols_at_the_first_login(clock, either, app):
     add_staff(*NEWCOMER, "bretagne", secret=None)
-    at(monkeypatch, NOW)
+    clock.move_to(NOW)
     page = password_step(either, *NEWCOMER)
     assert page.response.request.path == "/delegation/activation"
     assert page.soup.h1.get_text(strip=True) == "Activer la double authentification"
@@ -235,9 +229,9 @@ def test_a_newcomer_enrols_at_the_first_login(either, app, monkeypatch):
     assert "second_factor_enrolled" in kinds and "login_success" in kinds
 
 
-def test_a_recovery_code_opens_the_back_office_once(agent, app, monkeypatch):
+def test_a_recovery_code_opens_the_back_office_once(clock, agent, app):
     add_staff(*NEWCOMER, "bretagne", secret=None)
-    _, codes = enrol(agent, monkeypatch)
+    _, codes = enrol(agent, clock)
     log_out(agent)
     password_step(agent, *NEWCOMER)
     page = type_code(agent, codes[3].lower().replace("-", " "))
@@ -293,32 +287,30 @@ def test_the_demo_staff_is_enrolled_with_the_contract_secret(app):
 @pytest.mark.parametrize(
     ("idle", "open_"), [(timedelta(minutes=14), True), (timedelta(minutes=16), False)], ids=["14 min", "16 min"]
 )
-def test_a_staff_session_is_over_after_fifteen_idle_minutes(agent, monkeypatch, idle, open_):
+def test_a_staff_session_is_over_after_fifteen_idle_minutes(clock, agent, idle, open_):
     log_in_staff(agent)
-    later = utcnow() + idle
-    monkeypatch.setattr("cgos.auth.utcnow", lambda: later)
+    clock.shift(idle)
     response = agent.client.get("/delegation/demandes")
     assert (response.status_code == 200) is open_
 
 
-def test_a_staff_session_is_over_after_eight_hours_however_active(agent, monkeypatch):
+def test_a_staff_session_is_over_after_eight_hours_however_active(clock, agent):
     log_in_staff(agent)
     start = utcnow()
     for minutes in range(10, 8 * 60, 10):
-        monkeypatch.setattr("cgos.auth.utcnow", lambda m=minutes: start + timedelta(minutes=m))
+        clock.move_to(start + timedelta(minutes=minutes))
         if minutes % 120 == 0:
             assert agent.client.get("/delegation/demandes").status_code == 200
         else:
             agent.client.get("/delegation/demandes")
-    monkeypatch.setattr("cgos.auth.utcnow", lambda: start + timedelta(hours=8, minutes=5))
+    clock.move_to(start + timedelta(hours=8, minutes=5))
     response = agent.client.get("/delegation/demandes", follow_redirects=True)
     assert "Votre session a expiré" in response.get_data(as_text=True)
 
 
-def test_an_agent_keeps_the_longer_session(agent, monkeypatch):
+def test_an_agent_keeps_the_longer_session(clock, agent):
     agent.log_in("29088361 J", "482915")
-    later = utcnow() + timedelta(minutes=16)
-    monkeypatch.setattr("cgos.auth.utcnow", lambda: later)
+    clock.shift(timedelta(minutes=16))
     assert agent.client.get("/espace-agent/").status_code == 200
 
 
