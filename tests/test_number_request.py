@@ -244,26 +244,24 @@ def test_following_the_link_creates_the_agent_with_a_new_numero(agent, app, new_
     assert db.session.scalar(db.select(db.func.count(Agent.id))) == 6, "no second agent"
 
 
-def test_an_expired_link_gets_a_clear_page(agent, monkeypatch):
+def test_an_expired_link_gets_a_clear_page(clock, agent):
     register(agent)
     path = link_in(db.session.scalar(db.select(OutboundMail)))
-    later = utcnow() + timedelta(hours=48, minutes=1)
-    monkeypatch.setattr("cgos.number_request.services.utcnow", lambda: later)
+    clock.shift(timedelta(hours=48, minutes=1))
     page = agent.get(path)
     assert page.status == 410 and "sous 48 heures" in page.text
     assert page.main.find("a", string="Demande de n°C.G.O.S")
     assert db.session.scalar(db.select(db.func.count(Agent.id))) == 5
 
 
-def test_a_link_just_within_48_hours_works(agent, monkeypatch):
+def test_a_link_just_within_48_hours_works(clock, agent):
     register(agent)
     path = link_in(db.session.scalar(db.select(OutboundMail)))
-    later = utcnow() + timedelta(hours=47, minutes=59)
-    monkeypatch.setattr("cgos.number_request.services.utcnow", lambda: later)
+    clock.shift(timedelta(hours=47, minutes=59))
     assert agent.get(path).status == 200
 
 
-def test_each_registration_link_outcome_has_its_status_title_and_heading(agent, monkeypatch):
+def test_each_registration_link_outcome_has_its_status_title_and_heading(clock, agent):
     def seen(url):
         """Status, title and heading of a link's page."""
         page = agent.get(url)
@@ -272,10 +270,10 @@ def test_each_registration_link_outcome_has_its_status_title_and_heading(agent, 
     assert seen(URL + "/confirmer/inconnu") == (404, "Lien invalide", "Lien invalide")
     register(agent)
     path = link_in(db.session.scalar(db.select(OutboundMail)))
-    later = utcnow() + timedelta(hours=48, minutes=1)
-    monkeypatch.setattr("cgos.number_request.services.utcnow", lambda: later)
+    sent = utcnow()
+    clock.shift(timedelta(hours=48, minutes=1))
     assert seen(path) == (410, "Lien expiré", "Lien expiré")
-    monkeypatch.undo()
+    clock.move_to(sent)
     assert seen(path) == (200, "Votre numéro C.G.O.S", "Votre numéro C.G.O.S")
     assert seen(path) == (410, "Lien déjà utilisé", "Lien déjà utilisé")
 
