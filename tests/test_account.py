@@ -212,18 +212,17 @@ def request_mail_change(agent) -> str:
     return link_in(db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "marie.new@example.org")))
 
 
-def test_a_mail_change_link_expires_after_48_hours(agent, marie, monkeypatch):
+def test_a_mail_change_link_expires_after_48_hours(clock, agent, marie):
     complete_first_login(agent)
     path = request_mail_change(agent)
-    later = utcnow() + timedelta(hours=48, minutes=1)
-    monkeypatch.setattr("cgos.account.email_change.utcnow", lambda: later)
+    clock.shift(timedelta(hours=48, minutes=1))
     page = agent.get(path)
     assert page.status == 410 and "48 heures" in page.text
     db.session.refresh(marie)
     assert marie.email == "marie.dupont@example.org"
 
 
-def test_each_mail_change_link_outcome_has_its_status_title_and_heading(agent, marie, monkeypatch):
+def test_each_mail_change_link_outcome_has_its_status_title_and_heading(clock, agent, marie):
     complete_first_login(agent)
     path = request_mail_change(agent)
 
@@ -233,10 +232,10 @@ def test_each_mail_change_link_outcome_has_its_status_title_and_heading(agent, m
         return page.status, page.title.split(" – ")[0], page.soup.h1.get_text(strip=True)
 
     assert seen("/espace-agent/adresse-mail/not-a-token") == (404, "Lien invalide", "Lien invalide")
-    later = utcnow() + timedelta(hours=48, minutes=1)
-    monkeypatch.setattr("cgos.account.email_change.utcnow", lambda: later)
+    sent = utcnow()
+    clock.shift(timedelta(hours=48, minutes=1))
     assert seen(path) == (410, "Lien expiré", "Lien expiré")
-    monkeypatch.undo()
+    clock.move_to(sent)
     assert seen(path) == (200, "Adresse mail confirmée", "Adresse mail confirmée")
     assert seen(path) == (410, "Lien déjà utilisé", "Lien déjà utilisé")
 
