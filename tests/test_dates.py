@@ -149,17 +149,17 @@ def test_entry_date_rule_answers_on_every_day_for_someone_born_on_29_february():
         assert number_request.entry_date_problem(today + timedelta(days=1), born, today) is not None
 
 
-def test_the_birth_year_limit_follows_the_year_in_paris(monkeypatch):
+def test_the_birth_year_limit_follows_the_year_in_paris(clock):
     """At 23:30 UTC on 31 December it is already the new year in Paris: its 14-year-olds are accepted."""
-    monkeypatch.setattr("cgos.provisional_password.forms.paris_today", lambda: date(2029, 1, 1))
+    clock.move_to(datetime(2028, 12, 31, 23, 30, tzinfo=UTC))
     field = SimpleNamespace(data="2015")
     birth_year(None, field)
     assert field.data == "2015"
 
 
-def test_the_questionnaire_answers_on_29_february(agent, monkeypatch):
+def test_the_questionnaire_answers_on_29_february(clock, agent):
     """On 29 February the birth date check gave a 500 to everyone: it now answers normally."""
-    monkeypatch.setattr(validators, "paris_today", lambda: date(2028, 2, 29))
+    clock.move_to(in_paris(date(2028, 2, 29), time(10, 0)))
     page = agent.get("/questionnaire-adresse-mail")
     page = agent.submit("/questionnaire-adresse-mail", {"numero": "22904518 R", "birth_date": "02/11/1979"})
     assert page.status == 422
@@ -182,7 +182,7 @@ def test_a_link_works_for_48_hours_to_the_microsecond_from_any_moment():
         assert links.is_link_expired(ends, sent + timedelta(days=30))
 
 
-def test_the_registration_link_itself_expires_at_48_hours(app, agent, monkeypatch):
+def test_the_registration_link_itself_expires_at_48_hours(clock, app, agent):
     """Followed at 47 h 59 it creates the agent (or finds it), at 48 h it is expired: on the special days."""
     register(agent)
     token = link_in(db.session.scalar(db.select(OutboundMail))).rsplit("/", 1)[1]
@@ -194,13 +194,13 @@ def test_the_registration_link_itself_expires_at_48_hours(app, agent, monkeypatc
                 (timedelta(hours=48), {"expired"}),
             ]:
                 db.session.scalar(db.select(Registration)).created_at = sent
-                monkeypatch.setattr(number_request, "utcnow", lambda moment=sent + after: moment)
+                clock.move_to(sent + after)
                 with app.test_request_context():
                     assert number_request.confirm(token)[1] in expected, (sent, after)
                 db.session.rollback()
 
 
-def test_the_mail_change_link_itself_expires_at_48_hours(app, monkeypatch):
+def test_the_mail_change_link_itself_expires_at_48_hours(clock, app):
     """The same boundary for « Modifier mon adresse mail », on the special days."""
     sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
     for day in SPECIAL_DAYS:
@@ -209,12 +209,12 @@ def test_the_mail_change_link_itself_expires_at_48_hours(app, monkeypatch):
                 (timedelta(hours=48) - MICROSECOND, "done"),
                 (timedelta(hours=48), "expired"),
             ]:
-                monkeypatch.setattr(email_change, "utcnow", lambda moment=sent: moment)
+                clock.move_to(sent)
                 with app.test_request_context():
                     email_change.request_email_change(sophie, "sophie.nouvelle@example.org")
                 token = "the-token"
                 sophie.email_change_token_digest = email_change._token_digest(token)
-                monkeypatch.setattr(email_change, "utcnow", lambda moment=sent + after: moment)
+                clock.move_to(sent + after)
                 with app.test_request_context():
                     assert email_change.confirm_email_change(token)[1] == expected, (sent, after)
                 db.session.rollback()
@@ -242,11 +242,11 @@ def test_across_the_spring_clock_change_a_pin_ends_an_hour_later_on_the_wall_clo
     assert pins.provisional_pin_expires_at(issued).astimezone(PARIS) == datetime(2024, 10, 31, 11, 0, tzinfo=PARIS)
 
 
-def test_the_provisional_password_mail_gives_the_paris_date(app, monkeypatch):
+def test_the_provisional_password_mail_gives_the_paris_date(clock, app):
     """Issued at 23:30 UTC on 30 March 2024 (00:30 on the 31st in Paris), it ends at 01:30 on 30 April in Paris."""
     marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
     issued = datetime(2024, 3, 30, 23, 30, tzinfo=UTC)
-    monkeypatch.setattr("cgos.credentials.issuing.utcnow", lambda: issued)
+    clock.move_to(issued)
     with app.test_request_context():
         issue_provisional_password(marie)
         db.session.commit()
