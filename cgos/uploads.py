@@ -30,10 +30,9 @@ UNSAFE_NAME_CHARACTERS = re.compile(r"[^\w .()-]")
 NAME_LENGTH = 60
 FALLBACK_NAME = "bulletin"
 
-# Views that receive a payslip. Their requests may be a little over MAX_CONTENT_LENGTH, so
-# that a payslip slightly too large is refused beside its field with the rest of the form
-# kept; a request far over it still gets the 413 page.
-UPLOAD_ENDPOINTS: set[str] = set()
+# Views that receive a payslip (`accepts_payslip`): their requests may be a little over
+# MAX_CONTENT_LENGTH, so that a payslip slightly too large is refused beside its field with
+# the rest of the form kept; a request far over it still gets the 413 page.
 OVERSIZE_MARGIN = 2 * 1024 * 1024
 
 MISSING = "Joignez votre dernier bulletin de paie ou de pension."
@@ -182,14 +181,22 @@ def delete(relative: str) -> None:
     absolute(relative).unlink(missing_ok=True)
 
 
+def accepts_payslip(view):
+    """Mark a view as one that receives a payslip: its requests get OVERSIZE_MARGIN over MAX_CONTENT_LENGTH."""
+    view.accepts_payslip = True
+    return view
+
+
 class PortalRequest(Request):
     """Flask's request, with the upload margin above for the views that take a payslip."""
 
     @property
     def max_content_length(self) -> int | None:
-        """MAX_CONTENT_LENGTH, plus the margin on upload views."""
+        """MAX_CONTENT_LENGTH, plus the margin on views marked `accepts_payslip`."""
+        # Read before any view hook runs (CSRF reads the body first), hence a property of the request.
         limit = super().max_content_length
-        if limit is not None and self.endpoint in UPLOAD_ENDPOINTS:
+        view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
+        if limit is not None and getattr(view, "accepts_payslip", False):
             return limit + OVERSIZE_MARGIN
         return limit
 

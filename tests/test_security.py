@@ -65,6 +65,26 @@ def test_too_large_a_request_gets_the_french_413_page(make_app):
     assert "Fichier trop volumineux" in response.get_data(as_text=True)
 
 
+def test_only_the_payslip_pages_take_a_request_a_little_over_the_size_limit(app):
+    """The upload margin: every endpoint whose requests may pass MAX_CONTENT_LENGTH, and by how much."""
+    from flask import request
+
+    from cgos.uploads import OVERSIZE_MARGIN
+
+    adapter, limit = app.url_map.bind("localhost"), app.config["MAX_CONTENT_LENGTH"]
+    allowed = {}
+    for rule in app.url_map.iter_rules():
+        path = adapter.build(rule.endpoint, dict.fromkeys(rule.arguments, "1"))
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            with app.test_request_context(path, method=method):
+                if request.max_content_length != limit:
+                    allowed[request.endpoint] = request.max_content_length
+    assert allowed == {
+        "number_request.payslip": limit + OVERSIZE_MARGIN,
+        "questionnaire.payslip": limit + OVERSIZE_MARGIN,
+    }
+
+
 def test_a_bug_gets_the_french_500_page_without_trace(make_app):
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 

@@ -32,7 +32,6 @@ STATE = "number_request"
 STATE_LIFETIME = timedelta(hours=1)
 TAB = "number_request"
 ABANDONED = "Votre demande de numéro C.G.O.S est abandonnée : vos réponses ont été effacées."
-uploads.UPLOAD_ENDPOINTS.add("number_request.payslip")
 
 
 def page(template: str, status: int = 200, **context):
@@ -292,6 +291,7 @@ def establishment():
 
 
 @bp.route("/inscription/bulletin", methods=["GET", "POST"])
+@uploads.accepts_payslip
 def payslip():
     """Question page 4: the payslip, kept on the server with the registration's state until « Envoyer »."""
     current, facts = registration_state()

@@ -43,7 +43,6 @@ PAGES = QuestionPages(
 )
 NO_DELEGATION = "Cet établissement ne relève d'aucune délégation régionale du C.G.O.S."
 ABANDONED = "Votre demande de changement d'adresse mail est abandonnée : vos réponses ont été effacées."
-uploads.UPLOAD_ENDPOINTS.add("questionnaire.payslip")
 
 
 def came_from_url() -> str:
@@ -144,6 +143,7 @@ def establishment():
 
 
 @bp.route(f"{URL}/bulletin", methods=["GET", "POST"])
+@uploads.accepts_payslip
 def payslip():
     """Question page 4: the payslip, checked and kept aside with the questionnaire's state until « Envoyer »."""
     current, elsewhere = answering("payslip")
