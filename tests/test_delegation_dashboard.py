@@ -17,9 +17,9 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def workload(app, monkeypatch):
+def workload(clock, app):
     """Bretagne's requests around NOW (and one of Île-de-France), the clock stopped at NOW."""
-    monkeypatch.setattr(dashboard, "utcnow", lambda: NOW)
+    clock.move_to(NOW)
     newcomer = bo.new_agent("LEGOFF", "Anne", "12345678 R", bo.RENNES_CHU)
     bo.registration(newcomer, datetime(2026, 11, 13, 9, 0, tzinfo=UTC))
     bo.questionnaire(bo.agent("35127846 S"), datetime(2026, 11, 17, 9, 0, tzinfo=UTC))
@@ -152,17 +152,17 @@ def test_the_dashboard_and_export_need_staff(agent):
     assert agent.client.get("/delegation/tableau-de-bord/demandes-en-attente.csv").status_code == 303
 
 
-def test_an_empty_dashboard(either, app, monkeypatch):
-    monkeypatch.setattr(dashboard, "utcnow", lambda: NOW - timedelta(days=400))
+def test_an_empty_dashboard(clock, either, app):
+    clock.move_to(NOW - timedelta(days=400))
     bo.log_in_staff(either)
     page = either.get("/delegation/tableau-de-bord")
     assert "Aucune demande en attente." in page.main.get_text()
     assert figures(page)["Délai médian de décision (12 dernières semaines)"] == "aucune décision"
 
 
-def test_a_public_holiday_is_not_a_working_day_on_the_dashboard(either, monkeypatch):
+def test_a_public_holiday_is_not_a_working_day_on_the_dashboard(clock, either):
     # Received Tuesday 10 November 2026; Wednesday 11 is Armistice Day. By Wednesday 18: 5 working days, not 6.
-    monkeypatch.setattr(dashboard, "utcnow", lambda: datetime(2026, 11, 18, 9, 0, tzinfo=UTC))
+    clock.move_to(datetime(2026, 11, 18, 9, 0, tzinfo=UTC))
     bo.questionnaire(bo.agent("35127846 S"), datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
     bo.log_in_staff(either)
     page = either.get("/delegation/tableau-de-bord")
