@@ -93,9 +93,9 @@ def test_password_alone_does_not_open_back_office(agent, app):
     assert not db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == "login_success")).all()
 
 
-def test_replayed_totp_code_refused(agent, new_agent, app, monkeypatch):
+def test_replayed_totp_code_refused(clock, agent, new_agent, app):
     """A code read over a shoulder or from a log, typed again within its 30 seconds, opens nothing."""
-    monkeypatch.setattr("cgos.backoffice.routes.utcnow", lambda: NOW)
+    clock.move_to(NOW)
     code = totp.code_at(DEMO_TOTP_SECRET, NOW)
     password_step(agent)
     agent.submit("/delegation/verification", {"code": code})
@@ -106,8 +106,8 @@ def test_replayed_totp_code_refused(agent, new_agent, app, monkeypatch):
     assert page.status == 422 and thief.client.get("/delegation/demandes").status_code == 303
 
 
-def test_simultaneous_submissions_of_one_code_open_one_session(app, new_agent, monkeypatch):
-    monkeypatch.setattr("cgos.backoffice.routes.utcnow", lambda: NOW)
+def test_simultaneous_submissions_of_one_code_open_one_session(clock, app, new_agent):
+    clock.move_to(NOW)
     code = totp.code_at(DEMO_TOTP_SECRET, NOW)
     people = [new_agent(app) for _ in range(3)]
     for person in people:
