@@ -271,7 +271,7 @@ def test_searches(fuzz_app):
 
     @FUZZ_SETTINGS
     @given(
-        st.sampled_from(["/recherche/communes", "/recherche/etablissements", "/demande-numero/villes"]),
+        st.sampled_from(["/recherche/communes", "/recherche/etablissements", "/recherche/villes"]),
         st.dictionaries(st.sampled_from(["commune_query", "commune", "establishment_query", "postal_code"]), VALUE),
     )
     def run(url, params):

@@ -168,9 +168,9 @@ def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either)
 
 
 def test_the_city_field_offers_the_communes_of_the_postal_code(client):
-    html = client.get(URL + "/villes?postal_code=35000").get_data(as_text=True)
+    html = client.get("/recherche/villes?postal_code=35000").get_data(as_text=True)
     assert '<option value="Rennes">' in html
-    assert client.get(URL + "/villes?postal_code=3500").get_data(as_text=True).strip() == ""
+    assert client.get("/recherche/villes?postal_code=3500").get_data(as_text=True).strip() == ""
 
 
 @pytest.mark.parametrize(

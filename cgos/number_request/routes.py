@@ -9,7 +9,7 @@ on « Vérifiez vos réponses », never before.
 from datetime import date, timedelta
 from functools import partial
 
-from flask import Blueprint, flash, render_template, request, session, url_for
+from flask import Blueprint, flash, request, session, url_for
 
 from .. import dates, flow_state, uploads
 from ..backoffice.check_time import usual_check_days
@@ -21,6 +21,7 @@ from ..identifiers import nir as nir_rules
 from ..links import LinkOutcome
 from ..models import Agent
 from ..places.chooser import CHOOSE_ESTABLISHMENT, choices, chosen_establishment, is_chooser_action
+from ..places.search import communes_for_postal_code
 from ..provisional_password.forms import MailConfirmationForm
 from ..provisional_password.steps import WRONG_ADDRESS, Retyped, check_retyped_address, too_many
 from ..regions import delegation_for, delegation_of
@@ -230,7 +231,7 @@ def address():
 
     def show(status: int = 200, errors: dict | None = None):
         """The page, with the cities of the postal code typed."""
-        cities = services.communes_for_postal_code(form.postal_code.data or "")
+        cities = communes_for_postal_code(form.postal_code.data or "")
         return question_page("address", "number_request/address.html", form, status, errors, cities=cities)
 
     if request.method == "GET":
@@ -409,10 +410,3 @@ def confirm(token: str):
         Outcome=LinkOutcome,
         check_days=check_days,
     )
-
-
-@bp.get("/villes")
-def cities():
-    """The communes of a postal code, as the options offered for « Ville »."""
-    cities = services.communes_for_postal_code(request.args.get("postal_code", ""))
-    return render_template("partials/number_request/cities.html", cities=cities)

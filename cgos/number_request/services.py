@@ -18,7 +18,7 @@ from ..identifiers import numero as numero_rules
 from ..links import LINK_LIFETIME, LinkOutcome, is_link_expired, link_expires_at
 from ..mail import external_url, send_mail
 from ..models import Agent, Commune, Registration, utcnow
-from ..places.search import establishment_in
+from ..places.search import communes_for_postal_code, establishment_in
 from ..reference_data import normalize_search_text
 from ..regions import delegation_for, delegation_of
 
@@ -80,15 +80,6 @@ def entry_date_problem(entry: date, birth: date | None, today: date) -> str | No
     if isinstance(birth, date) and entry < years_after(birth, 18):
         return "La date d'entrée dans votre établissement doit être postérieure à vos 18 ans."
     return None
-
-
-def communes_for_postal_code(postal_code: str) -> list[Commune]:
-    """The communes that have this postal code."""
-    code = (postal_code or "").strip()
-    if not (len(code) == 5 and code.isdigit()):
-        return []
-    statement = db.select(Commune).where(Commune.postal_codes.contains(code)).order_by(Commune.name)
-    return [c for c in db.session.scalars(statement) if code in c.postal_codes.split()]
 
 
 def french_city(postal_code: str, city: str) -> tuple[Commune | None, str | None]:

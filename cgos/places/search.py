@@ -31,6 +31,15 @@ def starts_with(column, text: str):
     return and_(column >= text, column < text + PAST_PREFIX)
 
 
+def communes_for_postal_code(postal_code: str) -> list[Commune]:
+    """The communes that have this postal code."""
+    code = (postal_code or "").strip()
+    if not (len(code) == 5 and code.isdigit()):
+        return []
+    statement = db.select(Commune).where(Commune.postal_codes.contains(code)).order_by(Commune.name)
+    return [c for c in db.session.scalars(statement) if code in c.postal_codes.split()]
+
+
 def communes_with_establishments(query: str, limit: int = MAX_RESULTS) -> list[Row]:
     """Communes whose name starts with the query and that have at least one establishment: insee, name, postal_codes."""
     text = normalize_search_text(query or "")
