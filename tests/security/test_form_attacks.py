@@ -414,6 +414,7 @@ def test_past_the_upload_quota_a_questionnaire_payslip_waits_too(quota_app, new_
 def test_once_the_folder_is_purged_payslips_are_accepted_again(quota_app, new_agent, monkeypatch):
     from cgos import uploads
 
+    # Measure at every upload: the interval runs on time.monotonic, which the clock fixture does not move.
     monkeypatch.setattr(uploads, "QUOTA_MEASURE_SECONDS", 0)
     first, second = new_agent(quota_app), new_agent(quota_app)
     nir_step(first, NEW_NIR)
