@@ -5,13 +5,12 @@ on an agent's page."""
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.models import AuthSession, OutboundMail, Passkey, SecurityEvent
-from tests_support import back_office as bo
 from tests_support.authenticator import SoftAuthenticator
+from tests_support.factories import add_agent, agent_row, staff_row
 from tests_support.passkeys import give_passkey
-from tests_support.staff import DEMO_STAFF_EMAIL, current_code, log_in_staff
-from tests_support.staff_passkeys import StaffPasskeyBrowser, page_token, staff_named, staff_passkeys
-
-SOPHIE = "29088361 J"
+from tests_support.personas import BRETAGNE_STAFF, SOPHIE
+from tests_support.staff import current_code, log_in_staff
+from tests_support.staff_passkeys import StaffPasskeyBrowser, page_token, staff_passkeys
 
 
 def mails() -> list[OutboundMail]:
@@ -35,7 +34,7 @@ def link_texts(page) -> list[str]:
 
 
 def test_a_staff_member_with_a_passkey_is_offered_it_first_with_the_codes_as_links_below(either):
-    give_passkey(staff_named(), SoftAuthenticator())
+    give_passkey(staff_row(), SoftAuthenticator())
     page = StaffPasskeyBrowser(either).password_step()
     assert page.response.request.path == "/delegation/verification"
     main = page.main
@@ -64,7 +63,7 @@ def test_without_a_passkey_the_second_step_is_the_code_alone(either):
 
 
 def test_the_code_link_leads_to_the_code_form_and_back(agent):
-    give_passkey(staff_named(), SoftAuthenticator())
+    give_passkey(staff_row(), SoftAuthenticator())
     browser = StaffPasskeyBrowser(agent)
     browser.password_step()
     page = agent.get("/delegation/verification?methode=code")
@@ -76,7 +75,7 @@ def test_the_code_link_leads_to_the_code_form_and_back(agent):
 
 
 def test_the_recovery_code_link_asks_for_a_recovery_code(agent):
-    give_passkey(staff_named(), SoftAuthenticator())
+    give_passkey(staff_row(), SoftAuthenticator())
     StaffPasskeyBrowser(agent).password_step()
     page = agent.get("/delegation/verification?methode=secours")
     assert page.main.h1.get_text(strip=True) == "Code de secours"
@@ -88,7 +87,7 @@ def test_the_recovery_code_link_asks_for_a_recovery_code(agent):
 
 def test_a_passkey_second_factor_replaces_the_browsers_previous_session(app, agent, new_agent):
     """The code's finish of the login: the browser's earlier session (an agent's here) is revoked."""
-    agent.log_in(SOPHIE, "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     [agents_session] = db.session.scalars(db.select(AuthSession).where(AuthSession.agent_id.is_not(None)))
     phone = StaffPasskeyBrowser(new_agent(app))
     phone.enrol()
@@ -97,7 +96,7 @@ def test_a_passkey_second_factor_replaces_the_browsers_previous_session(app, age
     assert browser.second_factor().status_code == 200
     db.session.refresh(agents_session)
     assert agents_session.revoked_at is not None
-    [passkey] = staff_passkeys(staff_named())
+    [passkey] = staff_passkeys(staff_row())
     assert passkey.last_used_at is not None and passkey.sign_count == 1
 
 
@@ -125,21 +124,21 @@ def test_a_created_passkey_is_stored_named_after_the_browser_recorded_and_mailed
     token = page_token(agent, "/delegation/cles-d-acces")
     options = browser.post("/delegation/cles-d-acces/options", token).get_json()
     assert options["rp"]["id"] == "localhost"
-    assert options["user"]["name"] == DEMO_STAFF_EMAIL
-    assert options["user"]["displayName"] == f"{DEMO_STAFF_EMAIL} (Délégation régionale Bretagne)"
+    assert options["user"]["name"] == BRETAGNE_STAFF.email
+    assert options["user"]["displayName"] == f"{BRETAGNE_STAFF.email} (Délégation régionale Bretagne)"
     assert options["authenticatorSelection"]["residentKey"] == "required"
     assert options["authenticatorSelection"]["userVerification"] == "required"
     response = browser.post(
         "/delegation/cles-d-acces", token, browser.authenticator.create(options, browser.origin), **{"User-Agent": "x"}
     )
     assert response.get_json() == {"redirect": "/delegation/cles-d-acces"}
-    staff = staff_named()
+    staff = staff_row()
     [passkey] = staff_passkeys(staff)
     assert passkey.agent_id is None and passkey.name == "Clé d'accès"
     [event] = events_of("passkey_added")
     assert (event.staff_id, event.agent_id, event.detail) == (staff.id, None, f"passkey {passkey.id}")
     [mail] = mails()
-    assert mail.recipient == DEMO_STAFF_EMAIL
+    assert mail.recipient == BRETAGNE_STAFF.email
     assert "une clé d'accès a été ajoutée à votre compte" in open_mail(mail).text_body
     page = agent.get("/delegation/cles-d-acces")
     assert page.main.find("h2", string="Clé d'accès")
@@ -150,7 +149,7 @@ def test_a_staff_passkey_is_renamed_and_deleted_once_confirmed(agent):
     browser = StaffPasskeyBrowser(agent)
     log_in_staff(agent)
     browser.create_passkey()
-    [passkey] = staff_passkeys(staff_named())
+    [passkey] = staff_passkeys(staff_row())
     assert passkey.name == "iPhone — Safari"
     page = agent.get("/delegation/cles-d-acces")
     [rename] = [link for link in page.main.find_all("a") if link.get_text(strip=True).startswith("Renommer")]
@@ -162,19 +161,19 @@ def test_a_staff_passkey_is_renamed_and_deleted_once_confirmed(agent):
     url = f"/delegation/cles-d-acces/{passkey.id}/supprimer"
     page = agent.get(url)
     assert page.main.h1.get_text(strip=True) == "Supprimer la clé d'accès « Téléphone pro » ?"
-    assert staff_passkeys(staff_named()), "nothing deleted before « Supprimer la clé d'accès »"
+    assert staff_passkeys(staff_row()), "nothing deleted before « Supprimer la clé d'accès »"
     page = agent.submit(url)
     assert "Vous n'avez pas encore de clé d'accès." in page.text
-    assert not staff_passkeys(staff_named())
+    assert not staff_passkeys(staff_row())
     [event] = events_of("passkey_deleted")
-    assert event.staff_id == staff_named().id
+    assert event.staff_id == staff_row().id
     assert "« Téléphone pro » a été supprimée" in open_mail(mails()[-1]).text_body
 
 
 def test_the_history_names_the_staff_members_passkey_actions_in_french(agent):
     log_in_staff(agent)
     StaffPasskeyBrowser(agent).create_passkey()
-    page = agent.get(f"/delegation/personnel/{staff_named().id}/historique")
+    page = agent.get(f"/delegation/personnel/{staff_row().id}/historique")
     actions = [row.select("td")[1].get_text(strip=True) for row in page.main.select("tbody tr")]
     assert "Clé d'accès créée" in actions
 
@@ -183,7 +182,7 @@ def test_the_history_names_the_staff_members_passkey_actions_in_french(agent):
 
 
 def test_the_agent_page_offers_the_deletion_only_to_an_agent_with_passkeys_with_their_count(agent):
-    sophie = bo.agent(SOPHIE)
+    sophie = agent_row(SOPHIE)
     log_in_staff(agent)
     page = agent.get(f"/delegation/agents/{sophie.id}")
     assert not page.main.find("button", string="Supprimer les clés d'accès")
@@ -197,8 +196,8 @@ def test_the_agent_page_offers_the_deletion_only_to_an_agent_with_passkeys_with_
 
 def test_deleting_an_agents_passkeys_is_confirmed_recorded_mailed_and_ends_the_sessions(app, either, new_agent):
     sophies_browser = new_agent(app)
-    sophies_browser.log_in(SOPHIE, "482915")
-    sophie = bo.agent(SOPHIE)
+    sophies_browser.log_in(SOPHIE.numero, SOPHIE.pin)
+    sophie = agent_row(SOPHIE)
     for _ in range(2):
         give_passkey(sophie, SoftAuthenticator())
     log_in_staff(either)
@@ -212,7 +211,7 @@ def test_deleting_an_agents_passkeys_is_confirmed_recorded_mailed_and_ends_the_s
     assert not page.main.find("button", string="Supprimer les clés d'accès")
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 0
     [event] = events_of("agent_passkeys_deleted")
-    assert (event.agent_id, event.staff_id) == (sophie.id, staff_named().id)
+    assert (event.agent_id, event.staff_id) == (sophie.id, staff_row().id)
     [mail] = mails()
     body = open_mail(mail).text_body
     assert mail.recipient == "sophie.bernard@example.org"
@@ -224,7 +223,7 @@ def test_deleting_an_agents_passkeys_is_confirmed_recorded_mailed_and_ends_the_s
 
 
 def test_deleting_the_passkeys_of_an_agent_without_an_establishment_needs_a_reason(agent):
-    paul = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None, email="paul.sanslieu@example.org")
+    paul = add_agent("SANSLIEU", "Paul", "12345678 R", None, email="paul.sanslieu@example.org")
     give_passkey(paul, SoftAuthenticator())
     log_in_staff(agent)
     agent.get("/delegation/agents", query_string={"q": "12345678 R"})

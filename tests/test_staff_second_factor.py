@@ -7,30 +7,14 @@ import pytest
 
 from cgos.backoffice import second_factor, totp
 from cgos.extensions import db
-from cgos.models import AuthSession, DelegationStaff, SecurityEvent, StaffRecoveryCode, utcnow
-from tests_support.staff import (
-    DEMO_STAFF_EMAIL,
-    DEMO_STAFF_PASSWORD,
-    DEMO_TOTP_SECRET,
-    add_staff,
-    log_in_staff,
-)
+from cgos.models import AuthSession, SecurityEvent, StaffRecoveryCode, utcnow
+from tests_support.factories import add_staff, staff_row
+from tests_support.personas import BRETAGNE_COLLEAGUE, DEMO_TOTP_SECRET, ILE_DE_FRANCE_STAFF, NEWCOMER_STAFF, SOPHIE
+from tests_support.staff import log_in_staff, password_step
 
 # A fixed instant in the middle of a 30-second step.
 NOW = datetime(2026, 11, 30, 9, 0, 15, tzinfo=timezone.utc)
 STEP = timedelta(seconds=30)
-NEWCOMER = ("nouvelle.recrue@example.org", "Nouvelle-Recrue-2026")
-
-
-def demo_staff() -> DelegationStaff:
-    """The Bretagne demo staff member."""
-    return db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == DEMO_STAFF_EMAIL))
-
-
-def password_step(person, email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD):
-    """The first step of the staff login: the page it leads to."""
-    person.get("/delegation")
-    return person.submit("/delegation", {"email": email, "password": password})
 
 
 def type_code(person, code: str):
@@ -111,7 +95,7 @@ def test_a_valid_code_opens_the_back_office(clock, either):
     password_step(either)
     page = type_code(either, totp.code_at(DEMO_TOTP_SECRET, NOW))
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
-    assert demo_staff().totp_last_step == totp.step_at(NOW)
+    assert staff_row().totp_last_step == totp.step_at(NOW)
 
 
 def test_the_previous_steps_code_opens_the_back_office(clock, agent):
@@ -181,7 +165,7 @@ def test_the_half_logged_state_expires_after_five_minutes(clock, agent):
 def enrol(person, clock, now=NOW) -> tuple[str, list[str]]:
     """A newcomer's first login: the secret read off the page, a first code, the recovery codes shown."""
     clock.move_to(now)
-    page = password_step(person, *NEWCOMER)
+    page = password_step(person, NEWCOMER_STAFF)
     secret = page.main.select_one("code.secret").get_text().replace(" ", "")
     page = type_code_at(person, "/delegation/activation", totp.code_at(secret, now))
     codes = [c.get_text(strip=True) for c in page.main.select(".recovery-codes code")]
@@ -194,9 +178,9 @@ def type_code_at(person, url: str, code: str):
 
 
 def test_a_newcomer_enrols_at_the_first_login(clock, either, app):
-    add_staff(*NEWCOMER, "bretagne", secret=None)
+    add_staff(NEWCOMER_STAFF)
     clock.move_to(NOW)
-    page = password_step(either, *NEWCOMER)
+    page = password_step(either, NEWCOMER_STAFF)
     assert page.response.request.path == "/delegation/activation"
     assert page.soup.h1.get_text(strip=True) == "Activer la double authentification"
     svg = page.main.select_one("figure.qr-code svg")
@@ -220,7 +204,7 @@ def test_a_newcomer_enrols_at_the_first_login(clock, either, app):
     again = either.client.get("/delegation/codes-de-secours")
     assert again.status_code == 303 and again.headers["Location"].endswith("/delegation/demandes"), "shown once"
 
-    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == NEWCOMER[0]))
+    staff = staff_row(NEWCOMER_STAFF)
     assert second_factor.unseal(staff.totp_secret_sealed) == secret and secret not in staff.totp_secret_sealed
     digests = db.session.scalars(db.select(StaffRecoveryCode.digest).where(StaffRecoveryCode.staff_id == staff.id))
     stored = " ".join(digests)
@@ -230,17 +214,17 @@ def test_a_newcomer_enrols_at_the_first_login(clock, either, app):
 
 
 def test_a_recovery_code_opens_the_back_office_once(clock, agent, app):
-    add_staff(*NEWCOMER, "bretagne", secret=None)
+    add_staff(NEWCOMER_STAFF)
     _, codes = enrol(agent, clock)
     log_out(agent)
-    password_step(agent, *NEWCOMER)
+    password_step(agent, NEWCOMER_STAFF)
     page = type_code(agent, codes[3].lower().replace("-", " "))
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
     log_out(agent)
-    password_step(agent, *NEWCOMER)
+    password_step(agent, NEWCOMER_STAFF)
     assert type_code(agent, codes[3]).status == 422
     assert type_code(agent, codes[4]).soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
-    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == NEWCOMER[0]))
+    staff = staff_row(NEWCOMER_STAFF)
     assert second_factor.recovery_codes_left(staff) == 8
 
 
@@ -253,7 +237,7 @@ def test_staff_create_with_lead(runner):
         env={"CGOS_STAFF_PASSWORD": "Un-Mot-De-Passe-Long"},
     )
     assert result.exit_code == 0, result.output
-    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == "chef@example.org"))
+    staff = staff_row("chef@example.org")
     assert staff.lead and not second_factor.is_enrolled(staff)
 
 
@@ -261,7 +245,7 @@ def test_reset_2fa_forgets_the_second_factor_and_records_it(agent, runner, monke
     log_in_staff(agent)
     result = runner.invoke(args=["staff", "reset-2fa", "Delegation.Bretagne@example.org"])
     assert result.exit_code == 0, result.output
-    staff = demo_staff()
+    staff = staff_row()
     assert staff.totp_secret_sealed is None and staff.totp_last_step is None
     assert db.session.scalar(db.select(db.func.count()).select_from(StaffRecoveryCode)) == 0
     assert all(s.revoked_at is not None for s in db.session.scalars(db.select(AuthSession)))
@@ -277,7 +261,7 @@ def test_reset_2fa_of_an_unknown_address_fails(runner):
 
 
 def test_the_demo_staff_is_enrolled_with_the_contract_secret(app):
-    staff = demo_staff()
+    staff = staff_row()
     assert second_factor.unseal(staff.totp_secret_sealed) == DEMO_TOTP_SECRET
 
 
@@ -309,7 +293,7 @@ def test_a_staff_session_is_over_after_eight_hours_however_active(clock, agent):
 
 
 def test_an_agent_keeps_the_longer_session(clock, agent):
-    agent.log_in("29088361 J", "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     clock.shift(timedelta(minutes=16))
     assert agent.client.get("/espace-agent/").status_code == 200
 
@@ -318,8 +302,8 @@ def test_an_agent_keeps_the_longer_session(clock, agent):
 
 
 def test_the_lead_reads_the_history_of_the_delegations_staff(either, app, new_agent):
-    colleague = add_staff("collegue@example.org", "Collegue-Bretagne-2026", "bretagne")
-    log_in_staff(new_agent(app), "collegue@example.org", "Collegue-Bretagne-2026")
+    colleague = add_staff(BRETAGNE_COLLEAGUE)
+    log_in_staff(new_agent(app), BRETAGNE_COLLEAGUE)
     log_in_staff(either)
     page = either.get("/delegation/demandes")
     assert page.main.find("a", string="Historique") and page.main.find("a", string="Personnel de la délégation")
@@ -333,17 +317,17 @@ def test_the_lead_reads_the_history_of_the_delegations_staff(either, app, new_ag
 
 
 def test_a_staff_member_reads_their_own_history_only(agent, app):
-    colleague = add_staff("collegue@example.org", "Collegue-Bretagne-2026", "bretagne")
-    log_in_staff(agent, "collegue@example.org", "Collegue-Bretagne-2026")
+    colleague = add_staff(BRETAGNE_COLLEAGUE)
+    log_in_staff(agent, BRETAGNE_COLLEAGUE)
     page = agent.get("/delegation/demandes")
     assert page.main.find("a", string="Historique") and not page.main.find("a", string="Personnel de la délégation")
     assert agent.get(f"/delegation/personnel/{colleague.id}/historique").status == 200
-    assert agent.get(f"/delegation/personnel/{demo_staff().id}/historique").status == 404
+    assert agent.get(f"/delegation/personnel/{staff_row().id}/historique").status == 404
     assert agent.get("/delegation/personnel").status == 404
 
 
 def test_another_delegations_staff_history_is_a_404_even_for_a_lead(agent, app):
-    other = add_staff("delegation.idf@example.org", "Autre-Delegation-2026", "ile-de-france", lead=True)
+    other = add_staff(ILE_DE_FRANCE_STAFF, lead=True)
     log_in_staff(agent)
     assert agent.get(f"/delegation/personnel/{other.id}/historique").status == 404
     assert agent.get("/delegation/personnel/99999/historique").status == 404

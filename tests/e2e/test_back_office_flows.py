@@ -12,22 +12,20 @@ from playwright.sync_api import Page, expect
 from test_login_flows import heading
 from wide_screens import audit_page, context, width  # noqa: F401 (fixtures, used by name)
 
+from tests_support.personas import SOPHIE
 from tests_support.staff import log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e
 
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
-SOPHIE_MAIL = "sophie.bernard@example.org"
 
-
-def log_in_staff(page: Page) -> None:
-    """The back office's login: password, then « Code de vérification »."""
-    log_in_staff_in_browser(page, STAFF["email"], STAFF["password"])
+def open_back_office(page: Page) -> None:
+    """The back office's login as the Bretagne staff, until its first page."""
+    log_in_staff_in_browser(page)
     expect(heading(page, "Délégation régionale Bretagne")).to_be_visible()
 
 
 def test_search_an_agent_open_the_page_and_unlock_the_account(page: Page, mailbox, audit_page, js):
-    log_in_staff(page)
+    open_back_office(page)
     audit_page(page)
     search = page.get_by_role("searchbox", name="Rechercher un agent")
     search.fill("2908836")
@@ -45,10 +43,10 @@ def test_search_an_agent_open_the_page_and_unlock_the_account(page: Page, mailbo
     expect(heading(page, "Sophie BERNARD")).to_be_visible()
     expect(page.get_by_text("29088361 J")).to_be_visible()
     expect(page.get_by_text("sop*****@example.org")).to_be_visible()
-    expect(page.get_by_text(SOPHIE_MAIL)).to_have_count(0)
+    expect(page.get_by_text(SOPHIE.email)).to_have_count(0)
     audit_page(page)
     page.get_by_role("button", name="Afficher", exact=True).click()
-    expect(page.get_by_text(SOPHIE_MAIL)).to_be_visible()
+    expect(page.get_by_text(SOPHIE.email)).to_be_visible()
     if js:  # the answer comes to a POST-only address: htmx pushes no URL a reload could not open
         expect(page).to_have_url(re.compile(r"/delegation/agents/\d+$"))
 
@@ -59,7 +57,7 @@ def test_search_an_agent_open_the_page_and_unlock_the_account(page: Page, mailbo
     expect(page.get_by_text("Le compte est débloqué")).to_be_visible()
     expect(heading(page, "Sophie BERNARD")).to_be_visible()
     audit_page(page)
-    assert "débloqué" in mailbox.wait_for(SOPHIE_MAIL).get_body(preferencelist=("plain",)).get_content()
+    assert "débloqué" in mailbox.wait_for(SOPHIE.email).get_body(preferencelist=("plain",)).get_content()
 
     page.get_by_role("button", name="Renvoyer le numéro C.G.O.S").click()
     page.get_by_role("button", name="Confirmer").click()
@@ -67,7 +65,7 @@ def test_search_an_agent_open_the_page_and_unlock_the_account(page: Page, mailbo
 
 
 def test_the_dashboard_and_the_export(page: Page, audit_page):
-    log_in_staff(page)
+    open_back_office(page)
     page.get_by_role("link", name="Tableau de bord").click()
     expect(heading(page, "Tableau de bord : Délégation régionale Bretagne")).to_be_visible()
     expect(page.get_by_role("img", name="Demandes reçues et traitées par semaine")).to_be_visible()

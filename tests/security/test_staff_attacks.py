@@ -11,33 +11,19 @@ from cgos.backoffice import second_factor, totp
 from cgos.credentials import limits
 from cgos.extensions import db
 from cgos.models import (
-    Agent,
-    Delegation,
     DelegationStaff,
-    Establishment,
     FlowState,
     MailChangeRequest,
     OutboundMail,
     SecurityEvent,
     StaffRecoveryCode,
 )
-from tests_support.staff import (
-    DEMO_STAFF_EMAIL,
-    DEMO_STAFF_PASSWORD,
-    DEMO_TOTP_SECRET,
-    add_staff,
-    current_code,
-    log_in_staff,
-)
+from tests_support.factories import SAINT_BRIEUC_CH, add_questionnaire, add_staff, agent_row, staff_row
+from tests_support.personas import BRETAGNE_STAFF, DEMO_TOTP_SECRET, ILE_DE_FRANCE_STAFF, NEWCOMER_STAFF, SOPHIE
+from tests_support.staff import current_code, log_in_staff, password_step
 
 NOW = datetime(2026, 11, 30, 9, 0, 15, tzinfo=timezone.utc)
 PDF = b"%PDF-1.4\n%%EOF\n"
-
-
-def password_step(person, email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD):
-    """The staff login's first step."""
-    person.get("/delegation")
-    return person.submit("/delegation", {"email": email, "password": password})
 
 
 def add_recovery_codes(staff: DelegationStaff) -> list[str]:
@@ -48,38 +34,20 @@ def add_recovery_codes(staff: DelegationStaff) -> list[str]:
     return codes
 
 
-def demo_staff() -> DelegationStaff:
-    """The Bretagne demo staff member."""
-    return db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == DEMO_STAFF_EMAIL))
-
-
 def sophies_request(app) -> MailChangeRequest:
     """A pending Bretagne questionnaire for Sophie BERNARD, with its payslip on disk."""
     folder = Path(app.config["UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "bulletin.pdf").write_bytes(PDF)
-    establishment = db.session.scalar(
-        db.select(Establishment).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
-    )
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
-    item = MailChangeRequest(
-        agent=sophie,
-        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne")),
-        numero=sophie.numero,
-        birth_date=sophie.birth_date,
+    return add_questionnaire(
+        agent_row(SOPHIE),
+        place=SAINT_BRIEUC_CH,
         new_email="sophie.b@example.org",
         last_name="Bernard",
         first_name="Sophie",
-        commune_insee=establishment.commune_insee,
-        establishment=establishment,
         payslip_path="bulletin.pdf",
-        payslip_filename="bulletin.pdf",
-        payslip_mimetype="application/pdf",
         payslip_size=len(PDF),
     )
-    db.session.add(item)
-    db.session.commit()
-    return item
 
 
 def test_password_alone_does_not_open_back_office(agent, app):
@@ -144,7 +112,7 @@ def test_password_alone_cannot_enrol_a_new_phone(agent):
     assert response.status_code == 303 and response.headers["Location"].endswith("/delegation/verification")
     response = agent.client.post("/delegation/activation", data={"code": "123456"})
     assert response.status_code in (303, 400)
-    assert demo_staff().totp_secret_sealed is not None
+    assert staff_row().totp_secret_sealed is not None
 
 
 def test_half_logged_state_is_bound_to_the_browser(agent, new_agent, app):
@@ -156,7 +124,7 @@ def test_half_logged_state_is_bound_to_the_browser(agent, new_agent, app):
 
 
 def test_totp_secret_is_not_stored_in_clear(app):
-    sealed = demo_staff().totp_secret_sealed
+    sealed = staff_row().totp_secret_sealed
     assert DEMO_TOTP_SECRET not in sealed and DEMO_TOTP_SECRET.lower() not in sealed.lower()
 
 
@@ -169,18 +137,18 @@ def test_views_of_personal_data_are_recorded_with_the_staff_id(agent, app):
         db.select(SecurityEvent).where(SecurityEvent.kind.in_(["personal_data_viewed", "payslip_downloaded"]))
     ).all()
     assert {(r.kind, r.staff_id, r.agent_id, r.detail) for r in rows} == {
-        ("personal_data_viewed", demo_staff().id, item.agent_id, f"request {item.id}"),
-        ("payslip_downloaded", demo_staff().id, item.agent_id, f"request {item.id}"),
+        ("personal_data_viewed", staff_row().id, item.agent_id, f"request {item.id}"),
+        ("payslip_downloaded", staff_row().id, item.agent_id, f"request {item.id}"),
     }
-    page = agent.get(f"/delegation/personnel/{demo_staff().id}/historique")
+    page = agent.get(f"/delegation/personnel/{staff_row().id}/historique")
     text = page.main.get_text(" ", strip=True)
     assert "Consultation de données personnelles" in text and "Sophie BERNARD (29088361 J)" in text
 
 
 def test_another_delegations_staff_history_not_reachable(agent, app, new_agent):
     """Not by id, not from the list: a lead reads their own delegation's staff only."""
-    other = add_staff("delegation.idf@example.org", "Autre-Delegation-2026", "ile-de-france", lead=True)
-    log_in_staff(new_agent(app), "delegation.idf@example.org", "Autre-Delegation-2026")
+    other = add_staff(ILE_DE_FRANCE_STAFF, lead=True)
+    log_in_staff(new_agent(app), ILE_DE_FRANCE_STAFF)
     log_in_staff(agent)
     assert agent.get(f"/delegation/personnel/{other.id}/historique").status == 404
     assert "delegation.idf" not in agent.get("/delegation/personnel").text
@@ -202,7 +170,7 @@ def test_second_factor_guesses_stop_at_the_daily_cap_until_a_recovery_code(make_
             "the right authenticator code is refused too"
         )
         assert "seul un code de secours est encore accepté" in page.text
-        codes = add_recovery_codes(demo_staff())
+        codes = add_recovery_codes(staff_row())
         page = staff.submit("/delegation/verification", {"code": codes[0]})
         assert staff.client.get("/delegation/demandes").status_code == 200
 
@@ -213,16 +181,16 @@ def test_staff_reset_2fa_lifts_the_daily_cap_of_codes(make_app, new_agent):
         attacker = new_agent(app)
         password_step(attacker)
         attacker.submit("/delegation/verification", {"code": "000000"})
-        assert limits.SECOND_FACTOR_DAILY.reached(DEMO_STAFF_EMAIL)
-        app.test_cli_runner().invoke(args=["staff", "reset-2fa", DEMO_STAFF_EMAIL])
-        assert not limits.SECOND_FACTOR_DAILY.reached(DEMO_STAFF_EMAIL)
+        assert limits.SECOND_FACTOR_DAILY.reached(BRETAGNE_STAFF.email)
+        app.test_cli_runner().invoke(args=["staff", "reset-2fa", BRETAGNE_STAFF.email])
+        assert not limits.SECOND_FACTOR_DAILY.reached(BRETAGNE_STAFF.email)
 
 
 def test_a_wrong_code_after_the_right_password_is_mailed_to_the_staff_member(agent):
     """N3: the staff member learns that someone holds the password."""
     password_step(agent)
     agent.submit("/delegation/verification", {"code": "000000"})
-    [mail] = db.session.scalars(db.select(OutboundMail).where(OutboundMail.recipient == DEMO_STAFF_EMAIL)).all()
+    [mail] = db.session.scalars(db.select(OutboundMail).where(OutboundMail.recipient == BRETAGNE_STAFF.email)).all()
     assert "code de vérification saisi était erroné" in mail.text_body
     assert "prévenez sans attendre le responsable de votre délégation" in mail.text_body
 
@@ -240,7 +208,7 @@ def security_log_lines(caplog) -> list[str]:
 
 def test_a_reason_with_line_breaks_cannot_forge_security_log_lines(agent, app, caplog):
     reason = f"motif\n{FORGED_LINE}\r\x1b[2K\u2028{FORGED_LINE}"
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     log_in_staff(agent)
     agent.get(f"/delegation/agents/{sophie.id}/desactiver")
     caplog.clear()
@@ -254,7 +222,7 @@ def test_a_reason_with_line_breaks_cannot_forge_security_log_lines(agent, app, c
     assert not [c for c in line if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
     assert f"motif\\n{FORGED_LINE}\\r\\u001b[2K\\u2028{FORGED_LINE}" in line
     logged = json.loads(line.split(" cgos.security ", 1)[1])
-    assert logged == {"event": "account_disabled", "agent": sophie.id, "staff": demo_staff().id, "detail": reason}
+    assert logged == {"event": "account_disabled", "agent": sophie.id, "staff": staff_row().id, "detail": reason}
     (row,) = db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == "account_disabled"))
     assert row.detail == reason
 
@@ -264,11 +232,11 @@ def test_a_reason_with_line_breaks_cannot_forge_security_log_lines(agent, app, c
 
 def test_two_simultaneous_enrolments_enrol_one_phone(app, new_agent, monkeypatch):
     """Both browsers pass « not enrolled yet » before either enrols: one wins, the other is refused."""
-    add_staff("nouveau@example.org", "Nouveau-Personnel-2026", "bretagne", secret=None)
+    add_staff(NEWCOMER_STAFF)
     browsers = [new_agent(app) for _ in range(2)]
     secrets = []
     for browser in browsers:
-        page = password_step(browser, "nouveau@example.org", "Nouveau-Personnel-2026")
+        page = password_step(browser, NEWCOMER_STAFF)
         assert page.response.request.path == "/delegation/activation"
         secrets.append(page.main.select_one("code.secret").get_text().replace(" ", ""))
     both_checked = threading.Barrier(2, timeout=10)
@@ -298,7 +266,7 @@ def test_two_simultaneous_enrolments_enrol_one_phone(app, new_agent, monkeypatch
     winner, loser = (0, 1) if opened[0] else (1, 0)
     assert browsers[loser].page.response.request.path == "/delegation/verification"
     assert "vient d'être activée depuis un autre navigateur" in browsers[loser].page.text
-    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == "nouveau@example.org"))
+    staff = staff_row(NEWCOMER_STAFF)
     assert second_factor.unseal(staff.totp_secret_sealed) == secrets[winner]
     codes = [code.get_text(strip=True) for code in browsers[winner].page.main.select("li code")]
     stored = db.session.scalars(db.select(StaffRecoveryCode.digest).where(StaffRecoveryCode.staff_id == staff.id))

@@ -13,20 +13,18 @@ import pytest
 from cgos.credentials import limits
 from cgos.extensions import db
 from cgos.models import AuthSession, FlowState, OutboundMail, Passkey, SecurityEvent, utcnow
-from tests_support import back_office as bo
 from tests_support.authenticator import SoftAuthenticator
+from tests_support.factories import add_staff, agent_row, staff_row
 from tests_support.passkeys import PasskeyBrowser, give_passkey
-from tests_support.staff import DEMO_STAFF_EMAIL, log_in_staff
+from tests_support.personas import BRETAGNE_STAFF, ILE_DE_FRANCE_STAFF, NADIA, SOPHIE
+from tests_support.staff import log_in_staff
 from tests_support.staff_passkeys import (
     OPTIONS,
     SECOND_FACTOR,
     StaffPasskeyBrowser,
     page_token,
-    staff_named,
     staff_passkeys,
 )
-
-SOPHIE = "29088361 J"
 
 
 def staff_sessions(staff) -> list[AuthSession]:
@@ -60,7 +58,7 @@ def bretagne_phone(app, new_agent) -> SoftAuthenticator:
 @pytest.fixture
 def idf_staff(app):
     """A staff member of Île-de-France, with a passkey of their own on `idf_staff.phone`."""
-    person = bo.ile_de_france_staff()
+    person = add_staff(ILE_DE_FRANCE_STAFF)
     person.phone = SoftAuthenticator()
     give_passkey(person, person.phone)
     return person
@@ -68,7 +66,7 @@ def idf_staff(app):
 
 def test_a_staff_passkey_after_the_password_opens_the_back_office_in_a_new_session(app, agent, bretagne_phone):
     """The baseline the refusals below are measured against: the code's finish of the login."""
-    staff = staff_named()
+    staff = staff_row()
     browser = StaffPasskeyBrowser(agent, bretagne_phone)
     browser.password_step()
     response = browser.second_factor()
@@ -93,10 +91,10 @@ def test_a_staff_passkey_does_not_open_an_agent_account(app, bretagne_phone):
 
 def test_an_agents_passkey_is_refused_as_a_staff_second_factor(app, agent):
     """Someone with the staff password and an agent's phone: the agent's passkey is not the staff's."""
-    sophie = bo.agent(SOPHIE)
+    sophie = agent_row(SOPHIE)
     agents_phone = SoftAuthenticator()
     give_passkey(sophie, agents_phone)
-    staff = staff_named()
+    staff = staff_row()
     browser = StaffPasskeyBrowser(agent, agents_phone)
     browser.password_step()
     assert_second_factor_refused(browser.second_factor(), staff, "other_owner")
@@ -104,7 +102,7 @@ def test_an_agents_passkey_is_refused_as_a_staff_second_factor(app, agent):
 
 def test_another_staff_members_passkey_is_refused_as_second_factor(app, agent, bretagne_phone, idf_staff):
     """Île-de-France staff who learnt the Bretagne password cannot confirm it with their own passkey."""
-    staff = staff_named()
+    staff = staff_row()
     browser = StaffPasskeyBrowser(agent, idf_staff.phone)
     browser.password_step()
     token, options = browser.second_factor_options()
@@ -117,9 +115,9 @@ def test_another_staff_members_passkey_is_refused_as_second_factor(app, agent, b
 def test_a_passkey_challenge_of_ones_own_login_cannot_finish_anothers_password_step(app, agent, idf_staff):
     """Île-de-France staff start their own login (password, passkey options), then type the Bretagne
     password in the same browser and answer the first challenge with their own passkey."""
-    staff = staff_named()
+    staff = staff_row()
     browser = StaffPasskeyBrowser(agent, idf_staff.phone)
-    browser.password_step(bo.ILE_DE_FRANCE["email"], bo.ILE_DE_FRANCE["password"])
+    browser.password_step(ILE_DE_FRANCE_STAFF)
     token, options = browser.second_factor_options()
     answer = idf_staff.phone.get(options, browser.origin)
     browser.password_step()  # the half-logged state now names the Bretagne staff member
@@ -134,7 +132,7 @@ def test_a_passkey_challenge_of_ones_own_login_cannot_finish_anothers_password_s
 
 def test_the_passkey_second_factor_is_refused_without_the_password_step(app, agent, bretagne_phone):
     """The staff member's phone alone (stolen, unlocked): no password step, no challenge, no session."""
-    staff = staff_named()
+    staff = staff_row()
     token = page_token(agent, "/delegation")
     response = agent.client.post(OPTIONS, json={}, headers={"X-CSRFToken": token})
     assert response.status_code == 401 and response.get_json()["redirect"] == "/delegation"
@@ -158,7 +156,7 @@ def test_a_wrong_password_does_not_open_the_passkey_step(app, agent, bretagne_ph
     assert page.status == 422
     response = browser.post(OPTIONS, page_token(agent, "/delegation"))
     assert response.status_code == 401
-    assert not staff_sessions(staff_named())
+    assert not staff_sessions(staff_row())
 
 
 def test_an_expired_password_step_does_not_open_the_passkey_step(app, agent, bretagne_phone):
@@ -173,7 +171,7 @@ def test_an_expired_password_step_does_not_open_the_passkey_step(app, agent, bre
     db.session.commit()
     response = browser.post(SECOND_FACTOR, token, bretagne_phone.get(options, browser.origin))
     assert response.status_code == 401
-    assert not staff_sessions(staff_named())
+    assert not staff_sessions(staff_row())
 
 
 # --- Replay -----------------------------------------------------------------------------------
@@ -181,7 +179,7 @@ def test_an_expired_password_step_does_not_open_the_passkey_step(app, agent, bre
 
 def test_a_replayed_assertion_at_the_second_factor_is_refused(app, agent, new_agent, bretagne_phone):
     """An attacker who has the password and captured one of the victim's assertions replays it."""
-    staff = staff_named()
+    staff = staff_row()
     victim = StaffPasskeyBrowser(agent, bretagne_phone)
     victim.password_step()
     token, options = victim.second_factor_options()
@@ -204,7 +202,7 @@ def test_a_replayed_assertion_at_the_second_factor_is_refused(app, agent, new_ag
 
 def test_a_challenge_cannot_be_used_twice_at_the_second_factor(app, agent, bretagne_phone):
     """A first answer refused has used the challenge: a genuine one over it finds it gone."""
-    staff = staff_named()
+    staff = staff_row()
     browser = StaffPasskeyBrowser(agent, bretagne_phone)
     browser.password_step()
     token, options = browser.second_factor_options()
@@ -223,7 +221,7 @@ def test_failed_passkey_second_factors_count_in_the_staff_per_address_limit(make
         browser = StaffPasskeyBrowser(new_agent(app))
         browser.enrol()
         limits.STAFF_LOGIN_ADDRESS.clear("127.0.0.1")
-        staff = staff_named()
+        staff = staff_row()
         browser.password_step()
         for _ in range(3):
             assert browser.second_factor(origin="https://evil.example").status_code == 403
@@ -238,7 +236,7 @@ def test_failed_passkey_second_factors_count_in_the_staff_per_address_limit(make
 def test_a_session_taken_over_later_cannot_add_a_staff_passkey(app, agent):
     """A stolen staff cookie used after the first 15 minutes cannot enrol the thief's phone."""
     log_in_staff(agent)
-    staff = staff_named()
+    staff = staff_row()
     [session] = staff_sessions(staff)
     session.created_at = utcnow() - timedelta(minutes=16)
     db.session.commit()
@@ -262,9 +260,9 @@ def test_a_staff_member_cannot_rename_or_delete_another_ones_passkey(app, agent,
 
 def test_staff_reset_2fa_forgets_the_passkeys(app, agent, runner, bretagne_phone):
     """A lost phone: `staff reset-2fa` takes its passkey with the code, so the phone opens nothing."""
-    staff = staff_named()
+    staff = staff_row()
     assert staff_passkeys(staff)
-    result = runner.invoke(args=["staff", "reset-2fa", DEMO_STAFF_EMAIL])
+    result = runner.invoke(args=["staff", "reset-2fa", BRETAGNE_STAFF.email])
     assert result.exit_code == 0, result.output
     assert "1 clé(s) d'accès supprimée(s)" in result.output
     assert not staff_passkeys(staff)
@@ -283,7 +281,7 @@ def test_staff_reset_2fa_forgets_the_passkeys(app, agent, runner, bretagne_phone
 
 def test_another_delegations_staff_cannot_delete_an_agents_passkeys(app, agent):
     """Bretagne staff, Nadia's passkeys (an agent of Paris): not found, nothing deleted, no mail."""
-    nadia = bo.agent("75236094 N")
+    nadia = agent_row(NADIA)
     give_passkey(nadia, SoftAuthenticator())
     log_in_staff(agent)
     url = f"/delegation/agents/{nadia.id}/supprimer-cles-d-acces"
@@ -297,7 +295,7 @@ def test_another_delegations_staff_cannot_delete_an_agents_passkeys(app, agent):
 
 def test_deleting_an_agents_passkeys_needs_the_staff_members_confirmation(app, agent):
     """A link followed (GET) or a forged POST without the CSRF token deletes nothing."""
-    sophie = bo.agent(SOPHIE)
+    sophie = agent_row(SOPHIE)
     give_passkey(sophie, SoftAuthenticator())
     log_in_staff(agent)
     url = f"/delegation/agents/{sophie.id}/supprimer-cles-d-acces"

@@ -30,7 +30,7 @@ PARIS_APHP = "Assistance Publique - Hôpitaux de Paris"
 
 def log_in_staff(browser, credentials: dict = BRETAGNE):
     """Log a staff member in to the back office, password then code (both enrolled with the demo secret)."""
-    return staff_support.log_in_staff(browser, credentials["email"], credentials["password"])
+    return staff_support.log_in_staff(browser, **credentials)
 
 
 def ile_de_france_staff() -> DelegationStaff:

@@ -1,17 +1,14 @@
-"""Logging a delegation staff member in, both factors: one helper for view tests, one for the browser."""
+"""Logging a delegation staff member in, both factors: the one helper of view tests and its browser twin."""
 
 from flask import has_app_context
 
 from cgos.backoffice import totp
 from cgos.extensions import db
 from cgos.models import DelegationStaff, utcnow
-
-DEMO_STAFF_EMAIL = "delegation.bretagne@example.org"
-DEMO_STAFF_PASSWORD = "Demo-Delegation-2026"
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+from tests_support.personas import BRETAGNE_STAFF, DEMO_TOTP_SECRET, StaffPersona
 
 
-def current_code(secret: str = DEMO_TOTP_SECRET, email: str = DEMO_STAFF_EMAIL) -> str:
+def current_code(secret: str = DEMO_TOTP_SECRET, email: str = BRETAGNE_STAFF.email) -> str:
     """The code the staff's authenticator shows now, usable once.
 
     A test may log the same staff in twice within 30 seconds, where a person
@@ -26,45 +23,44 @@ def current_code(secret: str = DEMO_TOTP_SECRET, email: str = DEMO_STAFF_EMAIL) 
     return totp.code_at(secret, utcnow())
 
 
-def log_in_staff(person, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STAFF_PASSWORD, secret=DEMO_TOTP_SECRET):
-    """Log in to the back office as a browser without JavaScript would (a conftest `Agent` driver).
+def password_step(person, staff: StaffPersona = BRETAGNE_STAFF, **typed):
+    """The staff login's first step as a browser without JavaScript sends it (a conftest `Agent` driver).
 
-    Returns the page after « Valider » (or the password step's page when the password is refused).
+    `typed` replaces what is typed (`password="wrong"`); returns the page it leads to.
     """
     person.get("/delegation")
-    page = person.submit("/delegation", {"email": email, "password": password})
+    return person.submit("/delegation", {**staff.credentials, **typed})
+
+
+def log_in_staff(person, staff: StaffPersona = BRETAGNE_STAFF, **typed):
+    """Log in to the back office, password then the current code (a conftest `Agent` driver).
+
+    Returns the page after « Valider », or the password step's page when the password is refused.
+    """
+    page = password_step(person, staff, **typed)
     if page.soup.find("input", attrs={"name": "code"}) is None:
         return page
-    return person.submit(page.main.select_one("form")["action"], {"code": current_code(secret, email)})
+    email = typed.get("email", staff.email)
+    return person.submit(page.main.select_one("form")["action"], {"code": current_code(staff.totp_secret, email)})
 
 
-def log_in_staff_in_browser(
-    page, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STAFF_PASSWORD, secret=DEMO_TOTP_SECRET
-):
+def log_in_staff_in_browser(page, staff: StaffPersona = BRETAGNE_STAFF) -> None:
     """Log in to the back office in Playwright: the password, then « Code de vérification » and « Valider »."""
     page.goto("/delegation")
-    page.get_by_label("Adresse mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_label("Adresse mail").fill(staff.email)
+    page.get_by_label("Mot de passe").fill(staff.password)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_label("Code de vérification").fill(current_code(secret, email))
+    page.get_by_label("Code de vérification").fill(current_code(staff.totp_secret, staff.email))
     page.get_by_role("button", name="Valider").click()
 
 
-def add_staff(email: str, password: str, delegation_code: str, secret: str | None = DEMO_TOTP_SECRET, lead=False):
-    """A staff member of a delegation, already enrolled with `secret` (None: enrols at first login)."""
-    from cgos.backoffice import second_factor
-    from cgos.credentials.hashing import hash_secret
-    from cgos.models import Delegation
+# Transitional names, removed once every test file imports from personas and factories.
+DEMO_STAFF_EMAIL = BRETAGNE_STAFF.email
+DEMO_STAFF_PASSWORD = BRETAGNE_STAFF.password
 
-    staff = DelegationStaff(
-        email=email,
-        password_hash=hash_secret(password),
-        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == delegation_code)),
-        lead=lead,
-    )
-    if secret is not None:
-        staff.totp_secret_sealed = second_factor.seal(secret)
-        staff.totp_enrolled_at = utcnow()
-    db.session.add(staff)
-    db.session.commit()
-    return staff
+
+def add_staff(email: str, password: str, delegation_code: str, secret: str | None = DEMO_TOTP_SECRET, lead=False):
+    """Transitional: `factories.add_staff` with a persona."""
+    from tests_support import factories
+
+    return factories.add_staff(StaffPersona(email, password, delegation_code, secret), lead=lead)

@@ -4,8 +4,10 @@
 from cgos.extensions import db
 from cgos.models import DelegationStaff, Passkey
 from tests_support.authenticator import Credential, SoftAuthenticator
+from tests_support.factories import staff_row
 from tests_support.passkeys import IPHONE_SAFARI, ORIGIN
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, log_in_staff
+from tests_support.personas import BRETAGNE_STAFF, StaffPersona
+from tests_support.staff import log_in_staff, password_step
 
 OPTIONS = "/delegation/verification/cle-d-acces/options"
 SECOND_FACTOR = "/delegation/verification/cle-d-acces"
@@ -16,11 +18,6 @@ def page_token(person, url: str) -> str:
     soup = person.get(url).soup
     box = soup.select_one("[data-csrf-token]")
     return box["data-csrf-token"] if box else soup.select_one("input[name=csrf_token]")["value"]
-
-
-def staff_named(email: str = DEMO_STAFF_EMAIL) -> DelegationStaff:
-    """A staff member by mail address."""
-    return db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == email))
 
 
 def staff_passkeys(staff: DelegationStaff) -> list[Passkey]:
@@ -41,10 +38,9 @@ class StaffPasskeyBrowser:
         """A JSON POST with the CSRF header, as the scripts send it."""
         return self.client.post(url, json=payload or {}, headers={"X-CSRFToken": token, **headers})
 
-    def password_step(self, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STAFF_PASSWORD):
-        """The staff login's first step: the page it leads to."""
-        self.person.get("/delegation")
-        return self.person.submit("/delegation", {"email": email, "password": password})
+    def password_step(self, staff: StaffPersona = BRETAGNE_STAFF, **typed):
+        """The staff login's first step: the page it leads to (`typed` replaces what is typed)."""
+        return password_step(self.person, staff, **typed)
 
     def create_passkey(self, user_agent: str = IPHONE_SAFARI, **forged):
         """« Créer une clé d'accès » in the back office (fully signed in): the answer to the second request."""
@@ -54,12 +50,12 @@ class StaffPasskeyBrowser:
         answer = self.authenticator.create(options, self.origin, **forged)
         return self.post("/delegation/cles-d-acces", token, answer, **headers)
 
-    def enrol(self, email: str = DEMO_STAFF_EMAIL, password: str = DEMO_STAFF_PASSWORD) -> Passkey:
+    def enrol(self, staff: StaffPersona = BRETAGNE_STAFF) -> Passkey:
         """Sign in with password and code, create a passkey, sign out: the passkey stored."""
-        log_in_staff(self.person, email, password)
+        log_in_staff(self.person, staff)
         assert self.create_passkey().status_code == 200
         self.log_out()
-        return staff_passkeys(staff_named(email))[-1]
+        return staff_passkeys(staff_row(staff))[-1]
 
     def log_out(self) -> None:
         """« Se déconnecter » of the back office."""
