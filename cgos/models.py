@@ -347,6 +347,14 @@ class SecurityEvent(db.Model):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("delegation_staff.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
+    # Why, or by which way: an `events.Reason` value, stored as `kind` is.
+    reason: Mapped[str | None] = mapped_column(String(40))
+    # What the row is about, by id: plain integers, not foreign keys, since the trail outlives
+    # the rows it names (a passkey is deleted just after its event; see migration 0013).
+    mail_change_request_id: Mapped[int | None]
+    registration_id: Mapped[int | None]
+    passkey_id: Mapped[int | None]
+    # Text no code knows in advance: the reason a staff member typed, a command's note.
     detail: Mapped[str | None] = mapped_column(String(200))
 
 

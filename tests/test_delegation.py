@@ -122,7 +122,8 @@ def test_accepting_changes_the_mail_on_file_and_tells_the_agent(either, jean_req
     assert jean_request.agent.email == "jean.martin@example.org"
     mail = db.session.scalar(db.select(OutboundMail))
     assert mail.recipient == "jean.martin@example.org" and "1ère connexion" in mail.text_body
-    assert db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.kind == "mail_change_accepted"))
+    event = db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.kind == "mail_change_accepted"))
+    assert (event.mail_change_request_id, event.registration_id, event.detail) == (jean_request.id, None, None)
 
 
 def test_rejecting_needs_a_reason_and_mails_it(either, jean_request):

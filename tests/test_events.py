@@ -1,6 +1,10 @@
-"""The audit trail's kinds: one enum, whose values old rows already hold."""
+"""The audit trail's kinds and reasons: enums whose values old rows already hold."""
 
-from cgos.events import Event
+import pytest
+
+from cgos.credentials.attempts import Refusal
+from cgos.credentials.checking import Outcome
+from cgos.events import Event, Reason
 
 
 def test_event_kinds_keep_the_values_stored_in_existing_rows():
@@ -42,4 +46,47 @@ def test_event_kinds_keep_the_values_stored_in_existing_rows():
         "PASSKEY_DELETED": "passkey_deleted",
         "PASSKEY_FAILURE": "passkey_failure",
         "PASSKEY_CLONED": "passkey_cloned",
+        "PASSKEY_CREATION_FAILURE": "passkey_creation_failure",
     }
+
+
+def test_reasons_keep_the_values_stored_in_existing_rows():
+    """The strings the rows held before migration 0013, which copies them: none may change."""
+    assert {reason.name: reason.value for reason in Reason} == {
+        "PERSONAL": "personal",
+        "PROVISIONAL": "provisional",
+        "PASSKEY": "passkey",
+        "STAFF": "staff",
+        "CHANGE_PIN": "change_pin",
+        "EMAIL_CHANGE": "email_change",
+        "CHARTER_REFUSED": "charter_refused",
+        "UNKNOWN_NUMERO": "unknown_numero",
+        "BLOCKED": "blocked",
+        "FAILED": "failed",
+        "PROVISIONAL_EXPIRED": "provisional_expired",
+        "LEGACY": "legacy",
+        "DISABLED": "disabled",
+        "ADDRESS": "address",
+        "BUSY": "busy",
+        "LOCKED": "locked",
+        "CAPPED": "capped",
+        "QUESTIONNAIRE": "questionnaire",
+        "FIRST_CONNECTION": "first_connection",
+        "FORGOTTEN_PASSWORD": "forgotten_password",
+        "ENROLMENT": "enrolment",
+        "CHALLENGE": "challenge",
+        "OWNER": "owner",
+        "INVALID": "invalid",
+        "DUPLICATE": "duplicate",
+        "UNKNOWN_CREDENTIAL": "unknown_credential",
+        "OTHER_OWNER": "other_owner",
+        "USER_HANDLE": "user_handle",
+        "CLONED": "cloned",
+        "COUNTER": "counter",
+    }
+
+
+@pytest.mark.parametrize("value", [*(o.value for o in Outcome), *(r.value for r in Refusal)])
+def test_every_login_outcome_and_refusal_is_a_reason(value):
+    """login/routes.py and account/routes.py record `Reason(outcome.value)`: a new outcome needs its reason."""
+    assert Reason(value) == value

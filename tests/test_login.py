@@ -192,7 +192,8 @@ def test_login_success_renews_the_session_and_goes_home(agent, client):
     assert "Bienvenue, Sophie BERNARD" in home.text
     assert "29088361 J" in home.text and "Centre Hospitalier Universitaire de Brest" in home.text
     assert home.soup.find("button", string="Se déconnecter")
-    assert len(events("login_success")) == 1
+    [login] = events("login_success")
+    assert (login.agent_id, login.reason, login.detail) == (agent_named(SOPHIE).id, "personal", None)
 
 
 def test_htmx_login_reloads_the_whole_page(client, new_agent):
@@ -202,13 +203,18 @@ def test_htmx_login_reloads_the_whole_page(client, new_agent):
     assert page.status == 200 and page.response.headers["HX-Redirect"].endswith("/espace-agent/")
 
 
-@pytest.mark.parametrize("numero", ["29088361 J", "99999999 " + "ABCDEFGHJKLMNPRSTUVWXYZ"[99999999 % 23]])
-def test_wrong_pin_and_unknown_numero_get_the_same_answer(either, numero):
+@pytest.mark.parametrize(
+    ("numero", "reason"),
+    [("29088361 J", "failed"), ("99999999 " + "ABCDEFGHJKLMNPRSTUVWXYZ"[99999999 % 23], "unknown_numero")],
+)
+def test_wrong_pin_and_unknown_numero_get_the_same_answer(either, numero, reason):
     page = either.log_in(numero, "111111")
     assert page.status == 422
     assert page.error_summary() == [WRONG]
     assert page.title.startswith("Erreur : ")
     assert page.soup.select_one(".error-summary").has_attr("autofocus")
+    # Told apart in the audit row only.
+    assert [(e.reason, e.detail) for e in events("login_failure")] == [(reason, None)]
 
 
 def test_unknown_numero_and_wrong_pin_cost_one_bcrypt_each(agent, monkeypatch):
@@ -353,6 +359,8 @@ def test_lockout_after_five_failures_refuses_even_the_right_pin(agent, app):
     assert notice.startswith("Après plusieurs tentatives erronées")
     assert re.search(r"à partir de \d{1,2} h \d{2}", notice)
     assert len(events("lockout")) == 1
+    assert [(e.reason, e.detail) for e in events("login_failure")] == [("failed", None)] * 5
+    assert [(e.reason, e.detail) for e in events("login_refused")] == [("locked", None)]
     assert not agent.log_in(SOPHIE, SOPHIE_PIN).text.count("Bienvenue")
 
 

@@ -371,12 +371,16 @@ def test_confirming_and_deciding_a_registration_leave_audit_rows(agent, app, new
     log_in_staff(staff)
     staff.get(f"/delegation/inscriptions/{registration.id}")
     staff.submit(f"/delegation/inscriptions/{registration.id}", decision)
-    kinds = [
-        e.kind
+    rows = [
+        (e.kind, e.registration_id, e.detail)
         for e in db.session.scalars(db.select(SecurityEvent).order_by(SecurityEvent.id))
         if e.agent_id == registration.agent_id
     ]
-    assert kinds == ["registration_confirmed", "personal_data_viewed", kind]
+    assert rows == [
+        ("registration_confirmed", None, None),
+        ("personal_data_viewed", registration.id, None),
+        (kind, registration.id, None),
+    ]
 
 
 def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):

@@ -148,7 +148,7 @@ def test_creating_a_passkey_stores_it_records_it_and_mails_the_agent(logged_in):
     assert (passkey.agent_id, passkey.staff_id, passkey.name) == (sophie().id, None, "iPhone — Safari")
     assert passkey.transports == ["internal", "hybrid"] and len(passkey.user_handle) == 32
     assert passkey.last_used_at is None and passkey.cloned_at is None
-    assert [event.detail for event in events("passkey_added")] == [f"passkey {passkey.id}"]
+    assert [(event.passkey_id, event.detail) for event in events("passkey_added")] == [(passkey.id, None)]
     [mail] = mails_to(SOPHIE_MAIL)
     assert "Une clé d'accès a été ajoutée à votre Espace Agent" in mail and "« iPhone — Safari »" in mail
     assert re.search(r"^http://localhost/espace-agent/cles-d-acces$", mail, re.M)
@@ -237,7 +237,7 @@ def test_deleting_a_passkey_is_confirmed_recorded_and_mailed(with_passkey):
     page = with_passkey.submit(url)
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 0
     assert "Votre clé d'accès « iPhone — Safari » est supprimée" in page.main.select_one(".notice--success").text
-    assert [event.detail for event in events("passkey_deleted")] == [f"passkey {passkey_id}"]
+    assert [(event.passkey_id, event.detail) for event in events("passkey_deleted")] == [(passkey_id, None)]
     added, deleted = mails_to(SOPHIE_MAIL)
     assert "La clé d'accès « iPhone — Safari » a été supprimée de votre Espace Agent" in deleted
 

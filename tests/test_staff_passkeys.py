@@ -136,7 +136,7 @@ def test_a_created_passkey_is_stored_named_after_the_browser_recorded_and_mailed
     [passkey] = staff_passkeys(staff)
     assert passkey.agent_id is None and passkey.name == "Clé d'accès"
     [event] = events_of("passkey_added")
-    assert (event.staff_id, event.agent_id, event.detail) == (staff.id, None, f"passkey {passkey.id}")
+    assert (event.staff_id, event.agent_id, event.passkey_id, event.detail) == (staff.id, None, passkey.id, None)
     [mail] = mails()
     assert mail.recipient == BRETAGNE_STAFF.email
     assert "une clé d'accès a été ajoutée à votre compte" in open_mail(mail).text_body

@@ -9,7 +9,7 @@ from ..credentials.attempts import Refusal
 from ..credentials.checking import Outcome
 from ..credentials.hashing import check_typed_secret, verify_secret
 from ..credentials.issuing import set_personal_pin
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..links import LinkOutcome
@@ -32,7 +32,7 @@ def charter():
             g.agent.charter_version = current_charter().version
             db.session.commit()
             return see_other(url_for(pending_step(g.agent) or ".home"))
-        events.record(Event.LOGOUT, g.agent, "charter_refused")
+        events.record(Event.LOGOUT, g.agent, reason=Reason.CHARTER_REFUSED)
         logout()
         db.session.commit()
         flash(
@@ -86,7 +86,7 @@ def change_pin():
     """Change one's personal password from home: the current one first."""
     form = ChangePinForm()
     if form.validate_on_submit():
-        if (refused := check_current_pin(form.current_pin, "change_pin")) is not None:
+        if (refused := check_current_pin(form.current_pin, Reason.CHANGE_PIN)) is not None:
             return refused
         if not form.current_pin.errors:
             pin_weakness(form)
@@ -118,7 +118,7 @@ def save_personal_data(form: PersonalDataForm) -> bool:
     return changed
 
 
-def check_current_pin(field, context: str):
+def check_current_pin(field, context: Reason):
     """The current PIN asked again from home (ASVS 3.7.1), through the login's attempts rule.
 
     A wrong PIN gets its message beside the field. Once the account is locked out or
@@ -141,13 +141,13 @@ def check_current_pin(field, context: str):
         field.errors.append(ANOTHER_ATTEMPT_RUNNING)
         return None
     if verdict.checked:
-        events.record(Event.LOGIN_FAILURE, agent, context)
+        events.record(Event.LOGIN_FAILURE, agent, reason=context)
         if verdict.locked_now:
             lock_account(agent)
         if (verdict.capped_now or verdict.capped) and agent.pin_blocked_at is None:
             block_pin(agent)
     else:
-        events.record(Event.LOGIN_REFUSED, agent, verdict.refusal.value)
+        events.record(Event.LOGIN_REFUSED, agent, reason=Reason(verdict.refusal.value))
     if verdict.capped_now or verdict.capped:
         logout()
         db.session.commit()
@@ -192,7 +192,7 @@ def _personal_data_form(first_login: bool):
     valid = form.validate_on_submit()
     if valid and not first_login and email_changes(form):
         # The first-login step follows a login just made; from home, the session may be someone else's.
-        if (locked := check_current_pin(form.current_pin, "email_change")) is not None:
+        if (locked := check_current_pin(form.current_pin, Reason.EMAIL_CHANGE)) is not None:
             return locked
         valid = not form.current_pin.errors
     if valid:

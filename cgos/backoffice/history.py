@@ -44,9 +44,9 @@ ACTIONS = {
     Event.PASSKEY_ADDED: "Clé d'accès créée",
     Event.PASSKEY_DELETED: "Clé d'accès supprimée",
     Event.PASSKEY_FAILURE: "Clé d'accès refusée",
+    Event.PASSKEY_CREATION_FAILURE: "Clé d'accès refusée",
     Event.PASSKEY_CLONED: "Clé d'accès bloquée (copie possible)",
 }
-SUBJECTS = {"request": "Demande n° {}", "registration": "Inscription n° {}"}
 # What staff do to an agent's account from the agent's page; their detail is the reason typed, if any.
 AGENT_ACTIONS = (
     Event.AGENT_VIEWED,
@@ -60,13 +60,15 @@ AGENT_ACTIONS = (
 
 
 def describe(event: SecurityEvent) -> tuple[str, str]:
-    """The action and what it was about, in French (`request 12` reads « Demande n° 12 », a reason « Motif : … »)."""
+    """The action and what it was about, in French: « Demande n° 12 », « Inscription n° 5 », « Motif : … »."""
     action = ACTIONS.get(event.kind, event.kind.replace("_", " "))
     if event.kind in AGENT_ACTIONS:
         return action, f"Motif : {event.detail}" if event.detail else ""
-    kind, _, number = (event.detail or "").partition(" ")
-    subject = SUBJECTS[kind].format(number) if kind in SUBJECTS and number.isdigit() else ""
-    return action, subject
+    if event.mail_change_request_id is not None:
+        return action, f"Demande n° {event.mail_change_request_id}"
+    if event.registration_id is not None:
+        return action, f"Inscription n° {event.registration_id}"
+    return action, ""
 
 
 def visible_member(staff_id: int) -> DelegationStaff:

@@ -11,7 +11,7 @@ from ..auth import login_staff, logout, staff_required
 from ..credentials import attempts, limits
 from ..credentials.attempts import Refusal
 from ..credentials.hashing import dummy_hash, verify_secret
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import full_redirect, render_form_errors, render_page, see_other
 from ..models import DelegationStaff, MailChangeRequest, Registration, RequestStatus, utcnow
@@ -90,7 +90,7 @@ def check_password(form: StaffLoginForm):
     if not verdict.checked:
         return refused_page("backoffice/login.html", verdict, form=form)
     if not verdict.succeeded:
-        events.record(Event.LOGIN_FAILURE, None, "staff", staff=staff)
+        events.record(Event.LOGIN_FAILURE, None, staff=staff, reason=Reason.STAFF)
         db.session.commit()
         return render_form_errors("backoffice/login.html", form=form, errors={"form": WRONG_CREDENTIALS})
     flow_state.save(SECOND_STEP, {"staff_id": staff.id}, SECOND_STEP_LIFETIME)
@@ -110,9 +110,9 @@ def back_to_password_step():
     return see_other(url_for(".login"))
 
 
-def code_failed(staff: DelegationStaff, detail: str | None) -> None:
+def code_failed(staff: DelegationStaff, reason: Reason | None) -> None:
     """A wrong code after a right password: recorded, and the staff member told (the caller commits)."""
-    events.record(Event.SECOND_FACTOR_FAILURE, None, detail, staff=staff)
+    events.record(Event.SECOND_FACTOR_FAILURE, None, staff=staff, reason=reason)
     send_code_failure_notice(staff)
 
 
@@ -120,7 +120,7 @@ def finish_login(staff: DelegationStaff) -> None:
     """The second factor is checked: only now does the browser hold a staff session (the caller commits)."""
     flow_state.discard(SECOND_STEP, commit=False)
     login_staff(staff)
-    events.record(Event.LOGIN_SUCCESS, None, "staff", staff=staff)
+    events.record(Event.LOGIN_SUCCESS, None, staff=staff, reason=Reason.STAFF)
 
 
 def check_code(staff: DelegationStaff, code: str, *, authenticator: bool) -> bool:
@@ -166,7 +166,7 @@ def verify_code():
     if not verdict.checked:
         return refused_page(template, verdict, **context)
     if not verdict.succeeded:
-        code_failed(staff, "capped" if capped else None)
+        code_failed(staff, Reason.CAPPED if capped else None)
         db.session.commit()
         form.code.errors = [CODES_CAPPED if capped or verdict.capped_now else WRONG_CODE]
         return render_form_errors(template, errors={}, **context)
@@ -223,7 +223,7 @@ def enrolment():
     if not verdict.checked:
         return refused_page(template, verdict, **context)
     if not verdict.succeeded:
-        code_failed(staff, "enrolment")
+        code_failed(staff, Reason.ENROLMENT)
         db.session.commit()
         form.code.errors = [WRONG_ENROLMENT_CODE]
         return render_form_errors(template, errors={}, **context)
@@ -253,7 +253,7 @@ def recovery_codes():
 def log_out():
     """End the staff session on the server."""
     if g.staff is not None:
-        events.record(Event.LOGOUT, None, "staff", staff=g.staff)
+        events.record(Event.LOGOUT, None, staff=g.staff, reason=Reason.STAFF)
     logout()
     db.session.commit()
     flash("Vous êtes déconnecté du back office.", "success")
@@ -347,7 +347,7 @@ def request_detail(request_id: int):
     """One questionnaire, every field, the payslip, and the two decisions."""
     item = own_request(request_id)
     if request.method == "GET":
-        events.audit(Event.PERSONAL_DATA_VIEWED, item.agent, f"request {item.id}")
+        events.audit(Event.PERSONAL_DATA_VIEWED, item.agent, subject=item)
         db.session.commit()
     if item.agent is None and request.method == "POST" and request.form.get("decision") == "accept":
         flash(NO_AGENT_CANNOT_BE_ACCEPTED, "info")
@@ -364,11 +364,11 @@ def request_detail(request_id: int):
     )
 
 
-def send_payslip(item, what: str):
+def send_payslip(item: MailChangeRequest | Registration):
     """A payslip, as a download, recorded in the audit trail."""
     if not item.payslip_path:
         abort(404)
-    events.audit(Event.PAYSLIP_DOWNLOADED, item.agent, f"{what} {item.id}")
+    events.audit(Event.PAYSLIP_DOWNLOADED, item.agent, subject=item)
     db.session.commit()
     return send_file(
         uploads.absolute(item.payslip_path),
@@ -382,7 +382,7 @@ def send_payslip(item, what: str):
 @staff_required
 def payslip(request_id: int):
     """The payslip of a questionnaire, to the staff of its delegation only."""
-    return send_payslip(own_request(request_id), "request")
+    return send_payslip(own_request(request_id))
 
 
 @bp.route("/inscriptions/<id:registration_id>", methods=["GET", "POST"])
@@ -391,7 +391,7 @@ def registration_detail(registration_id: int):
     """A confirmed registration: every field, the payslip, verified or rejected."""
     registration = own_registration(registration_id)
     if request.method == "GET":
-        events.audit(Event.PERSONAL_DATA_VIEWED, registration.agent, f"registration {registration.id}")
+        events.audit(Event.PERSONAL_DATA_VIEWED, registration.agent, subject=registration)
         db.session.commit()
     return decision_page(
         registration,
@@ -407,4 +407,4 @@ def registration_detail(registration_id: int):
 @staff_required
 def registration_payslip(registration_id: int):
     """The payslip of a registration, on the terms of its page: its delegation's staff, once confirmed."""
-    return send_payslip(own_registration(registration_id), "registration")
+    return send_payslip(own_registration(registration_id))

@@ -80,7 +80,7 @@ def decide_questionnaire(
             reason=reason,
         )
     kind = Event.MAIL_CHANGE_ACCEPTED if accepted else Event.MAIL_CHANGE_REJECTED
-    events.record(kind, agent, f"request {questionnaire.id}", staff=staff)
+    events.record(kind, agent, staff=staff, subject=questionnaire)
 
 
 def decide_registration(registration: Registration, staff: DelegationStaff, verified: bool, reason: str | None) -> None:
@@ -111,4 +111,4 @@ def decide_registration(registration: Registration, staff: DelegationStaff, veri
             reason=reason,
         )
     kind = Event.REGISTRATION_ACCEPTED if verified else Event.REGISTRATION_REJECTED
-    events.record(kind, agent, f"registration {registration.id}", staff=staff)
+    events.record(kind, agent, staff=staff, subject=registration)

@@ -16,7 +16,7 @@ from .. import events
 from ..auth import staff_required
 from ..credentials import attempts, limits
 from ..credentials.attempts import Refusal
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import render_form_errors, render_page, see_other
 from ..models import DelegationStaff, Passkey, utcnow
@@ -40,7 +40,7 @@ BLOCKED = (
     "Par sécurité, cette clé d'accès est bloquée : connectez-vous avec un code de vérification, "
     "supprimez-la dans « Mes clés d'accès » et créez-en une nouvelle."
 )
-SECOND_FACTOR_MESSAGES = {"challenge": CHALLENGE_EXPIRED, "cloned": BLOCKED, "counter": BLOCKED}
+SECOND_FACTOR_MESSAGES = {Reason.CHALLENGE: CHALLENGE_EXPIRED, Reason.CLONED: BLOCKED, Reason.COUNTER: BLOCKED}
 CREATION_FAILED = "La clé d'accès n'a pas pu être créée : recommencez."
 ALREADY_THERE = "Cet appareil a déjà une clé d'accès pour votre compte."
 NOT_SIGNED_IN = "Votre session a pris fin : connectez-vous de nouveau, puis recommencez."
@@ -113,7 +113,7 @@ def second_factor_passkey():
         return json_error(message, 429)
     if not verdict.succeeded:
         refusal = verdict.result
-        events.record(Event.PASSKEY_FAILURE, None, f"second factor: {refusal.reason}", staff=staff)
+        events.record(Event.PASSKEY_FAILURE, None, staff=staff, reason=refusal.reason)
         db.session.commit()
         return json_error(SECOND_FACTOR_MESSAGES.get(refusal.reason, NOT_RECOGNISED), 403)
     finish_login(staff)
@@ -163,11 +163,13 @@ def create_passkey():
     try:
         passkey = ceremonies.finish_registration(Purpose.STAFF_REGISTRATION, staff, payload, name)
     except Refused as refusal:
-        events.record(Event.PASSKEY_FAILURE, None, f"creation: {refusal.reason}", staff=staff)
+        events.record(Event.PASSKEY_CREATION_FAILURE, None, staff=staff, reason=refusal.reason)
         db.session.commit()
-        message = {"challenge": CHALLENGE_EXPIRED, "duplicate": ALREADY_THERE}.get(refusal.reason, CREATION_FAILED)
+        message = {Reason.CHALLENGE: CHALLENGE_EXPIRED, Reason.DUPLICATE: ALREADY_THERE}.get(
+            refusal.reason, CREATION_FAILED
+        )
         return json_error(message, 400)
-    events.record(Event.PASSKEY_ADDED, None, f"passkey {passkey.id}", staff=staff)
+    events.record(Event.PASSKEY_ADDED, None, staff=staff, subject=passkey)
     send_passkey_notice(staff, passkey.name, added=True)
     flash(
         f"Votre clé d'accès « {passkey.name} » est créée : à votre prochaine connexion, après votre mot de passe, "
@@ -219,7 +221,7 @@ def delete_staff_passkey(passkey_id: int):
     passkey = own_staff_passkey(passkey_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        events.record(Event.PASSKEY_DELETED, None, f"passkey {passkey.id}", staff=g.staff)
+        events.record(Event.PASSKEY_DELETED, None, staff=g.staff, subject=passkey)
         send_passkey_notice(g.staff, passkey.name, added=False)
         db.session.delete(passkey)
         flash(

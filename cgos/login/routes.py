@@ -15,7 +15,7 @@ from ..credentials.attempts import Refusal
 from ..credentials.checking import Outcome, apply_success
 from ..credentials.hashing import check_typed_secret
 from ..dates import french_time
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db, limiter
 from ..htmx import full_redirect, render_page, see_other
 from ..models import Agent, utcnow
@@ -242,7 +242,7 @@ def refused(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
         response = show_form(form, status=429, errors={"form": ANOTHER_ATTEMPT_RUNNING})
         response.headers["Retry-After"] = str(bcrypt_line.CLIENT_RETRY_AFTER_SECONDS)
         return response
-    events.record(Event.LOGIN_REFUSED, agent, verdict.refusal.value)
+    events.record(Event.LOGIN_REFUSED, agent, reason=Reason(verdict.refusal.value))
     db.session.commit()
     return lockout_redirect(verdict.retry_at, form.numero.data)
 
@@ -252,7 +252,9 @@ def failed(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
     or block this failure caused, and the answer every failure of this kind gets."""
     outcome = verdict.result
     blocked = agent is not None and agent.pin_blocked_at is not None
-    record_failure(agent, "unknown_numero" if agent is None else "blocked" if blocked else outcome.value)
+    record_failure(
+        agent, Reason.UNKNOWN_NUMERO if agent is None else Reason.BLOCKED if blocked else Reason(outcome.value)
+    )
     if verdict.locked_now:
         lock_account(agent)
     if (verdict.capped_now or verdict.capped) and agent is not None and not blocked:
@@ -310,9 +312,9 @@ def lock_account(agent: Agent | None) -> None:
         send_lockout_notice(agent, attempts.AGENT_LOGIN.lockout.retry_at(agent.numero))
 
 
-def record_failure(agent: Agent | None, detail: str) -> None:
+def record_failure(agent: Agent | None, reason: Reason) -> None:
     """Record a failed login, and raise one alert per window when failures pass LOGIN_ALERT."""
-    events.record(Event.LOGIN_FAILURE, agent, detail)
+    events.record(Event.LOGIN_FAILURE, agent, reason=reason)
     if (
         not limits.LOGIN_ALERT.hit(ALL_ACCOUNTS)
         and limits.LOGIN_ALERT.attempts(ALL_ACCOUNTS) == limits.LOGIN_ALERT.amount + 1
@@ -346,13 +348,13 @@ def log_in(agent, outcome: Outcome):
     if agent.pin_blocked_at is not None:
         limits.unlock_account(agent)
     apply_success(agent, outcome, utcnow())
-    return full_redirect(start_session(agent, outcome.value))
+    return full_redirect(start_session(agent, Reason(outcome.value)))
 
 
-def start_session(agent: Agent, detail: str) -> str:
-    """What every successful sign-in of an agent does, PIN or passkey (`detail`): the event, a new
+def start_session(agent: Agent, way: Reason) -> str:
+    """What every successful sign-in of an agent does, PIN or passkey (`way`): the event, a new
     server-side session (the browser's previous one revoked), committed; where to go next."""
-    events.record(Event.LOGIN_SUCCESS, agent, detail)
+    events.record(Event.LOGIN_SUCCESS, agent, reason=way)
     login_agent(agent)
     next_step = pending_step(agent)  # before the commit, which would have the agent read again
     db.session.commit()

@@ -42,7 +42,7 @@ from webauthn.helpers.structs import (
 )
 
 from .. import events
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db
 from ..models import Agent, DelegationStaff, Passkey, utcnow
 from . import challenges
@@ -66,7 +66,7 @@ Owner = Agent | DelegationStaff
 class Refused(Exception):
     """A ceremony's answer that does not hold; `reason` is for the audit row."""
 
-    def __init__(self, reason: str, passkey: Passkey | None = None):
+    def __init__(self, reason: Reason, passkey: Passkey | None = None):
         super().__init__(reason)
         self.reason = reason
         self.passkey = passkey
@@ -143,9 +143,9 @@ def finish_registration(purpose: Purpose, owner: Owner, credential: dict | str, 
     """
     challenge = challenges.take(purpose)
     if challenge is None:
-        raise Refused("challenge")
+        raise Refused(Reason.CHALLENGE)
     if challenge.owner_id != owner.id or challenge.user_handle is None:
-        raise Refused("owner")
+        raise Refused(Reason.OWNER)
     try:
         parsed = parse_registration_credential_json(credential)
         verified = verify_registration_response(
@@ -157,9 +157,9 @@ def finish_registration(purpose: Purpose, owner: Owner, credential: dict | str, 
             supported_pub_key_algs=ALGORITHMS,
         )
     except MALFORMED as error:
-        raise Refused("invalid") from error
+        raise Refused(Reason.INVALID) from error
     if db.session.scalar(db.select(Passkey.id).where(Passkey.credential_id == verified.credential_id)):
-        raise Refused("duplicate")
+        raise Refused(Reason.DUPLICATE)
     passkey = Passkey(
         credential_id=verified.credential_id,
         public_key=verified.credential_public_key,
@@ -197,24 +197,24 @@ def finish_authentication(purpose: Purpose, credential: dict | str) -> Passkey:
     last use updated (in the session, the caller commits). Raises `Refused`."""
     challenge = challenges.take(purpose)
     if challenge is None:
-        raise Refused("challenge")
+        raise Refused(Reason.CHALLENGE)
     try:
         parsed = parse_authentication_credential_json(credential)
     except MALFORMED as error:
-        raise Refused("invalid") from error
+        raise Refused(Reason.INVALID) from error
     passkey = db.session.scalar(db.select(Passkey).where(Passkey.credential_id == parsed.raw_id))
     if passkey is None:
-        raise Refused("unknown_credential")
+        raise Refused(Reason.UNKNOWN_CREDENTIAL)
     if not _owner_matches(purpose, passkey, challenge.owner_id):
-        raise Refused("other_owner", passkey)
+        raise Refused(Reason.OTHER_OWNER, passkey)
     returned_handle = parsed.response.user_handle
     if returned_handle is None and challenge.owner_id is None:
         # Nothing else says whose account this is: a discoverable credential always tells.
-        raise Refused("user_handle", passkey)
+        raise Refused(Reason.USER_HANDLE, passkey)
     if returned_handle is not None and not secrets.compare_digest(returned_handle, passkey.user_handle):
-        raise Refused("user_handle", passkey)
+        raise Refused(Reason.USER_HANDLE, passkey)
     if passkey.cloned_at is not None:
-        raise Refused("cloned", passkey)
+        raise Refused(Reason.CLONED, passkey)
     try:
         verified = verify_authentication_response(
             credential=parsed,
@@ -227,13 +227,13 @@ def finish_authentication(purpose: Purpose, credential: dict | str) -> Passkey:
             require_user_verification=True,
         )
     except MALFORMED as error:
-        raise Refused("invalid", passkey) from error
+        raise Refused(Reason.INVALID, passkey) from error
     if counter_went_back(passkey.sign_count, verified.new_sign_count):
         flag_cloned(passkey)
-        raise Refused("counter", passkey)
+        raise Refused(Reason.COUNTER, passkey)
     owner = owner_of(passkey)
     if isinstance(owner, Agent) and owner.disabled_at is not None:
-        raise Refused("disabled", passkey)
+        raise Refused(Reason.DISABLED, passkey)
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = utcnow()
     return passkey
@@ -249,9 +249,9 @@ def flag_cloned(passkey: Passkey) -> None:
     passkey.cloned_at = utcnow()
     owner = owner_of(passkey)
     if isinstance(owner, Agent):
-        events.record(Event.PASSKEY_CLONED, owner, f"passkey {passkey.id}")
+        events.record(Event.PASSKEY_CLONED, owner, subject=passkey)
     else:
-        events.record(Event.PASSKEY_CLONED, None, f"passkey {passkey.id}", staff=owner)
+        events.record(Event.PASSKEY_CLONED, None, staff=owner, subject=passkey)
 
 
 def delete_all(owner: Owner) -> int:

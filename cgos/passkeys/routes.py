@@ -14,7 +14,7 @@ from .. import events
 from ..auth import agent_required, pending_step
 from ..credentials import attempts, limits
 from ..credentials.attempts import Refusal
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import render_form_errors, render_page, see_other
 from ..login.routes import ACCOUNT_DISABLED, start_session
@@ -50,7 +50,12 @@ SIGN_IN_TOO_OLD = (
     "déconnectez-vous, reconnectez-vous, puis recommencez."
 )
 # What an agent reads for each refusal of a sign-in (the reason itself goes to the audit row).
-SIGN_IN_MESSAGES = {"challenge": EXPIRED, "cloned": CLONED, "counter": CLONED, "disabled": ACCOUNT_DISABLED}
+SIGN_IN_MESSAGES = {
+    Reason.CHALLENGE: EXPIRED,
+    Reason.CLONED: CLONED,
+    Reason.COUNTER: CLONED,
+    Reason.DISABLED: ACCOUNT_DISABLED,
+}
 
 
 def json_error(message: str, status: int):
@@ -104,10 +109,10 @@ def sign_in():
     if not verdict.succeeded:
         refusal = verdict.result
         owner = refusal.passkey.agent if refusal.passkey is not None else None
-        events.record(Event.PASSKEY_FAILURE, owner, refusal.reason)
+        events.record(Event.PASSKEY_FAILURE, owner, reason=refusal.reason)
         db.session.commit()
         return json_error(SIGN_IN_MESSAGES.get(refusal.reason, NOT_RECOGNISED), 403)
-    return jsonify(redirect=start_session(verdict.result.agent, "passkey"))
+    return jsonify(redirect=start_session(verdict.result.agent, Reason.PASSKEY))
 
 
 # --- Creating one --------------------------------------------------------------------------
@@ -153,11 +158,11 @@ def create():
     try:
         passkey = ceremonies.finish_registration(Purpose.AGENT_REGISTRATION, agent, payload, name)
     except Refused as refusal:
-        events.record(Event.PASSKEY_FAILURE, agent, f"creation: {refusal.reason}")
+        events.record(Event.PASSKEY_CREATION_FAILURE, agent, reason=refusal.reason)
         db.session.commit()
-        message = {"challenge": EXPIRED, "duplicate": ALREADY_THERE}.get(refusal.reason, CREATION_FAILED)
+        message = {Reason.CHALLENGE: EXPIRED, Reason.DUPLICATE: ALREADY_THERE}.get(refusal.reason, CREATION_FAILED)
         return json_error(message, 400)
-    events.record(Event.PASSKEY_ADDED, agent, f"passkey {passkey.id}")
+    events.record(Event.PASSKEY_ADDED, agent, subject=passkey)
     send_passkey_notice(agent, passkey, added=True)
     flash(
         f"Votre clé d'accès « {passkey.name} » est créée : à votre prochaine connexion, "
@@ -209,7 +214,7 @@ def delete(passkey_id: int):
     passkey = own_passkey(passkey_id)
     form = DeleteForm()
     if form.validate_on_submit():
-        events.record(Event.PASSKEY_DELETED, g.agent, f"passkey {passkey.id}")
+        events.record(Event.PASSKEY_DELETED, g.agent, subject=passkey)
         send_passkey_notice(g.agent, passkey, added=False)
         db.session.delete(passkey)
         flash(

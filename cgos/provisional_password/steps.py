@@ -20,7 +20,7 @@ from .. import events, flow_state
 from ..credentials import limits
 from ..credentials.accounts import find_agent
 from ..credentials.issuing import issue_provisional_password
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import render_page, see_other
 from ..models import Agent
@@ -128,7 +128,7 @@ def identify(flow: Flow):
         return page(flow, flow.template, 429, form=form, errors=too_many(limits.IDENTIFICATION, form.numero.data))
     agent = find_by_identity(form.numero.data, form.birth_year.data, form.birth_month.data)
     if agent is None:
-        events.record(Event.IDENTIFICATION_FAILURE, find_agent(form.numero.data), flow.name)
+        events.record(Event.IDENTIFICATION_FAILURE, find_agent(form.numero.data), reason=Reason(flow.name))
         db.session.commit()
         return page(flow, flow.template, 422, form=form, errors={"form": NO_MATCH})
     flow_state.save(flow.name, {"agent": agent.id, "numero": form.numero.data}, WIZARD_LIFETIME)

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, request, session, url_for
 from .. import events, flow_state, uploads
 from ..credentials import limits
 from ..credentials.accounts import find_agent
-from ..events import Event
+from ..events import Event, Reason
 from ..extensions import commit_or_roll_back, db
 from ..htmx import render_page, see_other
 from ..mail import external_url, send_mail
@@ -234,7 +234,7 @@ def matching_agent(numero: str, birth_date: date) -> Agent | None:
     agent = find_agent(numero)
     if agent is not None and agent.birth_date == birth_date:
         return agent
-    events.record(Event.IDENTIFICATION_FAILURE, agent, "questionnaire")
+    events.record(Event.IDENTIFICATION_FAILURE, agent, reason=Reason.QUESTIONNAIRE)
     return None
 
 

@@ -363,3 +363,5 @@ def test_staff_logins_and_decisions_are_recorded_with_the_staff_id(app, new_agen
     assert {"login_failure", "login_success", "mail_change_accepted"} <= set(events)
     assert all(e.staff_id == staff_account.id for e in events.values())
     assert "Mauvais" not in (events["login_failure"].detail or "")
+    assert (events["login_failure"].reason, events["login_success"].reason) == ("staff", "staff")
+    assert events["mail_change_accepted"].mail_change_request_id == item.id

@@ -40,9 +40,11 @@ def live_sessions_of(agent: Agent) -> list[AuthSession]:
 
 
 def failures() -> list[tuple[int | None, str]]:
-    """The passkey sign-in failures recorded: (agent id, reason)."""
+    """The passkey sign-in failures recorded: (agent id, reason); nothing left in `detail`."""
     query = db.select(SecurityEvent).where(SecurityEvent.kind == "passkey_failure").order_by(SecurityEvent.id)
-    return [(event.agent_id, event.detail) for event in db.session.scalars(query)]
+    events = list(db.session.scalars(query))
+    assert [event.detail for event in events] == [None] * len(events)
+    return [(event.agent_id, event.reason) for event in events]
 
 
 def assert_refused(response, reason: str, agent: Agent | None = None) -> None:
@@ -351,7 +353,7 @@ def test_a_passkey_sign_in_revokes_the_browsers_previous_session(app, agent, pho
     db.session.refresh(pin_session)
     assert pin_session.revoked_at is not None
     [passkey_session] = live_sessions_of(sophie)
-    logins = db.session.scalars(db.select(SecurityEvent.detail).where(SecurityEvent.kind == "login_success")).all()
+    logins = db.session.scalars(db.select(SecurityEvent.reason).where(SecurityEvent.kind == "login_success")).all()
     assert logins[-1] == "passkey"
 
 
@@ -389,3 +391,5 @@ def test_a_registration_challenge_cannot_create_a_passkey_for_another_agent(app,
     response = browser.post("/espace-agent/cles-d-acces", csrf_token(agent.client, "/espace-agent/"), answer)
     assert response.status_code == 400
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 0
+    refusals = db.select(SecurityEvent).where(SecurityEvent.kind == "passkey_creation_failure")
+    assert [(e.agent_id, e.reason, e.detail) for e in db.session.scalars(refusals)] == [(sophie.id, "challenge", None)]

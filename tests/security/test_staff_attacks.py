@@ -128,21 +128,30 @@ def test_totp_secret_is_not_stored_in_clear(app):
     assert DEMO_TOTP_SECRET not in sealed and DEMO_TOTP_SECRET.lower() not in sealed.lower()
 
 
-def test_views_of_personal_data_are_recorded_with_the_staff_id(agent, app):
+def test_views_of_personal_data_are_recorded_with_the_staff_id(agent, app, caplog):
     item = sophies_request(app)
     log_in_staff(agent)
+    caplog.set_level(logging.INFO, logger="cgos.security")
+    caplog.clear()
     assert agent.get(f"/delegation/demandes/{item.id}").status == 200
     assert agent.client.get(f"/delegation/demandes/{item.id}/bulletin").data == PDF
     rows = db.session.scalars(
         db.select(SecurityEvent).where(SecurityEvent.kind.in_(["personal_data_viewed", "payslip_downloaded"]))
     ).all()
-    assert {(r.kind, r.staff_id, r.agent_id, r.detail) for r in rows} == {
-        ("personal_data_viewed", staff_row().id, item.agent_id, f"request {item.id}"),
-        ("payslip_downloaded", staff_row().id, item.agent_id, f"request {item.id}"),
+    assert {(r.kind, r.staff_id, r.agent_id, r.mail_change_request_id, r.registration_id, r.detail) for r in rows} == {
+        ("personal_data_viewed", staff_row().id, item.agent_id, item.id, None, None),
+        ("payslip_downloaded", staff_row().id, item.agent_id, item.id, None, None),
     }
+    logged = [json.loads(line.split(" cgos.security ", 1)[1]) for line in security_log_lines(caplog)]
+    assert logged == [
+        {"event": kind, "agent": item.agent_id, "staff": staff_row().id, "mail_change_request_id": item.id}
+        for kind in ("personal_data_viewed", "payslip_downloaded")
+    ]
     page = agent.get(f"/delegation/personnel/{staff_row().id}/historique")
     text = page.main.get_text(" ", strip=True)
     assert "Consultation de données personnelles" in text and "Sophie BERNARD (29088361 J)" in text
+    subjects = [row.select("td")[3].get_text(strip=True) for row in page.main.select("tbody tr")]
+    assert subjects.count(f"Demande n° {item.id}") == 2
 
 
 def test_another_delegations_staff_history_not_reachable(agent, app, new_agent):

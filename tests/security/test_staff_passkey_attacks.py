@@ -34,16 +34,18 @@ def staff_sessions(staff) -> list[AuthSession]:
 
 
 def passkey_failures() -> list[tuple[int | None, int | None, str]]:
-    """The passkey failures recorded: (agent id, staff id, detail)."""
+    """The passkey sign-in failures recorded: (agent id, staff id, reason); nothing left in `detail`."""
     query = db.select(SecurityEvent).where(SecurityEvent.kind == "passkey_failure").order_by(SecurityEvent.id)
-    return [(event.agent_id, event.staff_id, event.detail) for event in db.session.scalars(query)]
+    events = list(db.session.scalars(query))
+    assert [event.detail for event in events] == [None] * len(events)
+    return [(event.agent_id, event.staff_id, event.reason) for event in events]
 
 
 def assert_second_factor_refused(response, staff, reason: str) -> None:
     """Refused with a French message, no staff session, the failure recorded against the staff member."""
     assert response.status_code == 403, response.get_data(as_text=True)
     assert response.get_json()["error"] and "redirect" not in response.get_json()
-    assert passkey_failures()[-1] == (None, staff.id, f"second factor: {reason}")
+    assert passkey_failures()[-1] == (None, staff.id, reason)
     assert not staff_sessions(staff)
 
 
@@ -75,7 +77,7 @@ def test_a_staff_passkey_after_the_password_opens_the_back_office_in_a_new_sessi
     assert len(staff_sessions(staff)) == 1
     assert agent.client.get("/delegation/demandes").status_code == 200
     logins = db.session.scalars(db.select(SecurityEvent).where(SecurityEvent.kind == "login_success")).all()
-    assert (logins[-1].staff_id, logins[-1].detail) == (staff.id, "staff")
+    assert (logins[-1].staff_id, logins[-1].reason) == (staff.id, "staff")
     assert not db.session.scalar(db.select(FlowState).where(FlowState.purpose == "staff_second_factor"))
 
 
@@ -192,7 +194,7 @@ def test_a_replayed_assertion_at_the_second_factor_is_refused(app, agent, new_ag
     attackers_token, _ = attacker.second_factor_options()  # a fresh challenge of the attacker's own
     response = attacker.post(SECOND_FACTOR, attackers_token, captured)
     assert response.status_code == 403
-    assert passkey_failures()[-1] == (None, staff.id, "second factor: invalid")
+    assert passkey_failures()[-1] == (None, staff.id, "invalid")
     assert staff_sessions(staff) == [victims_session]
     # Sent again by the victim's browser itself: its password step ended with the login.
     fresh_token = page_token(agent, "/delegation/demandes")
@@ -230,7 +232,7 @@ def test_failed_passkey_second_factors_count_in_the_staff_per_address_limit(make
         assert "Trop de tentatives" in response.get_json()["error"]
         assert not staff_sessions(staff)
         assert limits.ADDRESS_FAILURES.attempts("127.0.0.1") == 3, "failing clients go last in the bcrypt line"
-        assert [detail for _, _, detail in passkey_failures()] == ["second factor: invalid"] * 3
+        assert [reason for _, _, reason in passkey_failures()] == ["invalid"] * 3
 
 
 def test_a_session_taken_over_later_cannot_add_a_staff_passkey(app, agent):
@@ -273,7 +275,7 @@ def test_staff_reset_2fa_forgets_the_passkeys(app, agent, runner, bretagne_phone
     assert options["allowCredentials"] == []
     response = browser.post(SECOND_FACTOR, token, bretagne_phone.get(options, browser.origin))
     assert response.status_code == 403 and not staff_sessions(staff)
-    assert passkey_failures()[-1][2] == "second factor: unknown_credential"
+    assert passkey_failures()[-1][2] == "unknown_credential"
 
 
 # --- The delegation's « Supprimer les clés d'accès » ------------------------------------------
