@@ -5,16 +5,10 @@ The steps it shares with « Mot de passe oublié » are tested once for both, in
 
 from cgos.extensions import db
 from cgos.models import OutboundMail
+from tests_support.flows import identify
+from tests_support.personas import SOPHIE
 
-MARIE = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
-SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
 MAIL_STEP = "/premiere-connexion/adresse-mail"
-
-
-def identify(agent, person=MARIE, **fields):
-    """The first step of « 1ère connexion »."""
-    agent.get("/premiere-connexion")
-    return agent.submit("/premiere-connexion", {**person, **fields})
 
 
 def test_the_tab_is_the_identification_form(either):
@@ -27,7 +21,7 @@ def test_the_tab_is_the_identification_form(either):
 
 
 def test_the_address_on_file_is_masked_and_never_shown_whole(either):
-    page = identify(either)
+    page = identify(either, "first_connection")
     body = page.response.get_data(as_text=True)
     assert page.soup.h1.get_text(strip=True) == "Confirmation de votre adresse mail"
     assert page.soup.select_one(".masked-address").get_text() == "mar*****@example.org"
@@ -38,12 +32,12 @@ def test_the_address_on_file_is_masked_and_never_shown_whole(either):
 
 
 def test_a_reload_keeps_the_masked_address(agent):
-    identify(agent)
+    identify(agent, "first_connection")
     assert agent.get(MAIL_STEP).soup.select_one(".masked-address")
 
 
 def test_an_agent_with_a_personal_password_is_already_registered(either):
-    page = identify(either, SOPHIE)
+    page = identify(either, "first_connection", SOPHIE)
     assert page.soup.h1.get_text(strip=True) == "Validation impossible"
     assert "Vous êtes déjà inscrit sur l'Espace Agent" in page.text
     button = page.main.find("a", class_="button", string="Mot de passe oublié")
@@ -53,7 +47,7 @@ def test_an_agent_with_a_personal_password_is_already_registered(either):
 
 
 def test_asking_to_change_the_address(either):
-    identify(either)
+    identify(either, "first_connection")
     page = either.get("/adresse-mail-inexacte")
     assert "Vous avez constaté que votre adresse de messagerie est inexacte" in page.text
     assert page.main.find("a", string="Compléter le questionnaire")["href"] == "/questionnaire-adresse-mail"

@@ -3,26 +3,19 @@
 The steps it shares with « 1ère connexion » are tested once for both, in `test_identification.py`.
 """
 
-from tests_support.flows import MARIE
-
-SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
-
-
-def identify(agent, person=MARIE, **fields):
-    """Fill the first step."""
-    agent.get("/mot-de-passe-oublie")
-    return agent.submit("/mot-de-passe-oublie", {**person, **fields})
+from tests_support.flows import identify
+from tests_support.personas import SOPHIE
 
 
 def test_the_mail_step_shows_no_part_of_the_address(either):
-    page = identify(either)
+    page = identify(either, "forgotten_password")
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
     assert page.soup.select_one(".masked-address") is None
     assert page.main.find("a", string="Annuler")["href"] == "/mot-de-passe-oublie?numero=35127846S"
 
 
 def test_an_agent_with_a_personal_password_may_get_a_new_one(either):
-    page = identify(either, SOPHIE)
+    page = identify(either, "forgotten_password", SOPHIE)
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
     assert page.soup.find(id="email_confirmation")
 

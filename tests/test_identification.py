@@ -11,10 +11,11 @@ import pytest
 from cgos.credentials import limits
 from cgos.extensions import db
 from cgos.mail import open_mail
-from cgos.models import Agent, OutboundMail, SecurityEvent
-from tests_support.flows import MARIE
+from cgos.models import OutboundMail, SecurityEvent
+from tests_support.factories import agent_row
+from tests_support.flows import IDENTIFICATION_URLS, confirm_address, identify
+from tests_support.personas import JEAN, MARIE, SOPHIE
 
-JEAN = {"numero": "22904518 R", "birth_year": "1979", "birth_month": "11"}
 NO_MATCH = (
     "Les informations saisies ne correspondent à aucun agent connu du C.G.O.S. Vérifiez votre "
     "numéro C.G.O.S, votre année et votre mois de naissance."
@@ -24,7 +25,6 @@ LAST_TRY = (
     " Attention : si la prochaine adresse saisie est aussi erronée, vous devrez compléter le questionnaire "
     "de changement d'adresse mail."
 )
-URLS = {"first_connection": "/premiere-connexion", "forgotten_password": "/mot-de-passe-oublie"}
 HEADINGS = {
     "first_connection": "Vous n'avez pas encore de mot de passe",
     "forgotten_password": "Renvoi du mot de passe",
@@ -33,20 +33,9 @@ HEADINGS = {
 by_flow = pytest.mark.parametrize("flow", ["first_connection", "forgotten_password"])
 
 
-def identify(agent, flow, person=MARIE, **fields):
-    """Fill the first step of a flow."""
-    agent.get(URLS[flow])
-    return agent.submit(URLS[flow], {**person, **fields})
-
-
-def confirm(agent, flow, address, confirmation=None):
-    """Fill the mail step of a flow."""
-    return agent.submit(f"{URLS[flow]}/adresse-mail", {"email": address, "email_confirmation": confirmation or address})
-
-
 @by_flow
 def test_first_step_as_page_and_fragment(either, flow):
-    page = either.get(URLS[flow])
+    page = either.get(IDENTIFICATION_URLS[flow])
     assert page.status == 200
     assert page.soup.h1.get_text(strip=True) == HEADINGS[flow]
     labels = [label.find(string=True, recursive=False).strip() for label in page.main.select("label")]
@@ -60,7 +49,7 @@ def test_first_step_as_page_and_fragment(either, flow):
 @by_flow
 @pytest.mark.parametrize(
     "fields",
-    [{"birth_year": "1986"}, {"birth_month": "4"}, {"numero": "22904518 R"}, {"numero": "29088361 J"}],
+    [{"birth_year": "1986"}, {"birth_month": "4"}, {"numero": JEAN.numero}, {"numero": SOPHIE.numero}],
     ids=["year", "month", "numero", "numero-of-another-agent-with-a-password"],
 )
 def test_a_wrong_combination_does_not_say_which_part_is_wrong(either, flow, fields):
@@ -111,27 +100,27 @@ def test_repeated_tries_from_one_address_are_limited(make_app, new_agent, flow):
     with app.app_context():
         agent = new_agent(app)
         identify(agent, flow, birth_year="1990")
-        identify(agent, flow, numero="22904518 R")
+        identify(agent, flow, numero=JEAN.numero)
         assert identify(agent, flow).status == 429
 
 
 @by_flow
 def test_the_mail_step_needs_the_first_one(agent, flow):
-    response = agent.client.get(f"{URLS[flow]}/adresse-mail")
-    assert response.status_code == 303 and response.headers["Location"].endswith(URLS[flow])
+    response = agent.client.get(f"{IDENTIFICATION_URLS[flow]}/adresse-mail")
+    assert response.status_code == 303 and response.headers["Location"].endswith(IDENTIFICATION_URLS[flow])
 
 
 @by_flow
 def test_a_reload_keeps_the_wizard_where_it_was(agent, flow):
     identify(agent, flow)
-    page = agent.get(f"{URLS[flow]}/adresse-mail")
+    page = agent.get(f"{IDENTIFICATION_URLS[flow]}/adresse-mail")
     assert page.status == 200 and page.soup.find(id="email_confirmation")
 
 
 @by_flow
 def test_a_wrong_address_is_refused_and_nothing_is_sent(either, flow):
     identify(either, flow)
-    page = confirm(either, flow, "marie@example.org")
+    page = confirm_address(either, flow, "marie@example.org")
     assert page.status == 422
     assert page.field_error("email") == WRONG_ADDRESS
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
@@ -140,20 +129,20 @@ def test_a_wrong_address_is_refused_and_nothing_is_sent(either, flow):
 @by_flow
 def test_the_confirmation_must_repeat_the_address(either, flow):
     identify(either, flow)
-    page = confirm(either, flow, "marie.dupont@example.org", "marie.dupon@example.org")
+    page = confirm_address(either, flow, "marie.dupont@example.org", "marie.dupon@example.org")
     assert page.field_error("email_confirmation") == "Les deux adresses mail saisies ne sont pas identiques."
 
 
 @by_flow
 def test_three_wrong_addresses_lead_to_the_questionnaire(either, flow):
     identify(either, flow)
-    page = confirm(either, flow, "marie@example.org")
+    page = confirm_address(either, flow, "marie@example.org")
     assert page.field_error("email") == WRONG_ADDRESS
-    page = confirm(either, flow, "marie@example.org")
+    page = confirm_address(either, flow, "marie@example.org")
     assert page.field_error("email") == WRONG_ADDRESS + LAST_TRY, (
         "the second one says the next leads to the questionnaire"
     )
-    page = confirm(either, flow, "marie@example.org")
+    page = confirm_address(either, flow, "marie@example.org")
     assert "Vous avez constaté que votre adresse de messagerie est inexacte" in page.text
     assert page.main.find("a", string="Compléter le questionnaire")["href"] == "/questionnaire-adresse-mail"
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == 0
@@ -164,7 +153,7 @@ def test_after_the_last_wrong_address_the_summary_alone_takes_the_focus(either, 
     """With htmx the heading also asked for the focus: two `autofocus` in one page, the summary passed over."""
     identify(either, flow)
     for _ in range(3):
-        page = confirm(either, flow, "marie@example.org")
+        page = confirm_address(either, flow, "marie@example.org")
     assert [element.get("class") for element in page.main.select("[autofocus]")] == [["error-summary"]]
 
 
@@ -174,7 +163,7 @@ def test_the_number_of_wrong_addresses_is_configurable(make_app, new_agent, flow
     with app.app_context():
         agent = new_agent(app)
         identify(agent, flow)
-        assert "Compléter le questionnaire" in confirm(agent, flow, "marie@example.org").text
+        assert "Compléter le questionnaire" in confirm_address(agent, flow, "marie@example.org").text
 
 
 @by_flow
@@ -185,9 +174,9 @@ def test_right_addresses_never_use_up_the_wrong_address_limit(make_app, new_agen
         for _ in range(3):
             agent = new_agent(app)
             identify(agent, flow)
-            page = confirm(agent, flow, "marie.dupont@example.org")
+            page = confirm_address(agent, flow, MARIE.email)
             assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
-        assert limits.MAIL_CONFIRMATION.attempts("35127846S") == 0
+        assert limits.MAIL_CONFIRMATION.attempts(MARIE.compact_numero) == 0
 
 
 @by_flow
@@ -196,7 +185,7 @@ def test_the_right_address_sends_a_provisional_password(either, flow):
     assert page.main.find("label", attrs={"for": "email"})
     assert page.main.find("button", string="Confirmer") and page.main.find("a", string="Annuler")
     assert "marie.dupont@example.org" not in page.response.get_data(as_text=True)
-    page = confirm(either, flow, "Marie.Dupont@example.org", "marie.dupont@example.org")
+    page = confirm_address(either, flow, "Marie.Dupont@example.org", "marie.dupont@example.org")
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
     assert "L'envoi de votre mot de passe a été pris en compte." in page.text
     mail = db.session.scalar(db.select(OutboundMail))
@@ -205,7 +194,7 @@ def test_the_right_address_sends_a_provisional_password(either, flow):
     assert "30 jours" in mail.text_body
     assert "Merci de surveiller votre messagerie et de vérifier les messages indésirables (Spams)" in mail.text_body
     assert re.search(r"^https?://\S+/$", mail.text_body, re.M), "the login link on a line of its own"
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     assert marie.provisional_pin_hash and pin not in marie.provisional_pin_hash
     kinds = [e.kind for e in db.session.scalars(db.select(SecurityEvent))]
     assert "provisional_password_issued" in kinds
@@ -214,10 +203,10 @@ def test_the_right_address_sends_a_provisional_password(either, flow):
 @by_flow
 def test_the_mailed_password_lets_the_agent_log_in(agent, app, new_agent, flow):
     identify(agent, flow)
-    confirm(agent, flow, "marie.dupont@example.org")
+    confirm_address(agent, flow, MARIE.email)
     mail = db.session.scalar(db.select(OutboundMail))
     pin = re.search(r"^Mot de passe provisoire : (\d{6})$", open_mail(mail).text_body, re.M).group(1)
-    page = new_agent(app).log_in("35127846 S", pin)
+    page = new_agent(app).log_in(MARIE.numero, pin)
     assert page.soup.h1.get_text(strip=True) == "Conditions générales d'utilisation"
 
 
@@ -234,5 +223,5 @@ def test_an_agent_without_mail_is_sent_to_the_questionnaire_or_the_delegation(ei
 
 @by_flow
 def test_the_confirmation_page_is_only_shown_after_a_request(agent, flow):
-    page = agent.get(f"{URLS[flow]}/confirmation")
-    assert page.status == 303 and page.response.headers["Location"].endswith(URLS[flow])
+    page = agent.get(f"{IDENTIFICATION_URLS[flow]}/confirmation")
+    assert page.status == 303 and page.response.headers["Location"].endswith(IDENTIFICATION_URLS[flow])

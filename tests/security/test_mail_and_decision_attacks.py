@@ -13,9 +13,7 @@ from cgos.mail import open_mail
 from cgos.models import (
     Agent,
     AuthSession,
-    Delegation,
     DelegationStaff,
-    Establishment,
     MailAttachment,
     MailChangeRequest,
     OutboundMail,
@@ -23,13 +21,12 @@ from cgos.models import (
     SecurityEvent,
     utcnow,
 )
-from tests_support.flows import register
-from tests_support.staff import log_in_staff
+from tests_support.factories import SAINT_BRIEUC_CH, add_questionnaire, agent_row, staff_row
+from tests_support.flows import register, request_provisional_password
+from tests_support.personas import MARIE, SOPHIE
+from tests_support.staff import log_in_staff, password_step
 
-SOPHIE = {"numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
-SOPHIE_NUMERO, SOPHIE_PIN = "29088361 J", "482915"
-MARIE, MARIE_PROVISIONAL = "35127846 S", "739154"
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
+MARIE_PROVISIONAL = "739154"
 ATTACKER = "nouvelle.adresse@attacker-mail.fr"
 
 
@@ -53,45 +50,11 @@ def text_of(message) -> str:
     return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
-def forgotten_password(agent, who: dict, address: str):
-    """Go through « Mot de passe oublié »."""
-    agent.get("/mot-de-passe-oublie")
-    agent.submit("/mot-de-passe-oublie", who)
-    return agent.submit("/mot-de-passe-oublie/adresse-mail", {"email": address, "email_confirmation": address})
-
-
-def staff_login(agent):
-    """Log in to the Bretagne back office."""
-    return log_in_staff(agent, **STAFF)
-
-
-def agent_by_numero(numero: str) -> Agent:
-    """An agent of the demo data."""
-    return db.session.scalar(db.select(Agent).where(Agent.numero == numero.replace(" ", "")))
-
-
 def questionnaire_for(agent: Agent, first_name: str = "Nadia", last_name: str = "Haddad") -> MailChangeRequest:
     """A pending questionnaire for `agent`, in Bretagne, typed by someone with the attacker's address."""
-    establishment = db.session.scalar(
-        db.select(Establishment).where(Establishment.name == "Centre Hospitalier Yves Le Foll")
+    return add_questionnaire(
+        agent, place=SAINT_BRIEUC_CH, new_email=ATTACKER, last_name=last_name, first_name=first_name, payslip_size=15
     )
-    item = MailChangeRequest(
-        agent=agent,
-        delegation=db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne")),
-        numero=agent.numero,
-        birth_date=agent.birth_date,
-        new_email=ATTACKER,
-        last_name=last_name,
-        first_name=first_name,
-        commune_insee=establishment.commune_insee,
-        establishment=establishment,
-        payslip_filename="bulletin.pdf",
-        payslip_mimetype="application/pdf",
-        payslip_size=15,
-    )
-    db.session.add(item)
-    db.session.commit()
-    return item
 
 
 def mails_to(address: str) -> list[OutboundMail]:
@@ -104,7 +67,7 @@ def mails_to(address: str) -> list[OutboundMail]:
 
 def test_a_database_dump_holds_no_usable_provisional_pin_before_or_after_sending(mail_app, smtp, new_agent):
     smtp.stop()
-    page = forgotten_password(new_agent(mail_app), SOPHIE, "sophie.bernard@example.org")
+    page = request_provisional_password(new_agent(mail_app), SOPHIE)
     assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
     queued = mail_rows()
     assert "sophie.bernard@example.org" in queued, "the mail is queued, SMTP being down"
@@ -123,19 +86,19 @@ def test_a_database_dump_holds_no_usable_provisional_pin_before_or_after_sending
     stolen += re.findall(r"provisoire : (\S+)", sent)
     for candidate in set(stolen):
         if re.fullmatch(r"\d{6}", candidate):
-            page = new_agent(mail_app).log_in(SOPHIE_NUMERO, candidate)
+            page = new_agent(mail_app).log_in(SOPHIE.numero, candidate)
             assert "/espace-agent" not in page.response.request.path, "a PIN read from the dump logs in"
-    assert new_agent(mail_app).log_in(SOPHIE_NUMERO, pin).response.request.path.startswith("/espace-agent")
+    assert new_agent(mail_app).log_in(SOPHIE.numero, pin).response.request.path.startswith("/espace-agent")
 
 
 def test_a_database_dump_holds_no_mail_change_link(mail_app, smtp, new_agent):
-    marie = agent_by_numero(MARIE)
+    marie = agent_row(MARIE)
     marie.provisional_pin_hash = hash_secret(MARIE_PROVISIONAL)
     marie.provisional_issued_at = utcnow()
     marie.password_state = PasswordState.PROVISIONAL
     db.session.commit()
     agent = new_agent(mail_app)
-    agent.log_in(MARIE, MARIE_PROVISIONAL)
+    agent.log_in(MARIE.numero, MARIE_PROVISIONAL)
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
     agent.submit("/espace-agent/donnees-personnelles", {"email": "marie.new@example.org"})
@@ -159,12 +122,12 @@ def test_a_database_dump_holds_no_registration_link(app, new_agent):
 def test_the_dev_mailbox_still_shows_the_pin_it_keeps_sealed(make_app, new_agent):
     app = make_app(DEV_MAILBOX=True)
     with app.app_context():
-        forgotten_password(new_agent(app), SOPHIE, "sophie.bernard@example.org")
+        request_provisional_password(new_agent(app), SOPHIE)
         row = db.session.scalar(db.select(OutboundMail))
         page = new_agent(app).get(f"/dev/mails/{row.id}")
         pin = re.search(r"Mot de passe provisoire : (\d{6})", page.text).group(1)
         assert pin not in mail_rows()
-        assert new_agent(app).log_in(SOPHIE_NUMERO, pin).response.request.path.startswith("/espace-agent")
+        assert new_agent(app).log_in(SOPHIE.numero, pin).response.request.path.startswith("/espace-agent")
         db.session.remove()
         db.engine.dispose()
 
@@ -172,7 +135,7 @@ def test_the_dev_mailbox_still_shows_the_pin_it_keeps_sealed(make_app, new_agent
 def test_a_sealed_secret_cannot_be_opened_with_another_secret_key(make_app, new_agent):
     app = make_app()
     with app.app_context():
-        forgotten_password(new_agent(app), SOPHIE, "sophie.bernard@example.org")
+        request_provisional_password(new_agent(app), SOPHIE)
         row = db.session.scalar(db.select(OutboundMail))
         copy = {"text_body": row.text_body, "html_body": row.html_body, "sealed_secrets": row.sealed_secrets}
         assert re.search(r"provisoire : \d{6}", open_mail(OutboundMail(**copy)).text_body), "the right key opens it"
@@ -188,7 +151,7 @@ def test_a_sealed_secret_cannot_be_opened_with_another_secret_key(make_app, new_
 
 def test_a_mail_whose_secret_cannot_be_opened_is_not_sent_without_it(mail_app, smtp, new_agent):
     smtp.stop()
-    forgotten_password(new_agent(mail_app), SOPHIE, "sophie.bernard@example.org")
+    request_provisional_password(new_agent(mail_app), SOPHIE)
     mail_app.config["SECRET_KEY"] = "rotated-secret-key"
     smtp.start()
     result = mail_app.test_cli_runner().invoke(args=["mail", "send-pending"])
@@ -229,11 +192,11 @@ def test_sent_mails_are_emptied_after_the_retention_days(app, runner):
 
 def test_accepting_a_questionnaire_warns_the_old_address_and_ends_the_agent_sessions(app, new_agent):
     sophie_browser = new_agent(app)
-    assert sophie_browser.log_in(SOPHIE_NUMERO, SOPHIE_PIN).response.request.path.startswith("/espace-agent")
-    sophie = agent_by_numero(SOPHIE_NUMERO)
+    assert sophie_browser.log_in(SOPHIE.numero, SOPHIE.pin).response.request.path.startswith("/espace-agent")
+    sophie = agent_row(SOPHIE)
     item = questionnaire_for(sophie)
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     staff.get(f"/delegation/demandes/{item.id}")
     staff.submit(f"/delegation/demandes/{item.id}", {"decision": "accept"})
     db.session.refresh(sophie)
@@ -252,9 +215,9 @@ def test_accepting_a_questionnaire_warns_the_old_address_and_ends_the_agent_sess
 
 @pytest.mark.parametrize("decision", [{"decision": "accept"}, {"decision": "reject", "reason": "Bulletin illisible"}])
 def test_decision_mails_never_give_the_agent_name_on_file_to_the_typed_address(app, new_agent, decision):
-    item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
+    item = questionnaire_for(agent_row(SOPHIE))
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     staff.get(f"/delegation/demandes/{item.id}")
     staff.submit(f"/delegation/demandes/{item.id}", decision)
     [mail] = mails_to(ATTACKER)
@@ -269,11 +232,11 @@ def test_decision_mails_never_give_the_agent_name_on_file_to_the_typed_address(a
 def test_two_staff_deciding_at_once_give_one_decision_and_one_mail(app, new_agent, monkeypatch):
     import cgos.backoffice.routes as routes
 
-    item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
+    item = questionnaire_for(agent_row(SOPHIE))
     url = f"/delegation/demandes/{item.id}"
     first, second = new_agent(app), new_agent(app)
     for staff in (first, second):
-        staff_login(staff)
+        log_in_staff(staff)
         staff.get(url)
     both_loaded = threading.Barrier(2, timeout=10)
     real_decide = routes.decide_questionnaire
@@ -297,7 +260,7 @@ def test_two_staff_deciding_at_once_give_one_decision_and_one_mail(app, new_agen
         thread.join(30)
     assert len(answers) == 2 and all(a.status == 200 for a in answers)
     db.session.expire_all()
-    sophie = agent_by_numero(SOPHIE_NUMERO)
+    sophie = agent_row(SOPHIE)
     assert len(mails_to(ATTACKER)) == 1, "one decision, one mail"
     decisions = db.session.scalars(db.select(SecurityEvent.kind).where(SecurityEvent.kind.like("mail_change_%"))).all()
     assert len(decisions) == 1
@@ -308,7 +271,7 @@ def test_a_questionnaire_decided_by_other_staff_cannot_be_decided_again_from_a_s
     from cgos.backoffice.services import AlreadyDecided, decide_questionnaire
     from cgos.models import RequestStatus
 
-    item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
+    item = questionnaire_for(agent_row(SOPHIE))
     staff = db.session.scalar(db.select(DelegationStaff))
     with db.engine.begin() as other_staff:
         other_staff.execute(text("UPDATE mail_change_request SET status = 'rejected' WHERE id = :id"), {"id": item.id})
@@ -317,7 +280,7 @@ def test_a_questionnaire_decided_by_other_staff_cannot_be_decided_again_from_a_s
         with pytest.raises(AlreadyDecided):
             decide_questionnaire(item, staff, True, None)
     db.session.rollback()
-    assert agent_by_numero(SOPHIE_NUMERO).email == "sophie.bernard@example.org"
+    assert agent_row(SOPHIE).email == "sophie.bernard@example.org"
     assert mails_to(ATTACKER) == []
 
 
@@ -348,13 +311,12 @@ def test_a_registration_verified_by_other_staff_cannot_be_rejected_from_a_stale_
 
 
 def test_staff_logins_and_decisions_are_recorded_with_the_staff_id(app, new_agent):
-    staff_account = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == STAFF["email"]))
+    staff_account = staff_row()
     intruder = new_agent(app)
-    intruder.get("/delegation")
-    intruder.submit("/delegation", {**STAFF, "password": "Mauvais-Mot-De-Passe"})
+    password_step(intruder, password="Mauvais-Mot-De-Passe")
     staff = new_agent(app)
-    staff_login(staff)
-    item = questionnaire_for(agent_by_numero(SOPHIE_NUMERO))
+    log_in_staff(staff)
+    item = questionnaire_for(agent_row(SOPHIE))
     staff.get(f"/delegation/demandes/{item.id}")
     staff.submit(f"/delegation/demandes/{item.id}", {"decision": "accept"})
     events = {

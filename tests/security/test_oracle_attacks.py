@@ -3,38 +3,31 @@
 import io
 
 from cgos.extensions import db
-from cgos.models import Agent, Delegation, Establishment, MailChangeRequest, OutboundMail, SecurityEvent
+from cgos.models import Delegation, MailChangeRequest, OutboundMail, SecurityEvent
 from cgos.templating import french_date
 from cgos.validators import parse_french_date
-from tests_support.flows import answer_questionnaire
+from tests_support.factories import RENNES_CHU, agent_row, establishment_id
+from tests_support.flows import answer_questionnaire, identify
+from tests_support.personas import LUC, MARIE, NADIA, with_nir_key
 from tests_support.staff import log_in_staff
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 QUESTIONNAIRE = "/questionnaire-adresse-mail"
-MARIE_IDENTITY = {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"}
-MARIE_NIR = "285033523812388"
-LUC_NIR = "168013523807715"
 # Nobody has this NIR: a woman born in March 1985 in Rennes, with its computed key.
-NOBODYS_NIR = "2850335238124" + f"{97 - 2850335238124 % 97:02d}"
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
-
-
-def establishment_id(name: str) -> int:
-    """The id of a reference establishment."""
-    return db.session.scalar(db.select(Establishment.id).where(Establishment.name == name))
+NOBODYS_NIR = with_nir_key("2850335238124")
 
 
 def questionnaire(agent, **overrides):
     """Answer each page of the questionnaire as Marie (a Rennes establishment unless told otherwise), then « Envoyer »."""
     fields = {
-        "numero": "35127846 S",
-        "birth_date": "14/03/1985",
+        "numero": MARIE.numero,
+        "birth_date": MARIE.birth_date_typed,
         "new_email": "x@attacker-mail.fr",
         "new_email_confirmation": "x@attacker-mail.fr",
         "last_name": "Dupont",
         "first_name": "Marie",
         "commune": "35238",
-        "establishment": str(establishment_id("Centre Hospitalier Universitaire de Rennes")),
+        "establishment": str(establishment_id(RENNES_CHU)),
         "payslip": (io.BytesIO(PDF), "bulletin.pdf"),
         **overrides,
     }
@@ -42,17 +35,6 @@ def questionnaire(agent, **overrides):
     if page.status != 200:
         return page
     return agent.submit(QUESTIONNAIRE + "/verification")
-
-
-def identify(agent, tab: str, **fields):
-    """The identification step of « 1ère connexion » or « Mot de passe oublié »."""
-    agent.get(tab)
-    return agent.submit(tab, {**MARIE_IDENTITY, **fields})
-
-
-def staff_login(agent):
-    """Log in to the Bretagne back office."""
-    return log_in_staff(agent, **STAFF)
 
 
 def test_the_questionnaire_does_not_tell_which_birth_date_is_right(new_agent, app):
@@ -81,7 +63,7 @@ def test_questionnaire_tries_count_in_the_identification_limit(make_app, new_age
         assert questionnaire(new_agent(app), birth_date="12/03/1985").status == 200
         assert questionnaire(new_agent(app), birth_date="13/03/1985").status == 200
         assert questionnaire(new_agent(app)).status == 429
-        assert identify(new_agent(app), "/premiere-connexion").status == 429
+        assert identify(new_agent(app), "first_connection").status == 429
 
 
 # Nobody has this numéro: its check letter is right.
@@ -133,8 +115,8 @@ def test_probing_numero_and_birth_date_page_by_page_tells_nothing(make_app, new_
         assert db.session.scalar(db.select(db.func.count(SecurityEvent.id))) == 0
         assert db.session.scalar(db.select(db.func.count(MailChangeRequest.id))) == 0
         # Three probes of Marie's numéro, and her one identification try of the hour is still there.
-        assert identify(new_agent(app), "/premiere-connexion").status == 200
-        assert identify(new_agent(app), "/premiere-connexion").status == 429
+        assert identify(new_agent(app), "first_connection").status == 200
+        assert identify(new_agent(app), "first_connection").status == 429
 
 
 def test_identification_tries_are_counted_once_across_both_tabs(make_app, new_agent):
@@ -142,22 +124,28 @@ def test_identification_tries_are_counted_once_across_both_tabs(make_app, new_ag
     app = make_app(IDENTIFICATION_RATE_LIMIT="3 per hour")
     with app.app_context():
         for year in ("1980", "1981", "1982"):
-            assert identify(new_agent(app), "/premiere-connexion", birth_year=year).status == 422
-        assert identify(new_agent(app), "/mot-de-passe-oublie", birth_year="1983").status == 429
+            assert identify(new_agent(app), "first_connection", birth_year=year).status == 422
+        assert identify(new_agent(app), "forgotten_password", birth_year="1983").status == 429
 
 
 def test_identification_failures_are_security_events_without_the_birth_date(new_agent, app):
     """L1: a wrong year is recorded against the numéro's agent, with no birth date in it."""
-    identify(new_agent(app), "/premiere-connexion", birth_year="1984")
+    identify(new_agent(app), "first_connection", birth_year="1984")
     event = db.session.scalar(db.select(SecurityEvent).where(SecurityEvent.kind == "identification_failure"))
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     assert event is not None and event.agent_id == marie.id
     assert "1984" not in (event.detail or "") and "1985" not in (event.detail or "")
 
 
 def test_a_paris_agents_request_with_a_rennes_establishment_goes_to_ile_de_france(new_agent, app):
     """M4 step 1: Nadia HADDAD (AP-HP) with CHU de Rennes declared lands in Île-de-France."""
-    questionnaire(new_agent(app), numero="75236094 N", birth_date="09/09/1995", last_name="Haddad", first_name="Nadia")
+    questionnaire(
+        new_agent(app),
+        numero=NADIA.numero,
+        birth_date=NADIA.birth_date_typed,
+        last_name="Haddad",
+        first_name=NADIA.first_name,
+    )
     request = db.session.scalar(db.select(MailChangeRequest))
     assert request.delegation.code == "ile-de-france"
     bretagne = db.session.scalar(db.select(Delegation).where(Delegation.code == "bretagne"))
@@ -167,10 +155,16 @@ def test_a_paris_agents_request_with_a_rennes_establishment_goes_to_ile_de_franc
 
 def test_bretagne_staff_never_see_a_paris_agents_request(new_agent, app):
     """M4 step 2: the forged request is not on Bretagne's screen."""
-    questionnaire(new_agent(app), numero="75236094 N", birth_date="09/09/1995", last_name="Haddad", first_name="Nadia")
+    questionnaire(
+        new_agent(app),
+        numero=NADIA.numero,
+        birth_date=NADIA.birth_date_typed,
+        last_name="Haddad",
+        first_name=NADIA.first_name,
+    )
     request = db.session.scalar(db.select(MailChangeRequest))
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     assert staff.get(f"/delegation/demandes/{request.id}").status == 404
 
 
@@ -179,7 +173,7 @@ def test_a_request_matching_no_agent_cannot_be_accepted(new_agent, app):
     questionnaire(new_agent(app), birth_date="13/03/1985")
     request = db.session.scalar(db.select(MailChangeRequest))
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     page = staff.get(f"/delegation/demandes/{request.id}")
     assert "Le numéro et la date de naissance ne correspondent à aucun agent" in page.text
     assert not page.main.find("button", string="Demande prise en compte")
@@ -187,7 +181,7 @@ def test_a_request_matching_no_agent_cannot_be_accepted(new_agent, app):
     staff.post(f"/delegation/demandes/{request.id}", {**form, "decision": "accept"})
     db.session.refresh(request)
     assert request.status == "pending"
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     assert marie.email == "marie.dupont@example.org"
     staff.post(f"/delegation/demandes/{request.id}", {**form, "decision": "reject", "reason": "Inconnu"})
     db.session.refresh(request)
@@ -199,7 +193,7 @@ def test_staff_see_the_declared_establishment_beside_the_one_on_file(new_agent, 
     questionnaire(new_agent(app), establishment=str(establishment_id("Centre Hospitalier Guillaume Régnier")))
     request = db.session.scalar(db.select(MailChangeRequest))
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     page = staff.get(f"/delegation/demandes/{request.id}")
     assert "Centre Hospitalier Guillaume Régnier" in page.text
     assert "Centre Hospitalier Universitaire de Rennes" in page.text
@@ -207,20 +201,20 @@ def test_staff_see_the_declared_establishment_beside_the_one_on_file(new_agent, 
 
 def test_an_agent_with_no_establishment_on_file_is_routed_by_the_declared_one_and_flagged(new_agent, app):
     """M4: no establishment on file: the declared one routes the request, and staff are told."""
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     marie.establishment = None
     db.session.commit()
     questionnaire(new_agent(app))
     request = db.session.scalar(db.select(MailChangeRequest))
     assert request.delegation.code == "bretagne"
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     assert "aucun établissement au fichier" in staff.get(f"/delegation/demandes/{request.id}").text
 
 
 def test_the_right_address_is_refused_once_the_mail_confirmation_limit_is_reached(agent):
     """L2 (identification): after three wrong addresses, the right one gets the questionnaire page too."""
-    form = identify(agent, "/premiere-connexion").form_data()
+    form = identify(agent, "first_connection").form_data()
     for address in ("a1@example.net", "a2@example.net", "a3@example.net", "marie.dupont@example.org"):
         page = agent.post("/premiere-connexion/adresse-mail", {**form, "email": address, "email_confirmation": address})
     assert page.status == 422
@@ -235,7 +229,7 @@ def nir_step(agent, nir):
 
 def test_the_right_address_is_refused_once_the_limit_is_reached_in_the_nir_flow(agent):
     """L2 (NIR flow): the review's proof, a1…a4 then the right address, which must not be mailed."""
-    form = nir_step(agent, MARIE_NIR).form_data()
+    form = nir_step(agent, MARIE.nir).form_data()
     for address in ("a1@x.fr", "a2@x.fr", "a3@x.fr", "a4@x.fr", "marie.dupont@example.org"):
         page = agent.post("/demande-numero/adresse-mail", {**form, "email": address, "email_confirmation": address})
     assert page.status == 422
@@ -244,7 +238,7 @@ def test_the_right_address_is_refused_once_the_limit_is_reached_in_the_nir_flow(
 
 def test_a_known_nir_does_not_show_the_masked_address(agent):
     """M2: the « known » step asks for the address without hinting at it."""
-    page = nir_step(agent, LUC_NIR)
+    page = nir_step(agent, LUC.nir)
     body = page.response.get_data(as_text=True)
     assert page.soup.select_one(".masked-address") is None
     assert "luc*" not in body and "lu*" not in body and "@e" not in body.replace("@example.org", "")
@@ -254,7 +248,7 @@ def test_one_nir_cannot_be_looked_up_more_than_the_nir_limit(make_app, new_agent
     """M2: tries are counted per NIR whatever the address, known or not."""
     app = make_app(NIR_RATE_LIMIT="2 per day")
     with app.app_context():
-        for nir in (MARIE_NIR, NOBODYS_NIR):
+        for nir in (MARIE.nir, NOBODYS_NIR):
             assert nir_step(new_agent(app), nir).status == 200
             assert nir_step(new_agent(app), nir).status == 200
             page = nir_step(new_agent(app), nir)
@@ -265,15 +259,15 @@ def test_the_session_cookie_holds_neither_agent_id_nor_nir_digest(agent, app):
     """M2 / I9: the wizard state of both flows is on the server; the cookie holds a handle only."""
     from cgos.credentials.hashing import nir_digest
 
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     for step in (
-        lambda: nir_step(agent, MARIE_NIR),
+        lambda: nir_step(agent, MARIE.nir),
         lambda: nir_step(agent, NOBODYS_NIR),
-        lambda: identify(agent, "/premiere-connexion"),
-        lambda: identify(agent, "/mot-de-passe-oublie"),
+        lambda: identify(agent, "first_connection"),
+        lambda: identify(agent, "forgotten_password"),
     ):
         step()
         with agent.client.session_transaction() as session:
             values = repr(dict(session))
-        assert nir_digest(NOBODYS_NIR) not in values and nir_digest(MARIE_NIR) not in values
+        assert nir_digest(NOBODYS_NIR) not in values and nir_digest(MARIE.nir) not in values
         assert "'agent'" not in values and f": {marie.id}" not in values
