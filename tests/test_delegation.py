@@ -8,17 +8,16 @@ import pytest
 
 from cgos.extensions import db
 from cgos.models import (
-    DelegationStaff,
     MailAttachment,
     MailChangeRequest,
     OutboundMail,
     SecurityEvent,
     utcnow,
 )
+from tests_support.factories import add_staff, staff_row
 from tests_support.flows import PDF, send_questionnaire
-from tests_support.staff import add_staff, log_in_staff
-
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
+from tests_support.personas import BRETAGNE_STAFF, ILE_DE_FRANCE_STAFF, SOPHIE
+from tests_support.staff import log_in_staff
 
 
 @pytest.fixture
@@ -29,16 +28,6 @@ def jean_request(app, new_agent):
     db.session.query(OutboundMail).delete()
     db.session.commit()
     return db.session.scalar(db.select(MailChangeRequest))
-
-
-def staff_login(agent, **overrides):
-    """Log in to the back office, both factors (the password step's page when the password is refused)."""
-    return log_in_staff(agent, **{**STAFF, **overrides})
-
-
-def other_staff(app) -> DelegationStaff:
-    """A staff member of another delegation."""
-    return add_staff("delegation.idf@example.org", "Autre-Delegation-2026", "ile-de-france")
 
 
 def test_the_back_office_login_page(either):
@@ -54,27 +43,27 @@ def test_the_back_office_login_page(either):
 
 @pytest.mark.parametrize("overrides", [{"password": "wrong-password"}, {"email": "nobody@example.org"}])
 def test_a_wrong_login_gets_one_message(either, overrides):
-    page = staff_login(either, **overrides)
+    page = log_in_staff(either, **overrides)
     assert page.status == 422
     assert page.error_summary() == ["L'adresse mail ou le mot de passe est incorrect."]
 
 
 def test_staff_lockout(agent):
     for _ in range(5):
-        staff_login(agent, password="wrong-password")
-    page = staff_login(agent)
+        log_in_staff(agent, password="wrong-password")
+    page = log_in_staff(agent)
     assert page.status == 429 and "Après plusieurs tentatives erronées" in page.error_summary()[0]
 
 
 def test_staff_see_their_pending_requests_newest_first_with_age(agent, jean_request):
-    page = staff_login(agent)
+    page = log_in_staff(agent)
     assert page.soup.h1.get_text(strip=True) == "Délégation régionale Bretagne"
     row = page.main.select_one("tbody tr").get_text(" ", strip=True)
     assert "Jean MARTIN" in row and "22904518 R" in row and "il y a" in row
 
 
 def test_a_request_page_shows_every_field_and_the_payslip(either, jean_request):
-    staff_login(either)
+    log_in_staff(either)
     page = either.get(f"/delegation/demandes/{jean_request.id}")
     for text in [
         "22904518 R",
@@ -97,8 +86,8 @@ def test_a_request_page_shows_every_field_and_the_payslip(either, jean_request):
 
 
 def test_another_delegation_gets_a_404(agent, app, jean_request):
-    other_staff(app)
-    staff_login(agent, email="delegation.idf@example.org", password="Autre-Delegation-2026")
+    add_staff(ILE_DE_FRANCE_STAFF)
+    log_in_staff(agent, ILE_DE_FRANCE_STAFF)
     assert agent.get(f"/delegation/demandes/{jean_request.id}").status == 404
     assert agent.client.get(f"/delegation/demandes/{jean_request.id}/bulletin").status_code == 404
     assert "Jean" not in agent.get("/delegation/demandes").text
@@ -107,17 +96,17 @@ def test_another_delegation_gets_a_404(agent, app, jean_request):
 def test_the_payslip_is_for_staff_only(agent, jean_request):
     response = agent.client.get(f"/delegation/demandes/{jean_request.id}/bulletin")
     assert response.status_code == 303
-    agent.log_in("29088361 J", "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.client.get(f"/delegation/demandes/{jean_request.id}/bulletin").status_code == 303
 
 
 def test_accepting_changes_the_mail_on_file_and_tells_the_agent(either, jean_request):
-    staff_login(either)
+    log_in_staff(either)
     either.get(f"/delegation/demandes/{jean_request.id}")
     page = either.submit(f"/delegation/demandes/{jean_request.id}", {"decision": "accept"})
     assert "La décision est enregistrée" in page.text
     db.session.refresh(jean_request)
-    assert jean_request.status == "accepted" and jean_request.decided_by.email == STAFF["email"]
+    assert jean_request.status == "accepted" and jean_request.decided_by.email == BRETAGNE_STAFF.email
     assert jean_request.decided_at is not None
     assert jean_request.agent.email == "jean.martin@example.org"
     mail = db.session.scalar(db.select(OutboundMail))
@@ -127,7 +116,7 @@ def test_accepting_changes_the_mail_on_file_and_tells_the_agent(either, jean_req
 
 
 def test_rejecting_needs_a_reason_and_mails_it(either, jean_request):
-    staff_login(either)
+    log_in_staff(either)
     either.get(f"/delegation/demandes/{jean_request.id}")
     page = either.submit(f"/delegation/demandes/{jean_request.id}", {"decision": "reject"})
     assert page.status == 422 and page.field_error("reason") == "Indiquez le motif : il est envoyé à l'agent."
@@ -141,7 +130,7 @@ def test_rejecting_needs_a_reason_and_mails_it(either, jean_request):
 
 
 def test_a_decision_cannot_be_made_twice(agent, jean_request):
-    staff_login(agent)
+    log_in_staff(agent)
     page = agent.get(f"/delegation/demandes/{jean_request.id}")
     form = page.form_data()
     agent.post(f"/delegation/demandes/{jean_request.id}", {**form, "decision": "accept"})
@@ -153,7 +142,7 @@ def test_a_decision_cannot_be_made_twice(agent, jean_request):
 
 
 def test_staff_logout_revokes_the_session(agent, app, new_agent):
-    staff_login(agent)
+    log_in_staff(agent)
     copied = agent.client.get_cookie("cgos_session").value
     token = agent.get("/delegation/demandes").soup.select_one("form.logout input")["value"]
     agent.post("/delegation/deconnexion", {"csrf_token": token})
@@ -163,7 +152,7 @@ def test_staff_logout_revokes_the_session(agent, app, new_agent):
 
 
 def test_payslips_are_purged_after_the_retention_period(agent, app, runner, jean_request):
-    staff_login(agent)
+    log_in_staff(agent)
     agent.get(f"/delegation/demandes/{jean_request.id}")
     agent.submit(f"/delegation/demandes/{jean_request.id}", {"decision": "accept"})
     stored = Path(app.config["UPLOAD_FOLDER"]) / jean_request.payslip_path
@@ -183,7 +172,7 @@ def test_staff_create_command(runner, app):
         env={"CGOS_STAFF_PASSWORD": "Un-Mot-De-Passe-Long"},
     )
     assert result.exit_code == 0, result.output
-    staff = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == "nouveau@example.org"))
+    staff = staff_row("nouveau@example.org")
     assert staff.delegation.code == "bretagne" and staff.password_hash.startswith("$2b$")
     result = runner.invoke(
         args=["staff", "create", "x@example.org", "--delegation", "atlantide"],

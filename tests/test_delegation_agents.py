@@ -9,7 +9,9 @@ from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail, SecurityEvent, utcnow
-from tests_support import back_office as bo
+from tests_support.factories import RENNES_CHU, add_agent, add_questionnaire, agent_row
+from tests_support.personas import JEAN, LUC, MARIE, SOPHIE
+from tests_support.staff import log_in_staff
 
 
 def search(browser, query: str):
@@ -41,7 +43,7 @@ def confirm(browser, agent_id: int, action: str, **fields):
 
 
 def test_the_search_field_is_on_every_back_office_page(either):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     for url in ("/delegation/demandes", "/delegation/tableau-de-bord", "/delegation/agents"):
         page = either.get(url)
         field = page.soup.find("input", attrs={"name": "q"})
@@ -55,12 +57,12 @@ def test_the_search_needs_staff(agent):
 
 @pytest.mark.parametrize("query", ["35127846 S", "35127846s", " 3512 7846 s ", "35.127.846-S"])
 def test_search_by_numero_in_any_spelling_the_login_accepts(either, query):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     assert results(search(either, query)) == ["Marie DUPONT"]
 
 
 def test_a_numero_with_a_wrong_letter_is_its_own_error(either):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = search(either, "35127846 T")
     assert page.status == 422 and page.title.startswith("Erreur : ")
     assert page.field_error("q") and "lettre" in page.field_error("q")
@@ -68,31 +70,31 @@ def test_a_numero_with_a_wrong_letter_is_its_own_error(either):
 
 @pytest.mark.parametrize("query", ["dupont marie", "DUPONT", "marie dupont", "Dupont M", "dûpônt"])
 def test_search_by_name_ignores_accents_case_and_order(either, query):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     assert results(search(either, query)) == ["Marie DUPONT"]
 
 
 def test_search_by_name_finds_accented_names_typed_without_accents(either):
-    bo.new_agent("GÉRARD", "Hélène", "12345678 R", bo.RENNES_CHU)
-    bo.log_in_staff(either)
+    add_agent("GÉRARD", "Hélène", "12345678 R", RENNES_CHU)
+    log_in_staff(either)
     assert results(search(either, "gerard helene")) == ["Hélène GÉRARD"]
     assert results(search(either, "Hélène Gérard")) == ["Hélène GÉRARD"]
 
 
 def test_search_by_mail_in_any_case(either):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     assert results(search(either, "Marie.Dupont@EXAMPLE.org")) == ["Marie DUPONT"]
     assert results(search(either, "personne@example.org")) == []
 
 
 def test_nothing_found_says_so(either):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = search(either, "zzzz")
     assert "Aucun agent de la délégation ne correspond" in page.main.find(attrs={"role": "status"}).get_text()
 
 
 def test_a_one_letter_search_asks_for_more(either):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = search(either, "d")
     assert page.status == 422 and "au moins 2 lettres" in page.field_error("q")
 
@@ -102,16 +104,16 @@ def test_results_are_capped(agent, monkeypatch):
 
     monkeypatch.setattr(agents, "MAX_RESULTS", 2)
     for digits, first in (("12345678", "Anne"), ("23456789", "Bruno"), ("34567890", "Chloé")):
-        bo.new_agent("LEBRUN", first, digits + numero_rules.calc_check_letter(digits), bo.RENNES_CHU)
-    bo.log_in_staff(agent)
+        add_agent("LEBRUN", first, digits + numero_rules.calc_check_letter(digits), RENNES_CHU)
+    log_in_staff(agent)
     page = search(agent, "lebrun")
     assert results(page) == ["Anne LEBRUN", "Bruno LEBRUN"]
     assert "précisez la recherche" in page.text
 
 
 def test_an_agent_page_shows_identity_establishment_and_masks_the_mail(either):
-    marie = bo.agent("35127846 S")
-    bo.log_in_staff(either)
+    marie = agent_row(MARIE)
+    log_in_staff(either)
     page = either.get(f"/delegation/agents/{marie.id}")
     assert page.status == 200
     for text in ("35127846 S", "DUPONT", "Marie", "14 mars 1985", "Centre Hospitalier Universitaire de Rennes"):
@@ -129,8 +131,8 @@ def test_an_agent_page_shows_identity_establishment_and_masks_the_mail(either):
 
 
 def test_showing_the_mail_is_recorded_with_the_staff_id(either):
-    marie = bo.agent("35127846 S")
-    bo.log_in_staff(either)
+    marie = agent_row(MARIE)
+    log_in_staff(either)
     either.get(f"/delegation/agents/{marie.id}")
     page = either.submit(f"/delegation/agents/{marie.id}/adresse-mail", selector="form[method=post]")
     assert "marie.dupont@example.org" in page.main.get_text()
@@ -140,10 +142,10 @@ def test_showing_the_mail_is_recorded_with_the_staff_id(either):
 
 def test_a_shown_address_beyond_ascii_is_spelled_out_for_staff(agent):
     """N7: an address on file with a look-alike letter (Cyrillic « а ») shows its punycode beside it."""
-    marie = bo.agent("35127846 S")
+    marie = agent_row(MARIE)
     marie.email = "marie.dupont@ex\u0430mple.org"
     db.session.commit()
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     agent.get(f"/delegation/agents/{marie.id}")
     page = agent.submit(f"/delegation/agents/{marie.id}/adresse-mail", selector="form[method=post]")
     assert "marie.dupont@xn--exmple-4nf.org" in page.main.select_one("code").get_text()
@@ -155,10 +157,10 @@ def state(browser, person: Agent) -> str:
 
 
 def test_the_account_state_in_words(agent):
-    bo.log_in_staff(agent)
-    assert "Mot de passe personnel." in state(agent, bo.agent("29088361 J"))
-    assert "Ancien mot de passe" in state(agent, bo.agent("35477120 M"))
-    marie = bo.agent("35127846 S")
+    log_in_staff(agent)
+    assert "Mot de passe personnel." in state(agent, agent_row(SOPHIE))
+    assert "Ancien mot de passe" in state(agent, agent_row(LUC))
+    marie = agent_row(MARIE)
     marie.provisional_issued_at = utcnow() - timedelta(days=2)
     db.session.commit()
     words = state(agent, marie)
@@ -177,9 +179,9 @@ def test_the_account_state_in_words(agent):
 def test_a_locked_account_shows_until_when_and_the_failures(app, agent, new_agent):
     caller = new_agent(app)
     for _ in range(6):
-        caller.log_in("29088361 J", "111111")
-    bo.log_in_staff(agent)
-    sophie = bo.agent("29088361 J")
+        caller.log_in(SOPHIE.numero, "111111")
+    log_in_staff(agent)
+    sophie = agent_row(SOPHIE)
     page = agent.get(f"/delegation/agents/{sophie.id}")
     words = page.main.select_one(".account-state").get_text(" ", strip=True)
     assert "Connexion bloquée jusqu'à" in words
@@ -190,11 +192,11 @@ def test_a_locked_account_shows_until_when_and_the_failures(app, agent, new_agen
 def test_unlocking_clears_every_counter_and_tells_the_agent(app, either, new_agent):
     caller = new_agent(app)
     for _ in range(6):
-        caller.log_in("29088361 J", "111111")
-    sophie = bo.agent("29088361 J")
+        caller.log_in(SOPHIE.numero, "111111")
+    sophie = agent_row(SOPHIE)
     sophie.pin_blocked_at = utcnow()
     db.session.commit()
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = confirm(either, sophie.id, "debloquer")
     assert "Le compte est débloqué" in page.text
     words = page.main.select_one(".account-state").get_text(" ", strip=True)
@@ -205,12 +207,12 @@ def test_unlocking_clears_every_counter_and_tells_the_agent(app, either, new_age
     assert event.agent_id == sophie.id and event.staff_id is not None
     mail = mails()[-1]
     assert mail.recipient == "sophie.bernard@example.org" and "débloqué" in open_mail(mail).text_body
-    assert caller.log_in("29088361 J", "482915").soup.find("button", string="Se déconnecter")
+    assert caller.log_in(SOPHIE.numero, SOPHIE.pin).soup.find("button", string="Se déconnecter")
 
 
 def test_resending_the_numero_goes_to_the_address_on_file(either):
-    marie = bo.agent("35127846 S")
-    bo.log_in_staff(either)
+    marie = agent_row(MARIE)
+    log_in_staff(either)
     page = confirm(either, marie.id, "renvoyer-numero")
     assert "Le numéro C.G.O.S est envoyé" in page.text
     (mail,) = mails()
@@ -221,8 +223,8 @@ def test_resending_the_numero_goes_to_the_address_on_file(either):
 
 
 def test_no_resend_without_an_address_on_file(agent):
-    jean = bo.agent("22904518 R")
-    bo.log_in_staff(agent)
+    jean = agent_row(JEAN)
+    log_in_staff(agent)
     page = agent.get(f"/delegation/agents/{jean.id}")
     assert not page.main.find("button", string="Renvoyer le numéro C.G.O.S")
     assert "aucune adresse au fichier" in page.main.get_text()
@@ -232,9 +234,9 @@ def test_no_resend_without_an_address_on_file(agent):
 
 def test_disabling_needs_a_reason_ends_sessions_and_refuses_login(app, either, new_agent):
     sophie_browser = new_agent(app)
-    sophie_browser.log_in("29088361 J", "482915")
-    sophie = bo.agent("29088361 J")
-    bo.log_in_staff(either)
+    sophie_browser.log_in(SOPHIE.numero, SOPHIE.pin)
+    sophie = agent_row(SOPHIE)
+    log_in_staff(either)
     page = confirm(either, sophie.id, "desactiver")
     assert page.status == 422 and page.field_error("reason") == "Indiquez le motif : il est envoyé à l'agent."
     page = confirm(either, sophie.id, "desactiver", reason="Départ de l'établissement")
@@ -245,28 +247,28 @@ def test_disabling_needs_a_reason_ends_sessions_and_refuses_login(app, either, n
     (mail,) = mails()
     assert "Motif : Départ de l'établissement" in open_mail(mail).text_body
     assert sophie_browser.client.get("/espace-agent/").status_code == 303
-    page = sophie_browser.log_in("29088361 J", "482915")
+    page = sophie_browser.log_in(SOPHIE.numero, SOPHIE.pin)
     assert "contactez-la" in " ".join(page.error_summary())
 
 
 def test_reactivating_lets_the_agent_in_again(app, either, new_agent):
-    sophie = bo.agent("29088361 J")
+    sophie = agent_row(SOPHIE)
     sophie.disabled_at = utcnow()
     db.session.commit()
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = confirm(either, sophie.id, "reactiver", reason="Erreur de désactivation")
     assert "Le compte est réactivé" in page.text
     (event,) = staff_events("account_reactivated")
     assert event.staff_id is not None
     (mail,) = mails()
     assert "réactivé" in open_mail(mail).text_body
-    page = new_agent(app).log_in("29088361 J", "482915")
+    page = new_agent(app).log_in(SOPHIE.numero, SOPHIE.pin)
     assert page.soup.find("button", string="Se déconnecter")
 
 
 def test_an_action_is_taken_only_once_confirmed(agent):
-    marie = bo.agent("35127846 S")
-    bo.log_in_staff(agent)
+    marie = agent_row(MARIE)
+    log_in_staff(agent)
     page = agent.get(f"/delegation/agents/{marie.id}/desactiver")
     assert page.main.find("a", string="Annuler")["href"] == f"/delegation/agents/{marie.id}"
     db.session.refresh(marie)
@@ -274,16 +276,16 @@ def test_an_action_is_taken_only_once_confirmed(agent):
 
 
 def test_actions_refuse_a_forged_request(agent):
-    marie = bo.agent("35127846 S")
-    bo.log_in_staff(agent)
+    marie = agent_row(MARIE)
+    log_in_staff(agent)
     assert agent.client.post(f"/delegation/agents/{marie.id}/desactiver", data={"reason": "x"}).status_code == 400
     assert agent.client.get(f"/delegation/agents/{marie.id}/supprimer").status_code == 404
 
 
 def test_the_agent_page_lists_pending_requests(either):
-    marie = bo.agent("35127846 S")
-    item = bo.questionnaire(marie, utcnow() - timedelta(days=1))
-    bo.log_in_staff(either)
+    marie = agent_row(MARIE)
+    item = add_questionnaire(marie, utcnow() - timedelta(days=1))
+    log_in_staff(either)
     page = either.get(f"/delegation/agents/{marie.id}")
     link = page.main.find("a", string=re.compile("Changement d'adresse mail"))
     assert link["href"] == f"/delegation/demandes/{item.id}"
@@ -316,10 +318,10 @@ def test_every_event_kind_a_staff_action_records_has_a_french_label():
 
 
 def test_the_history_shows_the_staff_actions_on_agents_in_french(agent):
-    sophie = bo.agent("29088361 J")
+    sophie = agent_row(SOPHIE)
     sophie.disabled_at = utcnow()
     db.session.commit()
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     agent.get(f"/delegation/agents/{sophie.id}")
     agent.submit(f"/delegation/agents/{sophie.id}/adresse-mail", selector="form[method=post]")
     confirm(agent, sophie.id, "reactiver", reason="Erreur de désactivation")
@@ -348,12 +350,12 @@ def test_the_history_shows_the_staff_actions_on_agents_in_french(agent):
 
 def unattached_agent(**values) -> Agent:
     """Paul SANSLIEU, a retiree imported without an establishment."""
-    return bo.new_agent("SANSLIEU", "Paul", "12345678 R", None, email="paul.sanslieu@example.org", **values)
+    return add_agent("SANSLIEU", "Paul", "12345678 R", None, email="paul.sanslieu@example.org", **values)
 
 
 def test_a_numero_search_says_the_agent_belongs_to_no_delegation(either):
     paul = unattached_agent()
-    bo.log_in_staff(either)
+    log_in_staff(either)
     (line,) = search(either, "12345678R").main.select(".agent-results li")
     assert "sans établissement, rattaché à aucune délégation" in line.get_text(" ")
     page = either.get(line.a["href"])
@@ -368,8 +370,8 @@ def test_a_browser_keeps_only_its_latest_agents_found_by_numero(agent, monkeypat
 
     monkeypatch.setattr(agents, "FOUND_KEPT", 1)
     paul = unattached_agent()
-    other = bo.new_agent("AILLEURS", "Zoé", "23456789" + numero_rules.calc_check_letter("23456789"), None)
-    bo.log_in_staff(agent)
+    other = add_agent("AILLEURS", "Zoé", "23456789" + numero_rules.calc_check_letter("23456789"), None)
+    log_in_staff(agent)
     search(agent, "12345678 R")
     assert agent.get(f"/delegation/agents/{paul.id}").status == 200
     search(agent, other.numero)
@@ -379,7 +381,7 @@ def test_a_browser_keeps_only_its_latest_agents_found_by_numero(agent, monkeypat
 
 def test_the_mail_of_a_shown_address_says_who_when_and_why(agent):
     paul = unattached_agent()
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     search(agent, "12345678 R")
     agent.get(f"/delegation/agents/{paul.id}/adresse-mail")
     agent.submit(
@@ -396,16 +398,16 @@ def test_the_mail_of_a_shown_address_says_who_when_and_why(agent):
 
 
 def test_showing_the_mail_of_an_agent_of_the_delegation_asks_for_no_reason(agent):
-    marie = bo.agent("35127846 S")
-    bo.log_in_staff(agent)
+    marie = agent_row(MARIE)
+    log_in_staff(agent)
     response = agent.client.get(f"/delegation/agents/{marie.id}/adresse-mail")
     assert response.status_code == 303 and response.headers["Location"] == f"/delegation/agents/{marie.id}"
     assert staff_events("agent_email_shown") == [] and mails() == []
 
 
 def test_the_history_gives_the_reason_of_an_action_on_an_account(agent):
-    sophie = bo.agent("29088361 J")
-    bo.log_in_staff(agent)
+    sophie = agent_row(SOPHIE)
+    log_in_staff(agent)
     confirm(agent, sophie.id, "desactiver", reason="Départ de l'établissement")
     staff_id = staff_events("account_disabled")[0].staff_id
     rows = agent.get(f"/delegation/personnel/{staff_id}/historique").main.select("tbody tr")

@@ -9,7 +9,9 @@ import pytest
 from cgos.backoffice import dashboard
 from cgos.extensions import db
 from cgos.models import RequestStatus, SecurityEvent
-from tests_support import back_office as bo
+from tests_support.factories import PARIS_APHP, RENNES_CHU, add_agent, add_questionnaire, add_registration, agent_row
+from tests_support.personas import LUC, MARIE, NADIA, SOPHIE
+from tests_support.staff import log_in_staff
 
 UTC = timezone.utc
 # Wednesday 25 November 2026, 10:00 in Paris.
@@ -20,26 +22,24 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 def workload(clock, app):
     """Bretagne's requests around NOW (and one of Île-de-France), the clock stopped at NOW."""
     clock.move_to(NOW)
-    newcomer = bo.new_agent("LEGOFF", "Anne", "12345678 R", bo.RENNES_CHU)
-    bo.registration(newcomer, datetime(2026, 11, 13, 9, 0, tzinfo=UTC))
-    bo.questionnaire(bo.agent("35127846 S"), datetime(2026, 11, 17, 9, 0, tzinfo=UTC))
-    bo.questionnaire(
-        bo.agent("35477120 M"), datetime(2026, 11, 23, 9, 0, tzinfo=UTC), last_name='=HYPERLINK("http://x")'
-    )
-    sophie = bo.agent("29088361 J")
-    bo.questionnaire(
+    newcomer = add_agent("LEGOFF", "Anne", "12345678 R", RENNES_CHU)
+    add_registration(newcomer, datetime(2026, 11, 13, 9, 0, tzinfo=UTC))
+    add_questionnaire(agent_row(MARIE), datetime(2026, 11, 17, 9, 0, tzinfo=UTC))
+    add_questionnaire(agent_row(LUC), datetime(2026, 11, 23, 9, 0, tzinfo=UTC), last_name='=HYPERLINK("http://x")')
+    sophie = agent_row(SOPHIE)
+    add_questionnaire(
         sophie,
         datetime(2026, 11, 16, 9, 0, tzinfo=UTC),
         status=RequestStatus.ACCEPTED,
         decided_at=datetime(2026, 11, 19, 9, 0, tzinfo=UTC),
     )
-    bo.questionnaire(
+    add_questionnaire(
         sophie,
         datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
         status=RequestStatus.REJECTED,
         decided_at=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
     )
-    bo.questionnaire(bo.agent("75236094 N"), datetime(2026, 11, 2, 9, 0, tzinfo=UTC), place=bo.PARIS_APHP)
+    add_questionnaire(agent_row(NADIA), datetime(2026, 11, 2, 9, 0, tzinfo=UTC), place=PARIS_APHP)
 
 
 def figures(page) -> dict[str, str]:
@@ -48,7 +48,7 @@ def figures(page) -> dict[str, str]:
 
 
 def test_the_dashboard_figures(either, workload):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = either.get("/delegation/tableau-de-bord")
     assert page.status == 200 and page.title.startswith("Tableau de bord")
     assert figures(page) == {
@@ -60,7 +60,7 @@ def test_the_dashboard_figures(either, workload):
 
 
 def test_pending_requests_oldest_first_late_ones_marked(either, workload):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     rows = either.get("/delegation/tableau-de-bord").main.select("table.pending tbody tr")
     texts = [row.get_text(" ", strip=True) for row in rows]
     assert len(texts) == 3
@@ -72,7 +72,7 @@ def test_pending_requests_oldest_first_late_ones_marked(either, workload):
 
 
 def test_the_chart_is_an_accessible_svg_with_its_data_in_a_disclosure(either, workload):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = either.get("/delegation/tableau-de-bord")
     svg = page.main.find("svg", attrs={"role": "img"})
     title = svg.find("title")
@@ -99,13 +99,13 @@ def exported(browser):
 
 
 def test_the_export_link_is_on_the_dashboard(either, workload):
-    bo.log_in_staff(either)
+    log_in_staff(either)
     link = either.get("/delegation/tableau-de-bord").main.find("a", string="Exporter")
     assert link["href"] == "/delegation/tableau-de-bord/demandes-en-attente.csv"
 
 
 def test_the_export_opens_in_a_french_spreadsheet(agent, workload):
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     response, text, rows = exported(agent)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="demandes-en-attente-2026-11-25.csv"'
@@ -118,7 +118,7 @@ def test_the_export_opens_in_a_french_spreadsheet(agent, workload):
 
 
 def test_the_export_holds_no_payslip_nor_nir(agent, workload):
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     _, text, _ = exported(agent)
     for secret in ("bulletin", "2 80 01", ".pdf", "nir", "inscription@example.org"):
         assert secret not in text.lower()
@@ -131,10 +131,10 @@ def test_the_export_holds_no_birth_date_typed_by_a_requester(agent, workload):
     from cgos.models import MailChangeRequest
     from cgos.templating import french_date
 
-    typed = db.session.scalar(db.select(MailChangeRequest).where(MailChangeRequest.numero == "35127846S"))
+    typed = db.session.scalar(db.select(MailChangeRequest).where(MailChangeRequest.numero == MARIE.compact_numero))
     typed.birth_date = date(1971, 7, 9)
     db.session.commit()
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     _, text, rows = exported(agent)
     assert "Date de naissance" not in rows[0] and len(rows) == 4
     for born in (date(1971, 7, 9), date(1985, 3, 14), date(1980, 1, 1), date(1968, 1, 30)):
@@ -154,7 +154,7 @@ def test_the_dashboard_and_export_need_staff(agent):
 
 def test_an_empty_dashboard(clock, either, app):
     clock.move_to(NOW - timedelta(days=400))
-    bo.log_in_staff(either)
+    log_in_staff(either)
     page = either.get("/delegation/tableau-de-bord")
     assert "Aucune demande en attente." in page.main.get_text()
     assert figures(page)["Délai médian de décision (12 dernières semaines)"] == "aucune décision"
@@ -163,8 +163,8 @@ def test_an_empty_dashboard(clock, either, app):
 def test_a_public_holiday_is_not_a_working_day_on_the_dashboard(clock, either):
     # Received Tuesday 10 November 2026; Wednesday 11 is Armistice Day. By Wednesday 18: 5 working days, not 6.
     clock.move_to(datetime(2026, 11, 18, 9, 0, tzinfo=UTC))
-    bo.questionnaire(bo.agent("35127846 S"), datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
-    bo.log_in_staff(either)
+    add_questionnaire(agent_row(MARIE), datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+    log_in_staff(either)
     page = either.get("/delegation/tableau-de-bord")
     row = page.main.select_one("table.pending tbody tr").get_text(" ", strip=True)
     assert "5 jours ouvrés" in row and "En retard" not in row

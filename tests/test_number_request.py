@@ -25,19 +25,9 @@ from cgos.models import (
     utcnow,
 )
 from cgos.places.search import MAX_RESULTS, communes_with_establishments
-from tests_support import back_office
-from tests_support.flows import (
-    NEW_NIR,
-    NEW_NIR_BODY,
-    PDF,
-    QUESTION_PAGES,
-    answer_questions,
-    establishment_id,
-    link_in,
-    nir_step,
-    register,
-    registration_fields,
-)
+from tests_support.factories import add_agent, add_registration, agent_row, delegation, establishment_id
+from tests_support.flows import PDF, QUESTION_PAGES, answer_questions, link_in, nir_step, register, registration_fields
+from tests_support.personas import ANNE, JEAN, MARIE
 from tests_support.staff import log_in_staff
 
 URL = "/demande-numero"
@@ -85,22 +75,20 @@ def test_nir_lookups_are_rate_limited(make_app, new_agent):
     app = make_app(ADDRESS_RATE_LIMIT="2 per hour")
     with app.app_context():
         agent = new_agent(app)
-        nir_step(agent, NEW_NIR)
-        nir_step(agent, NEW_NIR)
-        assert nir_step(agent, NEW_NIR).status == 429
+        nir_step(agent, ANNE.nir)
+        nir_step(agent, ANNE.nir)
+        assert nir_step(agent, ANNE.nir).status == 429
 
 
 def test_a_known_nir_mails_the_numero_to_the_address_on_file(either):
-    page = nir_step(either, "2 85 03 35 238 123 88")
+    page = nir_step(either, MARIE.spaced_nir)
     assert (
         "Il vous a déjà été attribué un numéro C.G.O.S. Vous devez confirmer votre adresse mail pour le recevoir par messagerie."
         in page.text
     )
     assert page.soup.select_one(".masked-address") is None
     assert "285033523812388" not in page.response.get_data(as_text=True)
-    page = either.submit(
-        URL + "/adresse-mail", {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"}
-    )
+    page = either.submit(URL + "/adresse-mail", {"email": MARIE.email, "email_confirmation": MARIE.email})
     assert page.soup.h1.get_text(strip=True) == "Votre numéro C.G.O.S vous a été envoyé"
     mail = db.session.scalar(db.select(OutboundMail))
     assert mail.recipient == "marie.dupont@example.org"
@@ -111,7 +99,7 @@ def test_a_known_nir_mails_the_numero_to_the_address_on_file(either):
 
 
 def test_a_known_nir_never_mails_another_address(either):
-    nir_step(either, "2 85 03 35 238 123 88")
+    nir_step(either, MARIE.spaced_nir)
     page = either.submit(
         URL + "/adresse-mail", {"email": "pirate@example.org", "email_confirmation": "pirate@example.org"}
     )
@@ -120,14 +108,14 @@ def test_a_known_nir_never_mails_another_address(either):
 
 
 def test_a_known_nir_without_mail_is_sent_to_the_delegation(either):
-    page = nir_step(either, "1 79 11 22 056 042 50")
+    page = nir_step(either, JEAN.spaced_nir)
     assert "vous rapprocher de votre délégation régionale" in page.text
     assert "Délégation régionale Bretagne" in page.text
 
 
 def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either):
     """The guide's fields, spread over the question pages."""
-    page = nir_step(either, NEW_NIR)
+    page = nir_step(either, ANNE.nir)
     labels = []
     for path, _ in QUESTION_PAGES:
         page = either.get(URL + path)
@@ -163,7 +151,7 @@ def test_an_unknown_nir_gets_the_registration_form_with_the_guide_fields(either)
         "Retraité",
     ]
     page = either.get(URL + "/inscription")
-    assert NEW_NIR not in page.response.get_data(as_text=True)
+    assert ANNE.nir not in page.response.get_data(as_text=True)
     assert "2 •• •• •• ••• ••• " in page.text
 
 
@@ -221,7 +209,7 @@ def test_registration_sends_a_link_valid_48_hours_without_the_nir(either, app):
     mail = db.session.scalar(db.select(OutboundMail))
     assert mail.recipient == "anne.legoff@example.org"
     path = link_in(mail)
-    assert NEW_NIR not in path and NEW_NIR not in mail.text_body and NEW_NIR_BODY not in mail.text_body
+    assert ANNE.nir not in path and ANNE.nir not in mail.text_body and ANNE.nir[:13] not in mail.text_body
 
 
 def test_following_the_link_creates_the_agent_with_a_new_numero(agent, app, new_agent):
@@ -282,7 +270,7 @@ def test_a_registration_link_for_a_nir_that_already_has_a_numero(agent):
     register(agent)
     path = link_in(db.session.scalar(db.select(OutboundMail)))
     registration = db.session.scalar(db.select(Registration))
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     registration.nir_digest = marie.nir_digest
     db.session.commit()
     page = agent.get(path)
@@ -327,7 +315,7 @@ def test_the_registration_reaches_the_back_office_and_a_rejection_disables_the_a
     page = log_in_staff(staff)
     assert "Anne LE GOFF" in page.text
     page = staff.get(f"/delegation/inscriptions/{registration.id}")
-    assert "2 •• •• •• ••• ••• " in page.text and NEW_NIR not in page.response.get_data(as_text=True)
+    assert "2 •• •• •• ••• ••• " in page.text and ANNE.nir not in page.response.get_data(as_text=True)
     assert staff.client.get(f"/delegation/inscriptions/{registration.id}/bulletin").data == PDF
     page = staff.submit(
         f"/delegation/inscriptions/{registration.id}", {"decision": "reject", "reason": "Bulletin d'un autre agent"}
@@ -400,7 +388,7 @@ def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
     db.session.commit()
     chosen = communes_with_establishments("sa", limit=50)[-1]
     assert chosen not in communes_with_establishments("sa")
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     agent.get(URL + "/inscription/etablissement")
     agent.submit(URL + "/inscription/etablissement", {"commune_query": "sa", "choose_commune": chosen.insee})
     page = agent.submit(URL + "/inscription/etablissement", {"action": "search_establishment"})
@@ -409,7 +397,7 @@ def test_a_chosen_commune_beyond_the_first_results_stays_chosen(agent):
 
 
 def test_each_question_page_shows_its_step_and_moves_on_with_continuer(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     fields = registration_fields()
     for number, (path, names) in enumerate(QUESTION_PAGES, start=2):
         page = either.get(URL + path)
@@ -424,7 +412,7 @@ def test_each_question_page_shows_its_step_and_moves_on_with_continuer(either):
 
 def test_a_required_select_starts_with_an_empty_placeholder_so_pays_is_not_required(either):
     """The Nu Html Checker's error (issue 22, item 10): « Pays » was `required` and starts on « France »."""
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     fields = registration_fields()
     either.submit(URL + "/inscription", {name: fields[name] for name in QUESTION_PAGES[0][1]})
     page = either.get(URL + "/inscription/adresse")
@@ -448,7 +436,7 @@ def test_the_nir_page_is_step_one_with_a_numeric_keyboard_and_a_way_to_type_2a(e
 
 
 def test_no_row_is_written_before_envoyer(agent):
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     page = answer_questions(agent, registration_fields())
     assert page.soup.h1.get_text(strip=True) == "Vérifiez vos réponses"
     assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
@@ -456,7 +444,7 @@ def test_no_row_is_written_before_envoyer(agent):
 
 
 def test_check_page_lists_every_answer_and_modifier_comes_back_to_it(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     page = answer_questions(either, registration_fields())
     rows = {
         row.dt.get_text(strip=True): row.select("dd")[0].get_text(strip=True)
@@ -481,13 +469,13 @@ def test_check_page_lists_every_answer_and_modifier_comes_back_to_it(either):
 
 
 def test_the_check_page_sends_back_to_a_page_not_answered(agent):
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     page = agent.get(URL + "/inscription/verification", follow_redirects=True)
     assert page.soup.h1.get_text(strip=True) == "Votre identité"
 
 
 def test_the_payslip_is_kept_across_pages_and_replaced_by_a_new_one(either, app):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     answer_questions(either, registration_fields(payslip=(PDF, "mon bulletin.pdf")))
     page = either.get(URL + "/inscription/bulletin")
     kept = page.main.select_one(".kept-file")
@@ -511,7 +499,7 @@ def test_the_payslip_is_kept_across_pages_and_replaced_by_a_new_one(either, app)
 def test_an_abandoned_payslip_is_purged_with_its_flow_state(agent, app, monkeypatch):
     from cgos import maintenance
 
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     answer_questions(agent, registration_fields())
     kept_folder = Path(app.config["UPLOAD_FOLDER"]) / "kept"
     assert len(list(kept_folder.glob("*"))) == 1
@@ -521,7 +509,7 @@ def test_an_abandoned_payslip_is_purged_with_its_flow_state(agent, app, monkeypa
 
 
 def test_without_javascript_a_search_puts_the_focus_on_the_first_result(agent):
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     agent.get(URL + "/inscription/etablissement")
     page = agent.submit(URL + "/inscription/etablissement", {"commune_query": "rennes", "action": "search_commune"})
     assert page.soup.find("button", attrs={"name": "choose_commune"}).has_attr("autofocus")
@@ -585,16 +573,14 @@ def checked_registrations(days: list[int], now=None, region_agents: int = 0) -> 
     monday = workload.week_start(dates.local_day(now)) - timedelta(weeks=3)
     for number, waited in enumerate(days):
         digits = f"{61000000 + region_agents + number:08d}"
-        person = back_office.new_agent(
-            "VERIFIE", f"Agent {number}", digits + numero_rules.calc_check_letter(digits), None
-        )
+        person = add_agent("VERIFIE", f"Agent {number}", digits + numero_rules.calc_check_letter(digits), None)
         checked_day = monday
         holidays_off = workload.days_off("53", monday.year, monday.year + 1)
         while workload.working_days_between(monday, checked_day, holidays_off) < waited:
             checked_day += timedelta(days=1)
         confirmed = datetime.combine(monday, time(10), dates.PARIS)
         checked = datetime.combine(checked_day, time(15), dates.PARIS)
-        back_office.registration(person, confirmed, status=RequestStatus.ACCEPTED, decided_at=checked)
+        add_registration(person, confirmed, status=RequestStatus.ACCEPTED, decided_at=checked)
 
 
 def test_the_median_check_time_needs_ten_checks_in_ninety_days():
@@ -610,7 +596,7 @@ def test_fewer_than_ten_checked_registrations_give_no_delay(agent, app, new_agen
     checked_registrations([3] * 9)
     old = utcnow() - timedelta(days=120)
     checked_registrations([3], now=old, region_agents=50)
-    assert usual_check_days(back_office.delegation("bretagne").id) is None, "a check of 120 days ago is not counted"
+    assert usual_check_days(delegation("bretagne").id) is None, "a check of 120 days ago is not counted"
     register(agent)
     assert "en général sous" not in agent.page.main.get_text(" ", strip=True)
     page = new_agent(app).get(link_in(db.session.scalar(db.select(OutboundMail))))
@@ -621,8 +607,8 @@ def test_fewer_than_ten_checked_registrations_give_no_delay(agent, app, new_agen
 
 def test_ten_checked_registrations_give_their_median_in_working_days(agent, app, new_agent):
     checked_registrations([3] * 6 + [8] * 4)
-    assert usual_check_days(back_office.delegation("bretagne").id) == 3
-    assert usual_check_days(back_office.delegation("ile-de-france").id) is None, "another delegation's checks"
+    assert usual_check_days(delegation("bretagne").id) == 3
+    assert usual_check_days(delegation("ile-de-france").id) is None, "another delegation's checks"
     phrase = "Votre délégation vérifie votre inscription (en général sous 3 jours ouvrés)."
     register(agent)
     assert phrase in agent.page.main.get_text(" ", strip=True)
@@ -633,7 +619,7 @@ def test_ten_checked_registrations_give_their_median_in_working_days(agent, app,
 
 
 def test_envoyer_has_no_cancel_button_beside_it_but_a_plain_abandon_link_below(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     page = answer_questions(either, registration_fields())
     actions = page.main.select_one("form .actions")
     assert [control.get_text(strip=True) for control in actions.select("button, a")] == ["Envoyer"]
@@ -643,7 +629,7 @@ def test_envoyer_has_no_cancel_button_beside_it_but_a_plain_abandon_link_below(e
 
 
 def test_continuer_ma_demande_keeps_the_answers(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     answer_questions(either, registration_fields())
     page = either.get(URL + "/inscription/abandonner")
     assert page.soup.h1.get_text(strip=True) == "Voulez-vous vraiment abandonner votre demande ?"
@@ -654,7 +640,7 @@ def test_continuer_ma_demande_keeps_the_answers(either):
 
 
 def test_abandoning_throws_the_answers_and_the_payslip_away_and_goes_back_to_the_tab(either, app):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     answer_questions(either, registration_fields())
     kept_folder = Path(app.config["UPLOAD_FOLDER"]) / "kept"
     assert len(list(kept_folder.glob("*"))) == 1
@@ -665,12 +651,12 @@ def test_abandoning_throws_the_answers_and_the_payslip_away_and_goes_back_to_the
     assert page.soup.find(id="nir").get("value", "") == ""
     assert not list(kept_folder.glob("*"))
     assert db.session.scalar(db.select(db.func.count(FlowState.id))) == 0
-    page = nir_step(either, NEW_NIR)
+    page = nir_step(either, ANNE.nir)
     assert page.soup.find(id="last_name").get("value", "") == ""
 
 
 def test_retour_from_the_identity_page_shows_the_nir_typed_and_each_page_its_answers(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     answer_questions(either, registration_fields())
     for path, names in reversed(QUESTION_PAGES[:3]):
         page = either.get(URL + path)
@@ -679,17 +665,17 @@ def test_retour_from_the_identity_page_shows_the_nir_typed_and_each_page_its_ans
         back = page.main.select_one("a.back-link")["href"]
     assert back == URL
     page = either.get(back)
-    assert page.soup.find(id="nir")["value"] == "2 91 03 35 238 456 " + NEW_NIR[13:]
+    assert page.soup.find(id="nir")["value"] == "2 91 03 35 238 456 " + ANNE.nir[13:]
 
 
 def test_the_same_nir_typed_again_brings_its_answers_back_without_counting_another_look_up(make_app, new_agent):
     app = make_app(NIR_RATE_LIMIT="1 per day")
     with app.app_context():
         agent = new_agent(app)
-        nir_step(agent, NEW_NIR)
+        nir_step(agent, ANNE.nir)
         answer_questions(agent, registration_fields())
         for _ in range(3):
-            page = nir_step(agent, NEW_NIR[:5] + " " + NEW_NIR[5:])
+            page = nir_step(agent, ANNE.nir[:5] + " " + ANNE.nir[5:])
             assert page.status == 200 and page.soup.h1.get_text(strip=True) == "Votre identité"
             assert page.soup.find(id="last_name")["value"] == "Le Goff"
         page = agent.get(URL + "/inscription/verification")
@@ -713,7 +699,7 @@ def chosen_line(page, id_: str) -> str:
 
 
 def test_a_chosen_city_then_establishment_show_as_one_line_each_with_changer(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     either.get(ESTABLISHMENT_URL)
     page = either.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "action": "search_commune"})
     assert page.soup.find("button", attrs={"name": "choose_commune", "value": RENNES}).get_text() == "Rennes (35000)"
@@ -742,7 +728,7 @@ def test_a_chosen_city_then_establishment_show_as_one_line_each_with_changer(eit
 
 
 def test_changer_offers_the_search_again_with_the_focus_on_its_field(agent):
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     agent.get(ESTABLISHMENT_URL)
     agent.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "choose_commune": RENNES})
     agent.submit(ESTABLISHMENT_URL, {"choose_establishment": str(establishment_id(CHU_RENNES))})
@@ -762,7 +748,7 @@ def test_changer_offers_the_search_again_with_the_focus_on_its_field(agent):
 
 
 def test_choosing_the_city_after_its_error_takes_the_error_away(agent):
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     agent.get(ESTABLISHMENT_URL)
     page = agent.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "entry_date": "01/09/2015"})
     assert page.status == 422 and page.field_error("commune_query").startswith("Choisissez la ville")
@@ -775,7 +761,7 @@ def test_choosing_the_city_after_its_error_takes_the_error_away(agent):
 
 
 def test_an_establishment_of_another_city_is_not_chosen(agent):
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     agent.get(ESTABLISHMENT_URL)
     agent.submit(ESTABLISHMENT_URL, {"commune_query": "renn", "choose_commune": RENNES})
     elsewhere = db.session.scalar(db.select(Establishment.id).where(Establishment.commune_insee != RENNES))
@@ -803,7 +789,7 @@ def test_with_javascript_the_chooser_is_swapped_alone_and_says_what_was_chosen(a
 
 
 def test_a_kept_answer_left_out_of_a_post_is_asked_again_not_a_500(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     answer_questions(either, registration_fields())
     data = either.get(URL + "/inscription").form_data("form")
     del data["birth_date"]
@@ -813,7 +799,7 @@ def test_a_kept_answer_left_out_of_a_post_is_asked_again_not_a_500(either):
 
 
 def test_an_address_left_out_of_a_post_is_asked_again(either):
-    nir_step(either, NEW_NIR)
+    nir_step(either, ANNE.nir)
     answer_questions(either, registration_fields())
     data = either.get(URL + "/inscription/adresse").form_data("form")
     data["country"] = "FR"

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from stdnum.fr import nir as stdnum_nir
 
-from tests_support.back_office import verify_registrations_of
+from tests_support.factories import verify_registrations_of
 from tests_support.staff import log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e

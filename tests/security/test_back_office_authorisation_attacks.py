@@ -6,8 +6,19 @@ from datetime import timedelta
 import pytest
 
 from cgos.extensions import db
-from cgos.models import Agent, DelegationStaff, OutboundMail, SecurityEvent, utcnow
-from tests_support import back_office as bo
+from cgos.models import Agent, OutboundMail, SecurityEvent, utcnow
+from tests_support.factories import (
+    PARIS_APHP,
+    RENNES_CHU,
+    add_agent,
+    add_questionnaire,
+    add_registration,
+    add_staff,
+    agent_row,
+    staff_row,
+)
+from tests_support.personas import BRETAGNE_STAFF, ILE_DE_FRANCE_STAFF, MARIE, NADIA, SOPHIE
+from tests_support.staff import log_in_staff
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -15,13 +26,13 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 @pytest.fixture
 def paris_agent(app) -> Agent:
     """Nadia HADDAD, agent of an establishment of Paris: Île-de-France's, never Bretagne's."""
-    return bo.agent("75236094 N")
+    return agent_row(NADIA)
 
 
 @pytest.fixture
 def bretagne_staff(agent):
     """A browser logged in as Bretagne staff."""
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     return agent
 
 
@@ -63,18 +74,18 @@ def test_another_delegations_agent_is_never_found_by_search(bretagne_staff, pari
 
 
 def test_the_other_delegation_cannot_reach_bretagnes_agents_either(app, agent):
-    bo.ile_de_france_staff()
-    bo.log_in_staff(agent, bo.ILE_DE_FRANCE)
-    marie = bo.agent("35127846 S")
+    add_staff(ILE_DE_FRANCE_STAFF)
+    log_in_staff(agent, ILE_DE_FRANCE_STAFF)
+    marie = agent_row(MARIE)
     assert agent.client.get(f"/delegation/agents/{marie.id}").status_code == 404
     assert "DUPONT" not in agent.get("/delegation/agents", query_string={"q": "dupont"}).main.get_text()
 
 
 def test_an_agents_page_lists_only_the_delegations_own_requests(app, agent):
     """An agent with no establishment may have asked another delegation: that request stays out of reach."""
-    orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
-    elsewhere = bo.questionnaire(orphan, utcnow() - timedelta(days=1), place=bo.PARIS_APHP)
-    bo.log_in_staff(agent)
+    orphan = add_agent("SANSLIEU", "Paul", "12345678 R", None)
+    elsewhere = add_questionnaire(orphan, utcnow() - timedelta(days=1), place=PARIS_APHP)
+    log_in_staff(agent)
     page = found_by_numero(agent, orphan)
     assert f"/delegation/demandes/{elsewhere.id}" not in str(page.main)
     assert "Aucune demande en attente." in page.main.get_text()
@@ -84,13 +95,13 @@ def test_an_agents_page_lists_only_the_delegations_own_requests(app, agent):
 def test_another_delegations_request_and_payslip_stay_out_of_reach(app, agent, tmp_path):
     from cgos import uploads
 
-    nadia = bo.agent("75236094 N")
+    nadia = agent_row(NADIA)
     stored = "attaque-bulletin.pdf"
     folder = uploads.absolute(stored).parent
     folder.mkdir(parents=True, exist_ok=True)
     uploads.absolute(stored).write_bytes(PDF)
-    item = bo.questionnaire(nadia, utcnow() - timedelta(days=1), place=bo.PARIS_APHP, payslip_path=stored)
-    bo.log_in_staff(agent)
+    item = add_questionnaire(nadia, utcnow() - timedelta(days=1), place=PARIS_APHP, payslip_path=stored)
+    log_in_staff(agent)
     assert agent.client.get(f"/delegation/demandes/{item.id}").status_code == 404
     assert agent.client.get(f"/delegation/demandes/{item.id}/bulletin").status_code == 404
     dashboard = agent.get("/delegation/tableau-de-bord").main.get_text()
@@ -98,20 +109,20 @@ def test_another_delegations_request_and_payslip_stay_out_of_reach(app, agent, t
 
 
 def test_another_delegations_requests_never_reach_the_export(app, agent):
-    nadia = bo.agent("75236094 N")
-    bo.questionnaire(nadia, utcnow() - timedelta(days=3), place=bo.PARIS_APHP)
-    orphan = bo.new_agent("SANSLIEU", "Paul", "12345678 R", None)
-    bo.questionnaire(orphan, utcnow() - timedelta(days=2), place=bo.PARIS_APHP)
-    bo.questionnaire(bo.agent("35127846 S"), utcnow() - timedelta(days=1))
-    bo.log_in_staff(agent)
+    nadia = agent_row(NADIA)
+    add_questionnaire(nadia, utcnow() - timedelta(days=3), place=PARIS_APHP)
+    orphan = add_agent("SANSLIEU", "Paul", "12345678 R", None)
+    add_questionnaire(orphan, utcnow() - timedelta(days=2), place=PARIS_APHP)
+    add_questionnaire(agent_row(MARIE), utcnow() - timedelta(days=1))
+    log_in_staff(agent)
     text = agent.client.get("/delegation/tableau-de-bord/demandes-en-attente.csv").get_data(as_text=True)
     assert "DUPONT" in text
     assert "HADDAD" not in text and "75236094" not in text and "SANSLIEU" not in text
 
 
 def test_agents_cannot_use_the_back_office(agent):
-    agent.log_in("29088361 J", "482915")
-    sophie = bo.agent("29088361 J")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
+    sophie = agent_row(SOPHIE)
     for url in (
         f"/delegation/agents/{sophie.id}",
         "/delegation/agents?q=bernard",
@@ -122,7 +133,7 @@ def test_agents_cannot_use_the_back_office(agent):
 
 
 def test_a_staff_action_without_the_csrf_token_is_refused(bretagne_staff):
-    marie = bo.agent("35127846 S")
+    marie = agent_row(MARIE)
     response = bretagne_staff.client.post(f"/delegation/agents/{marie.id}/desactiver", data={"reason": "x"})
     assert response.status_code == 400
     db.session.refresh(marie)
@@ -130,7 +141,7 @@ def test_a_staff_action_without_the_csrf_token_is_refused(bretagne_staff):
 
 
 def test_staff_never_see_a_pin_or_nir(bretagne_staff):
-    sophie = bo.agent("29088361 J")
+    sophie = agent_row(SOPHIE)
     page = bretagne_staff.get(f"/delegation/agents/{sophie.id}")
     text = page.text
     assert "482915" not in text and "2 90 06 29" not in text and sophie.pin_hash not in str(page.soup)
@@ -165,7 +176,7 @@ def test_an_oversized_id_on_a_back_office_route_is_not_found(bretagne_staff, met
 
 def test_the_largest_id_the_database_holds_is_still_looked_up(bretagne_staff):
     assert bretagne_staff.client.get("/delegation/agents/2147483647").status_code == 404
-    marie = bo.agent("35127846 S")
+    marie = agent_row(MARIE)
     assert bretagne_staff.client.get(f"/delegation/agents/{marie.id}").status_code == 200
 
 
@@ -181,13 +192,13 @@ def stored_payslip(name: str) -> str:
 @pytest.mark.parametrize("confirmed", [False, True], ids=["unconfirmed", "confirmed-for-a-known-nir"])
 def test_the_payslip_of_a_registration_without_an_agent_is_not_downloaded_by_id(app, agent, confirmed):
     """I3: the detail page refused a registration no agent came from, its payslip did not."""
-    person = bo.new_agent("INSCRIT", "Léa", "12345678 R", bo.RENNES_CHU)
-    item = bo.registration(person, utcnow() - timedelta(days=1))
+    person = add_agent("INSCRIT", "Léa", "12345678 R", RENNES_CHU)
+    item = add_registration(person, utcnow() - timedelta(days=1))
     item.payslip_path = stored_payslip("inscription.pdf")
     item.agent_id = None
     item.confirmed_at = utcnow() if confirmed else None
     db.session.commit()
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     assert agent.client.get(f"/delegation/inscriptions/{item.id}").status_code == 404
     response = agent.client.get(f"/delegation/inscriptions/{item.id}/bulletin")
     assert response.status_code == 404 and response.data != PDF
@@ -195,11 +206,11 @@ def test_the_payslip_of_a_registration_without_an_agent_is_not_downloaded_by_id(
 
 
 def test_the_payslip_of_a_confirmed_registration_is_still_downloaded(app, agent):
-    person = bo.new_agent("INSCRIT", "Léa", "12345678 R", bo.RENNES_CHU)
-    item = bo.registration(person, utcnow() - timedelta(days=1))
+    person = add_agent("INSCRIT", "Léa", "12345678 R", RENNES_CHU)
+    item = add_registration(person, utcnow() - timedelta(days=1))
     item.payslip_path = stored_payslip("inscription.pdf")
     db.session.commit()
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     assert agent.client.get(f"/delegation/inscriptions/{item.id}/bulletin").data == PDF
 
 
@@ -213,7 +224,7 @@ ORPHAN_MAIL = "paul.sanslieu@example.org"
 @pytest.fixture
 def orphan(app) -> Agent:
     """Paul SANSLIEU, a retiree with no establishment on file (blocked after too many failures)."""
-    return bo.new_agent("SANSLIEU", "Paul", "12345678 R", None, email=ORPHAN_MAIL, pin_blocked_at=utcnow())
+    return add_agent("SANSLIEU", "Paul", "12345678 R", None, email=ORPHAN_MAIL, pin_blocked_at=utcnow())
 
 
 def found_by_numero(browser, person: Agent):
@@ -234,9 +245,9 @@ def staff_rows(kind: str) -> list[SecurityEvent]:
 
 @pytest.mark.parametrize("query", ["sanslieu", "Paul Sanslieu", "sanslieu paul", ORPHAN_MAIL, ORPHAN_MAIL.upper()])
 def test_an_agent_without_an_establishment_is_not_found_by_name_or_mail(app, agent, new_agent, orphan, query):
-    bo.ile_de_france_staff()
-    for browser, credentials in ((agent, bo.BRETAGNE), (new_agent(app), bo.ILE_DE_FRANCE)):
-        bo.log_in_staff(browser, credentials)
+    add_staff(ILE_DE_FRANCE_STAFF)
+    for browser, credentials in ((agent, BRETAGNE_STAFF), (new_agent(app), ILE_DE_FRANCE_STAFF)):
+        log_in_staff(browser, credentials)
         page = browser.get("/delegation/agents", query_string={"q": query})
         assert page.status == 200 and not page.main.select(".agent-results a")
         assert "Paul SANSLIEU" not in page.main.get_text() and f"/delegation/agents/{orphan.id}" not in str(page.main)
@@ -245,14 +256,14 @@ def test_an_agent_without_an_establishment_is_not_found_by_name_or_mail(app, age
 def test_an_agent_without_an_establishment_is_found_by_the_exact_numero_and_the_look_recorded(
     app, agent, new_agent, orphan
 ):
-    idf = bo.ile_de_france_staff()
-    for browser, credentials in ((agent, bo.BRETAGNE), (new_agent(app), bo.ILE_DE_FRANCE)):
-        bo.log_in_staff(browser, credentials)
+    idf = add_staff(ILE_DE_FRANCE_STAFF)
+    for browser, credentials in ((agent, BRETAGNE_STAFF), (new_agent(app), ILE_DE_FRANCE_STAFF)):
+        log_in_staff(browser, credentials)
         page = found_by_numero(browser, orphan)
         assert page.status == 200 and "aucune délégation" in page.main.get_text(" ")
         assert ORPHAN_MAIL not in page.text
     viewers = {row.staff_id for row in staff_rows("agent_viewed") if row.agent_id == orphan.id}
-    bretagne = db.session.scalar(db.select(DelegationStaff).where(DelegationStaff.email == bo.BRETAGNE["email"]))
+    bretagne = staff_row()
     assert viewers == {idf.id, bretagne.id}
 
 
@@ -345,16 +356,16 @@ def test_an_action_on_an_agent_without_an_address_is_recorded_and_mailed_to_nobo
 
 def test_every_delegations_lead_sees_the_actions_on_agents_without_an_establishment(app, agent, new_agent, orphan):
     """An Île-de-France staff member acts on Paul: the Bretagne lead reads it, with who, where from and why."""
-    bo.ile_de_france_staff()
+    add_staff(ILE_DE_FRANCE_STAFF)
     idf = new_agent(app)
-    bo.log_in_staff(idf, bo.ILE_DE_FRANCE)
+    log_in_staff(idf, ILE_DE_FRANCE_STAFF)
     confirmation_page(idf, orphan, "desactiver")
     idf.submit(f"/delegation/agents/{orphan.id}/desactiver", {"reason": REASON}, selector="form[method=post]")
-    nadia = bo.agent("75236094 N")
+    nadia = agent_row(NADIA)
     assert idf.get(f"/delegation/agents/{nadia.id}").status == 200
     assert idf.client.get("/delegation/personnel/agents-sans-etablissement").status_code == 404, "leads only"
 
-    bo.log_in_staff(agent)
+    log_in_staff(agent)
     link = agent.get("/delegation/personnel").main.find("a", string="Historique des agents sans établissement")
     page = agent.get(link["href"])
     assert page.status == 200
@@ -368,7 +379,7 @@ def test_every_delegations_lead_sees_the_actions_on_agents_without_an_establishm
 
 
 def test_agents_with_an_establishment_stay_with_their_delegation_even_by_numero(bretagne_staff, orphan):
-    nadia = bo.agent("75236094 N")
+    nadia = agent_row(NADIA)
     page = bretagne_staff.get("/delegation/agents", query_string={"q": "75236094 N"})
     assert "HADDAD" not in page.main.get_text()
     assert bretagne_staff.client.get(f"/delegation/agents/{nadia.id}").status_code == 404
