@@ -19,6 +19,7 @@ from ..credentials.attempts import Refusal
 from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import render_form_errors, render_page, see_other
+from ..login.routes import too_many_from_address
 from ..models import DelegationStaff, Passkey, utcnow
 from ..passkeys import ceremonies
 from ..passkeys.ceremonies import Refused, UserEntity
@@ -26,7 +27,6 @@ from ..passkeys.challenges import Purpose
 from ..passkeys.forms import DeleteForm, RenameForm
 from ..passkeys.naming import device_name, unique_name
 from ..passkeys.routes import RECENT_SIGN_IN, credential_payload, json_error
-from ..templating import french_time
 from . import bp
 from .mail import send_passkey_notice
 from .routes import finish_login, half_logged_in_staff
@@ -106,11 +106,7 @@ def second_factor_passkey():
         succeeded=lambda result: isinstance(result, Passkey),
     )
     if verdict.refusal is Refusal.ADDRESS:
-        message = (
-            "Trop de tentatives de connexion ont été faites depuis votre adresse : "
-            f"réessayez à partir de {french_time(verdict.retry_at)}."
-        )
-        return json_error(message, 429)
+        return json_error(too_many_from_address(verdict.retry_at), 429)
     if not verdict.succeeded:
         refusal = verdict.result
         events.record(Event.PASSKEY_FAILURE, None, staff=staff, reason=refusal.reason)

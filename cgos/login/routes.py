@@ -230,14 +230,18 @@ def opens_account(agent: Agent | None, outcome: Outcome) -> bool:
     return agent.pin_blocked_at is None or lifts_block(agent, outcome)
 
 
+def too_many_from_address(retry_at) -> str:
+    """What a sign-in refused by the per-address limit says, PIN or passkey, agent or staff."""
+    return (
+        "Trop de tentatives de connexion ont été faites depuis votre adresse : "
+        f"réessayez à partir de {french_time(retry_at)}."
+    )
+
+
 def refused(form: LoginForm, verdict: attempts.Verdict, agent: Agent | None):
     """An attempt refused unchecked: say why; past a lockout, « Mot de passe oublié »."""
     if verdict.refusal is Refusal.ADDRESS:
-        message = (
-            "Trop de tentatives de connexion ont été faites depuis votre adresse : "
-            f"réessayez à partir de {french_time(verdict.retry_at)}."
-        )
-        return show_form(form, status=429, errors={"form": message})
+        return show_form(form, status=429, errors={"form": too_many_from_address(verdict.retry_at)})
     if verdict.refusal is Refusal.BUSY:
         response = show_form(form, status=429, errors={"form": ANOTHER_ATTEMPT_RUNNING})
         response.headers["Retry-After"] = str(bcrypt_line.CLIENT_RETRY_AFTER_SECONDS)

@@ -17,9 +17,9 @@ from ..credentials.attempts import Refusal
 from ..events import Event, Reason
 from ..extensions import db
 from ..htmx import render_form_errors, render_page, see_other
-from ..login.routes import ACCOUNT_DISABLED, start_session
+from ..login.routes import ACCOUNT_DISABLED, start_session, too_many_from_address
 from ..models import Passkey, utcnow
-from ..templating import format_numero, french_time
+from ..templating import format_numero
 from . import ceremonies
 from .ceremonies import Refused, UserEntity
 from .challenges import Purpose
@@ -101,11 +101,7 @@ def sign_in():
         limits.LOGIN_ADDRESS, lambda: verify_sign_in(payload), succeeded=lambda result: isinstance(result, Passkey)
     )
     if verdict.refusal is Refusal.ADDRESS:
-        message = (
-            "Trop de tentatives de connexion ont été faites depuis votre adresse : "
-            f"réessayez à partir de {french_time(verdict.retry_at)}."
-        )
-        return json_error(message, 429)
+        return json_error(too_many_from_address(verdict.retry_at), 429)
     if not verdict.succeeded:
         refusal = verdict.result
         owner = refusal.passkey.agent if refusal.passkey is not None else None
