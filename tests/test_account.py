@@ -8,16 +8,18 @@ import pytest
 from cgos.credentials.hashing import hash_secret
 from cgos.extensions import db
 from cgos.mail import open_mail
-from cgos.models import Agent, OutboundMail, PasswordState, utcnow
+from cgos.models import OutboundMail, PasswordState, utcnow
+from tests_support.factories import agent_row
 from tests_support.flows import link_in
+from tests_support.personas import MARIE, SOPHIE
 
-MARIE, PROVISIONAL = "35127846 S", "739154"
+PROVISIONAL = "739154"
 
 
 @pytest.fixture
 def marie(app):
     """Marie DUPONT with a fresh provisional password."""
-    agent = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    agent = agent_row(MARIE)
     agent.provisional_pin_hash = hash_secret(PROVISIONAL)
     agent.provisional_issued_at = utcnow()
     agent.password_state = PasswordState.PROVISIONAL
@@ -31,7 +33,7 @@ def heading(page) -> str:
 
 
 def test_first_login_goes_through_every_step_in_order(either, marie):
-    page = either.log_in(MARIE, PROVISIONAL)
+    page = either.log_in(MARIE.numero, PROVISIONAL)
     assert heading(page) == "Conditions générales d'utilisation"
     assert page.main.find("button", string="Accepter") and page.main.find("button", string="Refuser")
     assert page.main.find("a", string=re.compile("Impression des conditions générales"))
@@ -60,7 +62,7 @@ def test_first_login_goes_through_every_step_in_order(either, marie):
     ],
 )
 def test_no_step_can_be_skipped_by_typing_a_url(agent, marie, url):
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     response = agent.client.get(url)
     assert response.status_code == 303 and response.headers["Location"].endswith("/espace-agent/conditions-generales")
     if url != "/espace-agent/":
@@ -73,14 +75,14 @@ def test_no_step_can_be_skipped_by_typing_a_url(agent, marie, url):
 
 
 def test_the_pin_step_cannot_be_skipped_after_the_charter(agent, marie):
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     response = agent.client.get("/espace-agent/donnees-personnelles")
     assert response.headers["Location"].endswith("/espace-agent/mot-de-passe-provisoire")
 
 
 def test_refusing_the_charter_logs_out_with_an_explanation(agent, marie):
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     page = agent.submit("/espace-agent/conditions-generales", {"decision": "refuse"})
     assert "Vous avez refusé les conditions générales d'utilisation" in page.text
     assert agent.client.get("/espace-agent/").status_code == 303
@@ -107,7 +109,7 @@ def test_the_charter_can_be_printed(either):
     ],
 )
 def test_weak_pins_are_refused_with_the_reason(either, marie, pin, reason):
-    either.log_in(MARIE, PROVISIONAL)
+    either.log_in(MARIE.numero, PROVISIONAL)
     either.get("/espace-agent/conditions-generales")
     either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     page = either.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": pin, "confirmation": pin})
@@ -119,7 +121,7 @@ def test_weak_pins_are_refused_with_the_reason(either, marie, pin, reason):
 
 
 def test_the_two_pins_must_match(agent, marie):
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     page = agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284618"})
     assert page.field_error("confirmation") == "Les deux mots de passe saisis ne sont pas identiques."
@@ -127,7 +129,7 @@ def test_the_two_pins_must_match(agent, marie):
 
 def complete_first_login(agent, pin="284617"):
     """Log Marie in with her provisional PIN and go through the three steps."""
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": pin, "confirmation": pin})
     return agent.submit("/espace-agent/donnees-personnelles", {})
@@ -136,14 +138,14 @@ def complete_first_login(agent, pin="284617"):
 def test_the_provisional_pin_is_single_use_once_personalised(agent, marie, new_agent, app):
     complete_first_login(agent)
     other = new_agent(app)
-    assert "Bienvenue" not in other.log_in(MARIE, PROVISIONAL).text
-    assert "Bienvenue" in other.log_in(MARIE, "284617").text
+    assert "Bienvenue" not in other.log_in(MARIE.numero, PROVISIONAL).text
+    assert "Bienvenue" in other.log_in(MARIE.numero, "284617").text
 
 
 def test_a_password_change_revokes_other_sessions(agent, marie, new_agent, app):
     complete_first_login(agent)
     other = new_agent(app)
-    other.log_in(MARIE, "284617")
+    other.log_in(MARIE.numero, "284617")
     agent.get("/espace-agent/mot-de-passe")
     page = agent.submit(
         "/espace-agent/mot-de-passe", {"current_pin": "284617", "new_pin": "590273", "confirmation": "590273"}
@@ -151,7 +153,7 @@ def test_a_password_change_revokes_other_sessions(agent, marie, new_agent, app):
     assert "Votre mot de passe a été modifié." in page.text
     assert agent.client.get("/espace-agent/").status_code == 200
     assert other.client.get("/espace-agent/").status_code == 303
-    assert "Bienvenue" in new_agent(app).log_in(MARIE, "590273").text
+    assert "Bienvenue" in new_agent(app).log_in(MARIE.numero, "590273").text
 
 
 def test_changing_the_pin_needs_the_current_one(either, marie):
@@ -174,7 +176,7 @@ def test_changing_the_pin_needs_the_current_one(either, marie):
     ],
 )
 def test_personal_data_errors(either, marie, fields, field, message):
-    either.log_in(MARIE, PROVISIONAL)
+    either.log_in(MARIE.numero, PROVISIONAL)
     either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     either.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
     page = either.submit("/espace-agent/donnees-personnelles", fields)
@@ -183,7 +185,7 @@ def test_personal_data_errors(either, marie, fields, field, message):
 
 
 def test_a_new_mail_address_needs_its_link(agent, marie, new_agent, app, monkeypatch):
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
     page = agent.submit("/espace-agent/donnees-personnelles", {"email": "marie.new@example.org"})
@@ -281,14 +283,14 @@ def test_changing_the_mail_from_home_asks_for_the_current_password(either, marie
 
 
 def test_the_first_login_step_does_not_ask_for_the_password_just_typed(agent, marie):
-    agent.log_in(MARIE, PROVISIONAL)
+    agent.log_in(MARIE.numero, PROVISIONAL)
     agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     page = agent.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": "284617", "confirmation": "284617"})
     assert page.soup.find(id="email") is not None and page.soup.find(id="current_pin") is None
 
 
 def test_each_first_login_step_shows_where_it_is(either, marie):
-    page = either.log_in(MARIE, PROVISIONAL)
+    page = either.log_in(MARIE.numero, PROVISIONAL)
     assert page.soup.select_one(".steps").get_text(strip=True) == "Étape 1 sur 3"
     assert "(étape 1 sur 3)" in page.title
     page = either.submit("/espace-agent/conditions-generales", {"decision": "accept"})
@@ -298,7 +300,7 @@ def test_each_first_login_step_shows_where_it_is(either, marie):
 
 
 def test_the_charter_shows_the_guide_text_and_records_the_version_accepted(either, marie):
-    page = either.log_in(MARIE, PROVISIONAL)
+    page = either.log_in(MARIE.numero, PROVISIONAL)
     assert "Bienvenue sur l'espace agent du site www.cgos.info" in page.text
     assert "★ Actuellement, cette nouvelle fonctionnalité est ouverte uniquement aux agents" in page.text
     assert "Conformément au règlement général" not in page.text, "no invented clause"
@@ -309,7 +311,7 @@ def test_the_charter_shows_the_guide_text_and_records_the_version_accepted(eithe
 
 def test_the_charter_ends_its_list_of_regions_instead_of_a_literal_ellipsis(either, marie):
     """Issue 22, item 10: the guide's ★ line stopped at « et … », read as unfinished in a text to accept."""
-    page = either.log_in(MARIE, PROVISIONAL)
+    page = either.log_in(MARIE.numero, PROVISIONAL)
     star = next(p.get_text(" ", strip=True) for p in page.main.select(".charter p") if p.get_text().startswith("★"))
     assert star.endswith("Nord-Pas de Calais Picardie et d'autres régions progressivement.")
     assert "…" not in page.main.select_one(".charter").get_text()
@@ -318,17 +320,17 @@ def test_the_charter_ends_its_list_of_regions_instead_of_a_literal_ellipsis(eith
 
 def test_agents_who_accepted_the_charter_with_the_ellipsis_accept_the_completed_one(agent, app, new_agent):
     """The text changed, so its version did: whoever accepted 2026-11 is asked again, once."""
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     sophie.charter_version = "2026-11"
     db.session.commit()
-    page = agent.log_in("29088361 J", "482915")
+    page = agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert heading(page) == "Conditions générales d'utilisation"
     assert "La charte d'utilisation a changé" in page.text
     page = agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
     assert heading(page) == "Bienvenue, Sophie BERNARD"
     db.session.refresh(sophie)
     assert sophie.charter_version == "2026-12"
-    assert heading(new_agent(app).log_in("29088361 J", "482915")) == "Bienvenue, Sophie BERNARD"
+    assert heading(new_agent(app).log_in(SOPHIE.numero, SOPHIE.pin)) == "Bienvenue, Sophie BERNARD"
 
 
 def test_a_new_charter_version_is_accepted_again_at_the_next_login(make_app, new_agent, tmp_path):
@@ -338,14 +340,14 @@ def test_a_new_charter_version_is_accepted_again_at_the_next_login(make_app, new
     app = make_app(CHARTER_PATH=str(charter))
     with app.app_context():
         agent = new_agent(app)
-        page = agent.log_in("29088361 J", "482915")
+        page = agent.log_in(SOPHIE.numero, SOPHIE.pin)
         assert heading(page) == "Conditions générales d'utilisation"
         assert "La charte d'utilisation a changé" in page.text
         assert "Nouvelle charte officielle du C.G.O.S." in page.text and page.soup.select_one(".steps") is None
         assert agent.get("/espace-agent/", follow_redirects=True).soup.h1.get_text(strip=True) == heading(page)
         page = agent.submit("/espace-agent/conditions-generales", {"decision": "accept"})
         assert heading(page) == "Bienvenue, Sophie BERNARD"
-        sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+        sophie = agent_row(SOPHIE)
         assert sophie.charter_version == "2027-01"
         again = new_agent(app)
-        assert heading(again.log_in("29088361 J", "482915")) == "Bienvenue, Sophie BERNARD"
+        assert heading(again.log_in(SOPHIE.numero, SOPHIE.pin)) == "Bienvenue, Sophie BERNARD"

@@ -12,16 +12,12 @@ from cgos.credentials import limits
 from cgos.credentials.hashing import hash_secret
 from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
-from cgos.models import Agent, AuthSession, PasswordState, SecurityEvent, utcnow
+from cgos.models import AuthSession, PasswordState, SecurityEvent, utcnow
+from tests_support.factories import agent_row
+from tests_support.personas import LUC, NADIA, SOPHIE
 from tests_support.staff import log_in_staff
 
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
 WRONG = "Le numéro C.G.O.S ou le mot de passe est incorrect. Vérifiez votre saisie et recommencez."
-
-
-def agent_named(numero: str) -> Agent:
-    """The demo agent with this numéro."""
-    return db.session.scalar(db.select(Agent).where(Agent.numero == numero.replace(" ", "")))
 
 
 def events(kind: str) -> list[SecurityEvent]:
@@ -90,9 +86,9 @@ def test_each_display_shuffles_a_new_keypad(agent):
 def test_a_key_press_without_javascript_adds_a_dot_and_keeps_the_numero(agent):
     page = agent.get("/")
     tokens = page.key_tokens()
-    page = agent.submit("/", {"numero": SOPHIE, "key": tokens["4"]})
+    page = agent.submit("/", {"numero": SOPHIE.numero, "key": tokens["4"]})
     assert page.status == 200
-    assert page.soup.find(id="numero")["value"] == SOPHIE
+    assert page.soup.find(id="numero")["value"] == SOPHIE.numero
     assert len(page.soup.select(".dot--filled")) == 1
     assert page.soup.find(id="keypad-status").get_text(strip=True) == "1 chiffre saisi sur 6"
     assert page.key_tokens() == tokens, "the keypad stays the same during one entry"
@@ -111,7 +107,7 @@ def test_effacer_without_javascript_removes_the_last_digit_on_the_same_keypad(ag
     page = agent.get("/")
     tokens = page.key_tokens()
     for digit in "483":
-        page = agent.submit("/", {"numero": SOPHIE, "key": tokens[digit]})
+        page = agent.submit("/", {"numero": SOPHIE.numero, "key": tokens[digit]})
     page = agent.submit("/", {"action": "erase"})
     assert page.status == 200
     assert page.soup.find(id="keypad-status").get_text(strip=True) == "2 chiffres saisis sur 6"
@@ -126,7 +122,7 @@ def test_effacer_without_javascript_removes_the_last_digit_on_the_same_keypad(ag
 
 def test_effacer_on_an_empty_entry_or_an_older_keypad(agent):
     page = agent.get("/")
-    page = agent.submit("/", {"numero": SOPHIE, "action": "erase"})
+    page = agent.submit("/", {"numero": SOPHIE.numero, "action": "erase"})
     assert page.soup.find(id="keypad-status").get_text(strip=True) == "0 chiffre saisi sur 6"
     older = page.key_tokens()
     page = agent.get("/")
@@ -147,11 +143,11 @@ def test_the_effacer_key_is_outside_the_shuffled_grid(either):
 def test_corriger_clears_the_entry_with_a_new_keypad(agent):
     page = agent.get("/")
     tokens = page.key_tokens()
-    agent.submit("/", {"numero": SOPHIE, "key": tokens["4"]})
+    agent.submit("/", {"numero": SOPHIE.numero, "key": tokens["4"]})
     page = agent.submit("/", {"action": "clear"})
     assert page.soup.select(".dot--filled") == []
     assert page.soup.find(id="pressed")["value"] == ""
-    assert page.soup.find(id="numero")["value"] == SOPHIE
+    assert page.soup.find(id="numero")["value"] == SOPHIE.numero
     assert set(page.key_tokens().values()).isdisjoint(tokens.values())
 
 
@@ -163,8 +159,8 @@ def test_tokens_of_an_older_keypad_are_refused(agent):
         "/",
         {
             **old.form_data(),
-            "numero": SOPHIE,
-            "pressed": " ".join(old_tokens[d] for d in SOPHIE_PIN),
+            "numero": SOPHIE.numero,
+            "pressed": " ".join(old_tokens[d] for d in SOPHIE.pin),
             "action": "validate",
         },
     )
@@ -175,7 +171,7 @@ def test_tokens_of_an_older_keypad_are_refused(agent):
 
 def test_a_forged_token_is_refused(agent):
     page = agent.get("/")
-    page = agent.submit("/", {"numero": SOPHIE, "key": "AAAAAAAAAAAA"})
+    page = agent.submit("/", {"numero": SOPHIE.numero, "key": "AAAAAAAAAAAA"})
     assert page.status == 422
     assert page.soup.select(".dot--filled") == []
 
@@ -183,7 +179,7 @@ def test_a_forged_token_is_refused(agent):
 def test_login_success_renews_the_session_and_goes_home(agent, client):
     agent.get("/")
     before = client.get_cookie("cgos_session").value
-    page = agent.log_in(SOPHIE, SOPHIE_PIN, follow=False)
+    page = agent.log_in(SOPHIE.numero, SOPHIE.pin, follow=False)
     assert page.status == 303 and page.response.headers["Location"].endswith("/espace-agent/")
     after = client.get_cookie("cgos_session")
     assert after.value != before
@@ -193,13 +189,13 @@ def test_login_success_renews_the_session_and_goes_home(agent, client):
     assert "29088361 J" in home.text and "Centre Hospitalier Universitaire de Brest" in home.text
     assert home.soup.find("button", string="Se déconnecter")
     [login] = events("login_success")
-    assert (login.agent_id, login.reason, login.detail) == (agent_named(SOPHIE).id, "personal", None)
+    assert (login.agent_id, login.reason, login.detail) == (agent_row(SOPHIE).id, "personal", None)
 
 
 def test_htmx_login_reloads_the_whole_page(client, new_agent):
 
     driver = new_agent(client, htmx=True)
-    page = driver.log_in(SOPHIE, SOPHIE_PIN, follow=False)
+    page = driver.log_in(SOPHIE.numero, SOPHIE.pin, follow=False)
     assert page.status == 200 and page.response.headers["HX-Redirect"].endswith("/espace-agent/")
 
 
@@ -222,14 +218,14 @@ def test_unknown_numero_and_wrong_pin_cost_one_bcrypt_each(agent, monkeypatch):
     real = passwords.compute_with_salt_of
     monkeypatch.setattr(passwords, "compute_with_salt_of", lambda *a: calls.append(a) or real(*a))
     agent.log_in("99999999 " + "ABCDEFGHJKLMNPRSTUVWXYZ"[99999999 % 23], "111111")
-    agent.log_in(SOPHIE, "111111")
+    agent.log_in(SOPHIE.numero, "111111")
     unknown, known = calls
     assert unknown[2][:7] == known[2][:7] == "$2b$04$", "same cost for the dummy hash and a real one"
 
 
 def test_a_failed_attempt_shows_a_new_keypad(agent):
     first = agent.get("/").key_tokens()
-    page = agent.log_in(SOPHIE, "111111")
+    page = agent.log_in(SOPHIE.numero, "111111")
     assert set(page.key_tokens().values()).isdisjoint(first.values())
 
 
@@ -242,7 +238,7 @@ def test_a_failed_attempt_shows_a_new_keypad(agent):
     ],
 )
 def test_numero_errors_are_shown_beside_the_field(either, numero, message):
-    page = either.log_in(numero, SOPHIE_PIN)
+    page = either.log_in(numero, SOPHIE.pin)
     assert page.status == 422
     assert message in page.error_summary()
     assert page.field_error("numero") == message
@@ -251,11 +247,11 @@ def test_numero_errors_are_shown_beside_the_field(either, numero, message):
 
 @pytest.mark.parametrize("numero", ["29088361j", "29088361 J", " 2908 8361-j "])
 def test_numero_accepts_case_spaces_and_glued_letter(agent, numero):
-    assert "Bienvenue" in agent.log_in(numero, SOPHIE_PIN).text
+    assert "Bienvenue" in agent.log_in(numero, SOPHIE.pin).text
 
 
 def test_an_incomplete_pin_is_refused(agent):
-    page = agent.log_in(SOPHIE, "4829")
+    page = agent.log_in(SOPHIE.numero, "4829")
     assert page.status == 422
     assert "Saisissez les 6 chiffres de votre mot de passe." in page.error_summary()
 
@@ -267,13 +263,13 @@ def test_keyboard_alternative_gives_a_numeric_password_field(either):
     assert field["inputmode"] == "numeric" and field["autocomplete"] == "current-password"
     assert page.soup.find("label", attrs={"for": "password"})
     assert page.soup.find(id="keypad") is None
-    page = either.submit("/", {"numero": SOPHIE, "password": SOPHIE_PIN, "action": "validate"})
+    page = either.submit("/", {"numero": SOPHIE.numero, "password": SOPHIE.pin, "action": "validate"})
     assert "Bienvenue" in page.text or page.response.headers.get("HX-Redirect")
 
 
 def test_keyboard_alternative_has_the_same_message(agent):
     agent.get("/?saisie=clavier")
-    page = agent.submit("/", {"numero": SOPHIE, "password": "111111", "action": "validate"})
+    page = agent.submit("/", {"numero": SOPHIE.numero, "password": "111111", "action": "validate"})
     assert page.error_summary() == [WRONG]
     assert page.soup.find("input", attrs={"name": "password"}), "stays in keyboard mode"
 
@@ -299,44 +295,44 @@ def g_agent_is_anonymous(agent) -> bool:
 
 
 def test_a_legacy_password_never_works_once_a_pin_is_set(app, agent):
-    luc = agent_named("35477120 M")
+    luc = agent_row(LUC)
     issue_provisional_password(luc)
     db.session.commit()
     pin = "739154"
     luc.provisional_pin_hash = hash_secret(pin, salt_of=luc.legacy_password_hash)
     db.session.commit()
-    page = agent.log_in("35477120 M", pin)
+    page = agent.log_in(LUC.numero, pin)
     assert page.soup.h1.get_text(strip=True) == "Changement du mot de passe provisoire"
     db.session.refresh(luc)
     assert luc.legacy_password_hash is None
 
 
 def test_an_expired_provisional_password_is_refused_with_a_way_out(agent):
-    nadia = agent_named("75236094 N")
+    nadia = agent_row(NADIA)
     nadia.provisional_pin_hash = hash_secret("739154")
     db.session.commit()
-    page = agent.log_in("75236094 N", "739154")
+    page = agent.log_in(NADIA.numero, "739154")
     assert page.status == 422
     assert any("a expiré" in line for line in page.error_summary())
     assert page.soup.find("a", string="Mot de passe oublié ?")
 
 
 def test_personal_pin_works_until_the_provisional_one_is_used(agent):
-    sophie = agent_named(SOPHIE)
+    sophie = agent_row(SOPHIE)
     issue_provisional_password(sophie)
     sophie.provisional_pin_hash = hash_secret("739154", salt_of=sophie.pin_hash)
     db.session.commit()
-    assert "Bienvenue" in agent.log_in(SOPHIE, SOPHIE_PIN).text
+    assert "Bienvenue" in agent.log_in(SOPHIE.numero, SOPHIE.pin).text
     db.session.refresh(sophie)
     assert sophie.provisional_pin_hash is None, "the personal PIN discarded the provisional one"
 
 
 def test_using_the_provisional_pin_discards_the_personal_one(agent, client):
-    sophie = agent_named(SOPHIE)
+    sophie = agent_row(SOPHIE)
     sophie.provisional_pin_hash = hash_secret("739154", salt_of=sophie.pin_hash)
     sophie.provisional_issued_at = utcnow()
     db.session.commit()
-    page = agent.log_in(SOPHIE, "739154")
+    page = agent.log_in(SOPHIE.numero, "739154")
     assert page.soup.h1.get_text(strip=True) == "Changement du mot de passe provisoire"
     db.session.refresh(sophie)
     assert sophie.pin_hash is None and sophie.password_state == PasswordState.PROVISIONAL
@@ -350,10 +346,10 @@ def warned(left: int) -> str:
 
 def test_lockout_after_five_failures_refuses_even_the_right_pin(agent, app):
     expected = [WRONG, WRONG, warned(2), warned(1)]
-    assert [agent.log_in(SOPHIE, "111111").error_summary() for _ in range(4)] == [[line] for line in expected]
-    page = agent.log_in(SOPHIE, "111111")
+    assert [agent.log_in(SOPHIE.numero, "111111").error_summary() for _ in range(4)] == [[line] for line in expected]
+    page = agent.log_in(SOPHIE.numero, "111111")
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe", "the fifth failure says so at once"
-    page = agent.log_in(SOPHIE, SOPHIE_PIN)
+    page = agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
     notice = page.soup.select_one(".notice--lockout").get_text(" ", strip=True)
     assert notice.startswith("Après plusieurs tentatives erronées")
@@ -361,7 +357,7 @@ def test_lockout_after_five_failures_refuses_even_the_right_pin(agent, app):
     assert len(events("lockout")) == 1
     assert [(e.reason, e.detail) for e in events("login_failure")] == [("failed", None)] * 5
     assert [(e.reason, e.detail) for e in events("login_refused")] == [("locked", None)]
-    assert not agent.log_in(SOPHIE, SOPHIE_PIN).text.count("Bienvenue")
+    assert not agent.log_in(SOPHIE.numero, SOPHIE.pin).text.count("Bienvenue")
 
 
 def test_lockout_ends_with_its_window(make_app, new_agent):
@@ -369,23 +365,23 @@ def test_lockout_ends_with_its_window(make_app, new_agent):
 
     with app.app_context():
         driver = new_agent(app.test_client())
-        driver.log_in(SOPHIE, "111111")
-        driver.log_in(SOPHIE, "111111")
-        assert driver.log_in(SOPHIE, SOPHIE_PIN).soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
+        driver.log_in(SOPHIE.numero, "111111")
+        driver.log_in(SOPHIE.numero, "111111")
+        assert driver.log_in(SOPHIE.numero, SOPHIE.pin).soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
         import time
 
         # A real second, not the clock fixture: the window ends when its counter's key expires,
         # in Redis by Redis's own clock, which time-machine does not move.
         time.sleep(1.1)
-        assert "Bienvenue" in driver.log_in(SOPHIE, SOPHIE_PIN).text
+        assert "Bienvenue" in driver.log_in(SOPHIE.numero, SOPHIE.pin).text
 
 
 def test_lockout_revokes_open_sessions(app, agent, new_agent):
 
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     attacker = new_agent(app.test_client())
     for _ in range(6):
-        attacker.log_in(SOPHIE, "111111")
+        attacker.log_in(SOPHIE.numero, "111111")
     assert agent.client.get("/espace-agent/").status_code == 303
 
 
@@ -393,7 +389,7 @@ def test_lockout_revokes_open_sessions(app, agent, new_agent):
 def test_other_spellings_of_the_numero_count_for_the_same_account(agent, spelling):
     for _ in range(5):
         agent.log_in(spelling, "111111")
-    assert agent.log_in(SOPHIE, SOPHIE_PIN).soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
+    assert agent.log_in(SOPHIE.numero, SOPHIE.pin).soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
 
 
 def test_malformed_or_empty_numeros_are_refused_as_bad_input_and_count_in_no_limit(make_app, new_agent):
@@ -404,7 +400,7 @@ def test_malformed_or_empty_numeros_are_refused_as_bad_input_and_count_in_no_lim
         for numero in ["", "abc", "3512", "35127846 T"]:
             assert driver.log_in(numero, "111111").status == 422
         assert limits.LOGIN_ADDRESS.attempts("127.0.0.1") == 0
-        assert "Bienvenue" in driver.log_in(SOPHIE, SOPHIE_PIN).text
+        assert "Bienvenue" in driver.log_in(SOPHIE.numero, SOPHIE.pin).text
 
 
 def test_successful_logins_do_not_use_up_the_address_limit(make_app, new_agent):
@@ -413,7 +409,7 @@ def test_successful_logins_do_not_use_up_the_address_limit(make_app, new_agent):
     with app.app_context():
         for _ in range(4):
             driver = new_agent(app.test_client())
-            assert "Bienvenue" in driver.log_in(SOPHIE, SOPHIE_PIN).text
+            assert "Bienvenue" in driver.log_in(SOPHIE.numero, SOPHIE.pin).text
 
 
 def test_key_presses_do_not_count_as_attempts(make_app, new_agent):
@@ -422,19 +418,19 @@ def test_key_presses_do_not_count_as_attempts(make_app, new_agent):
     with app.app_context():
         driver = new_agent(app.test_client())
         tokens = driver.get("/").key_tokens()
-        for digit in SOPHIE_PIN:
-            driver.submit("/", {"numero": SOPHIE, "key": tokens[digit]})
+        for digit in SOPHIE.pin:
+            driver.submit("/", {"numero": SOPHIE.numero, "key": tokens[digit]})
         assert "Bienvenue" in driver.submit("/", {"action": "validate"}).text
 
 
 def test_a_provisional_password_request_does_not_lift_a_lockout(agent):
     for _ in range(6):
-        agent.log_in(SOPHIE, "111111")
-    sophie = agent_named(SOPHIE)
+        agent.log_in(SOPHIE.numero, "111111")
+    sophie = agent_row(SOPHIE)
     issue_provisional_password(sophie)
     sophie.provisional_pin_hash = hash_secret("739154", salt_of=sophie.pin_hash)
     db.session.commit()
-    page = agent.log_in(SOPHIE, "739154")
+    page = agent.log_in(SOPHIE.numero, "739154")
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
 
 
@@ -448,7 +444,12 @@ def simultaneous_logins(app, new_agent, pins: list[str]) -> list[int]:
         page = driver.get("/")
         tokens = page.key_tokens()
         forms.append(
-            {**page.form_data(), "numero": SOPHIE, "action": "validate", "pressed": " ".join(tokens[d] for d in pin)}
+            {
+                **page.form_data(),
+                "numero": SOPHIE.numero,
+                "action": "validate",
+                "pressed": " ".join(tokens[d] for d in pin),
+            }
         )
     barrier = threading.Barrier(len(pins))
     statuses = []
@@ -478,25 +479,25 @@ def test_twenty_simultaneous_wrong_pins_are_checked_five_times_then_the_right_pi
     """Issue 20: only the account's tries left are checked at once; the others are refused unchecked and uncounted."""
     statuses = simultaneous_logins(app, new_agent, ["111111"] * 20)
     assert len(checks) == 5, "only the five tries the account has reach bcrypt"
-    assert limits.LOGIN_LOCKOUT.attempts("29088361J") == 5
+    assert limits.LOGIN_LOCKOUT.attempts(SOPHIE.compact_numero) == 5
     assert statuses.count(422) == 4, "the fifth failure answers with the lockout page (303)"
     assert statuses.count(303) >= 1 and set(statuses) <= {422, 303, 429}, "the rest refused unchecked (429, 303)"
-    page = new_agent(app.test_client()).log_in(SOPHIE, SOPHIE_PIN)
+    page = new_agent(app.test_client()).log_in(SOPHIE.numero, SOPHIE.pin)
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
     assert len(events("lockout")) == 1
 
 
 def test_six_simultaneous_right_pins_never_lock_the_account(app, checks, new_agent):
     """Issue 20: a right PIN must never lock an account, however many arrive at once."""
-    statuses = simultaneous_logins(app, new_agent, [SOPHIE_PIN] * 6)
+    statuses = simultaneous_logins(app, new_agent, [SOPHIE.pin] * 6)
     assert statuses.count(303) >= 5 and set(statuses) <= {303, 429}
-    assert limits.LOGIN_LOCKOUT.attempts("29088361J") == 0
+    assert limits.LOGIN_LOCKOUT.attempts(SOPHIE.compact_numero) == 0
     assert events("lockout") == []
-    assert "Bienvenue" in new_agent(app.test_client()).log_in(SOPHIE, SOPHIE_PIN).text
+    assert "Bienvenue" in new_agent(app.test_client()).log_in(SOPHIE.numero, SOPHIE.pin).text
 
 
 def test_logout_revokes_the_session_on_the_server(agent, app):
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     copied = agent.client.get_cookie("cgos_session").value
     page = agent.post(
         "/deconnexion",
@@ -511,7 +512,7 @@ def test_logout_revokes_the_session_on_the_server(agent, app):
 
 
 def test_an_idle_session_expires_after_twenty_minutes(clock, agent):
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.client.get("/espace-agent/").status_code == 200
     # Just past the rule: the session cookie's signature also lasts 20 minutes (PERMANENT_SESSION_LIFETIME,
     # whole seconds), so a second later Flask would drop the cookie before the server's idle rule reads it.
@@ -521,23 +522,23 @@ def test_an_idle_session_expires_after_twenty_minutes(clock, agent):
 
 
 def test_a_logged_in_agent_visiting_login_goes_home(agent):
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.client.get("/").headers["Location"].endswith("/espace-agent/")
 
 
 def test_events_never_hold_secrets(agent):
-    agent.log_in(SOPHIE, "111111")
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, "111111")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     for event in db.session.scalars(db.select(SecurityEvent)):
-        assert "111111" not in (event.detail or "") and SOPHIE_PIN not in (event.detail or "")
+        assert "111111" not in (event.detail or "") and SOPHIE.pin not in (event.detail or "")
 
 
 def test_the_ways_to_mot_de_passe_oublie_carry_the_numero_already_typed(agent):
     """Issue 22, item 4: the lockout, the legacy notice and the « Mot de passe oublié ? » link keep the numéro."""
-    page = agent.log_in(SOPHIE, "111111")
+    page = agent.log_in(SOPHIE.numero, "111111")
     link = page.main.find("a", string="Mot de passe oublié ?")["href"]
     assert link == "/mot-de-passe-oublie?numero=29088361J"
     for _ in range(4):
-        page = agent.log_in(SOPHIE, "111111")
+        page = agent.log_in(SOPHIE.numero, "111111")
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
     assert page.soup.find(id="numero")["value"] == "29088361 J", "the lockout page has the numéro typed"

@@ -14,9 +14,8 @@ import pytest
 from cgos import bcrypt_line
 from cgos.credentials import limits
 from cgos.credentials.hashing import hash_secret
+from tests_support.personas import BRETAGNE_STAFF, SOPHIE
 
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 TOO_MANY = "Trop de connexions en ce moment : réessayez dans une minute."
 
 
@@ -56,7 +55,7 @@ def test_a_login_behind_a_full_bcrypt_line_gets_a_french_503_with_retry_after(bu
     driver = new_agent(busy_app)
     driver.get("/")
     with slots_held(busy_app):
-        page = driver.log_in(SOPHIE, SOPHIE_PIN, follow=False)
+        page = driver.log_in(SOPHIE.numero, SOPHIE.pin, follow=False)
     assert page.status == 503
     assert page.response.headers["Retry-After"] == "60"
     assert page.soup.h1.get_text(strip=True) == "Trop de connexions"
@@ -68,19 +67,19 @@ def test_a_refused_login_counts_in_no_limit(busy_app, new_agent):
     driver = new_agent(busy_app)
     with slots_held(busy_app):
         for _ in range(3):
-            assert driver.log_in(SOPHIE, "111111", follow=False).status == 503
-    assert limits.LOGIN_LOCKOUT.attempts("29088361J") == 0
-    assert "Bienvenue" in driver.log_in(SOPHIE, SOPHIE_PIN).text
+            assert driver.log_in(SOPHIE.numero, "111111", follow=False).status == 503
+    assert limits.LOGIN_LOCKOUT.attempts(SOPHIE.compact_numero) == 0
+    assert "Bienvenue" in driver.log_in(SOPHIE.numero, SOPHIE.pin).text
 
 
 def test_the_staff_login_is_refused_the_same_way_before_its_lockout_counts(busy_app, new_agent):
     driver = new_agent(busy_app)
     driver.get("/delegation")
     with slots_held(busy_app):
-        page = driver.submit("/delegation", {**STAFF, "password": "wrong"}, follow=False)
+        page = driver.submit("/delegation", {**BRETAGNE_STAFF.credentials, "password": "wrong"}, follow=False)
     assert page.status == 503
     assert page.response.headers["Retry-After"] == "60"
-    assert limits.STAFF_LOCKOUT.attempts(STAFF["email"]) == 0
+    assert limits.STAFF_LOCKOUT.attempts(BRETAGNE_STAFF.email) == 0
 
 
 def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app, new_agent):
@@ -91,7 +90,7 @@ def test_pages_are_served_while_a_login_waits_for_the_only_bcrypt_slot(make_app,
         statuses = []
         with slots_held(app):
             login = threading.Thread(
-                target=lambda: statuses.append(driver.log_in(SOPHIE, SOPHIE_PIN, follow=False).status)
+                target=lambda: statuses.append(driver.log_in(SOPHIE.numero, SOPHIE.pin, follow=False).status)
             )
             login.start()
             line = bcrypt_line.line(app)

@@ -16,10 +16,10 @@ from cgos.mail import open_mail
 from cgos.models import Agent, OutboundMail, Passkey, PasswordState, SecurityEvent, utcnow
 from cgos.passkeys.naming import device_name, unique_name
 from tests_support.authenticator import SoftAuthenticator
+from tests_support.factories import agent_row
 from tests_support.passkeys import PasskeyBrowser, csrf_token, give_passkey
+from tests_support.personas import MARIE, SOPHIE
 
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
-SOPHIE_MAIL = "sophie.bernard@example.org"
 LIST_URL = "/espace-agent/cles-d-acces"
 WINDOWS_EDGE = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -70,7 +70,7 @@ def test_a_second_passkey_of_the_same_name_is_numbered():
 
 def sophie() -> Agent:
     """Sophie BERNARD, who has a personal PIN."""
-    return db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    return agent_row(SOPHIE)
 
 
 def mails_to(address: str) -> list[str]:
@@ -89,7 +89,7 @@ def events(kind: str) -> list[SecurityEvent]:
 @pytest.fixture
 def logged_in(either):
     """Sophie logged in with her PIN (full pages or htmx fragments)."""
-    either.log_in(SOPHIE, SOPHIE_PIN)
+    either.log_in(SOPHIE.numero, SOPHIE.pin)
     return either
 
 
@@ -149,7 +149,7 @@ def test_creating_a_passkey_stores_it_records_it_and_mails_the_agent(logged_in):
     assert passkey.transports == ["internal", "hybrid"] and len(passkey.user_handle) == 32
     assert passkey.last_used_at is None and passkey.cloned_at is None
     assert [(event.passkey_id, event.detail) for event in events("passkey_added")] == [(passkey.id, None)]
-    [mail] = mails_to(SOPHIE_MAIL)
+    [mail] = mails_to(SOPHIE.email)
     assert "Une clé d'accès a été ajoutée à votre Espace Agent" in mail and "« iPhone — Safari »" in mail
     assert re.search(r"^http://localhost/espace-agent/cles-d-acces$", mail, re.M)
     page = logged_in.get(LIST_URL)
@@ -238,13 +238,13 @@ def test_deleting_a_passkey_is_confirmed_recorded_and_mailed(with_passkey):
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 0
     assert "Votre clé d'accès « iPhone — Safari » est supprimée" in page.main.select_one(".notice--success").text
     assert [(event.passkey_id, event.detail) for event in events("passkey_deleted")] == [(passkey_id, None)]
-    added, deleted = mails_to(SOPHIE_MAIL)
+    added, deleted = mails_to(SOPHIE.email)
     assert "La clé d'accès « iPhone — Safari » a été supprimée de votre Espace Agent" in deleted
 
 
 @pytest.mark.parametrize("action", ["renommer", "supprimer"])
 def test_another_agents_passkey_is_not_found(logged_in, action):
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     passkey = give_passkey(marie, SoftAuthenticator())
     assert logged_in.get(f"{LIST_URL}/{passkey.id}/{action}").status == 404
     token = csrf_token(logged_in.client, LIST_URL)
@@ -283,8 +283,8 @@ def test_a_provisional_pin_does_not_delete_the_passkeys(app, new_agent):
     give_passkey(sophie(), phone)
     issue_provisional_password(sophie())
     db.session.commit()
-    pin = re.search(r"^Mot de passe provisoire : (\d{6})$", mails_to(SOPHIE_MAIL)[-1], re.M).group(1)
-    page = new_agent(app).log_in(SOPHIE, pin)
+    pin = re.search(r"^Mot de passe provisoire : (\d{6})$", mails_to(SOPHIE.email)[-1], re.M).group(1)
+    page = new_agent(app).log_in(SOPHIE.numero, pin)
     assert page.soup.h1.get_text(strip=True) == "Changement du mot de passe provisoire"
     assert sophie().password_state == PasswordState.PROVISIONAL
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 1

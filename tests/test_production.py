@@ -7,6 +7,7 @@ import pytest
 
 from cgos import create_app
 from cgos.production import UnsafeConfiguration, production_problems
+from tests_support.personas import SOPHIE
 
 SAFE = {
     "PRODUCTION": True,
@@ -77,7 +78,7 @@ def test_healthz_and_readyz(client):
 def test_one_log_line_per_request_with_the_route_template_only(agent, caplog):
     caplog.set_level(logging.INFO, logger="cgos.request")
     agent.get("/espace-agent/adresse-mail/un-jeton-secret")
-    agent.log_in("29088361 J", "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "cgos.request"]
     assert lines[0]["route"] == "/espace-agent/adresse-mail/<token>"
     assert {"request_id", "method", "route", "status", "duration_ms"} <= set(lines[0])

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests_support.personas import SOPHIE
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -45,7 +47,7 @@ def test_secrets_are_generated_once_per_instance(tmp_path):
 
 
 def test_a_form_without_csrf_token_gets_the_french_400_page(client):
-    response = client.post("/", data={"numero": "29088361 J", "action": "validate"})
+    response = client.post("/", data={"numero": SOPHIE.numero, "action": "validate"})
     assert response.status_code == 400
     body = response.get_data(as_text=True)
     assert "Le formulaire a expiré" in body and 'href="/"' in body

@@ -26,12 +26,13 @@ from cgos.models import (
     utcnow,
 )
 from cgos.production import UnsafeConfiguration
+from tests_support.factories import agent_row
 from tests_support.flows import answer_questionnaire, link_in, questionnaire_fields, register
+from tests_support.personas import SOPHIE
 from tests_support.staff import log_in_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n%%EOF\n"
-STAFF = {"email": "delegation.bretagne@example.org", "password": "Demo-Delegation-2026"}
 PUBLIC = "https://espace-agent.cgos.info"
 PRODUCTION = {
     "PRODUCTION": True,
@@ -48,11 +49,6 @@ PRODUCTION = {
 def last_mail() -> OutboundMail:
     """The mail queued last."""
     return db.session.scalars(db.select(OutboundMail).order_by(OutboundMail.id.desc())).first()
-
-
-def staff_login(person):
-    """Log in to the back office as the Bretagne demo staff."""
-    return log_in_staff(person, **STAFF)
 
 
 # L3: MIME header injection through the payslip file name, and a 500 on download.
@@ -87,7 +83,7 @@ def test_a_payslip_name_with_line_breaks_cannot_inject_mail_headers_or_break_the
     assert request.payslip_filename.endswith(".pdf")
     assert not re.search(r"[\x00-\x1f\x7f:@]", request.payslip_filename), request.payslip_filename
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     download = staff.client.get(f"/delegation/demandes/{request.id}/bulletin")
     assert download.status_code == 200 and download.data == PDF
     disposition = download.headers["Content-Disposition"]
@@ -151,7 +147,7 @@ def test_a_forged_host_is_refused_in_production_and_cannot_poison_a_mail_link(pr
     person.client.environ_base["HTTP_REFERER"] = f"{PUBLIC}/mot-de-passe-oublie"
     person.get(f"{PUBLIC}/mot-de-passe-oublie")
     assert person.page.status == 200
-    data = {**person.page.form_data(), "numero": "29088361 J", "birth_year": "1990", "birth_month": "6"}
+    data = {**person.page.form_data(), **SOPHIE.identity}
     refused = person.client.post(
         "/mot-de-passe-oublie",
         data=data,
@@ -165,8 +161,8 @@ def test_a_forged_host_is_refused_in_production_and_cannot_poison_a_mail_link(pr
         f"{PUBLIC}/mot-de-passe-oublie/adresse-mail",
         {
             **person.page.form_data(),
-            "email": "sophie.bernard@example.org",
-            "email_confirmation": "sophie.bernard@example.org",
+            "email": SOPHIE.email,
+            "email_confirmation": SOPHIE.email,
         },
     )
     links = re.findall(r"^https?://\S+$", open_mail(last_mail()).text_body, re.M)
@@ -223,7 +219,7 @@ def test_a_cli_command_in_production_never_invents_a_pepper(tmp_path):
 
 
 def test_a_session_older_than_twelve_hours_is_revoked_even_when_active(agent):
-    agent.log_in("29088361 J", "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.get("/espace-agent/").status == 200
     auth_session = db.session.scalar(db.select(AuthSession).where(AuthSession.revoked_at.is_(None)))
     auth_session.created_at = utcnow() - timedelta(hours=13)
@@ -243,7 +239,7 @@ def test_a_session_older_than_twelve_hours_is_revoked_even_when_active(agent):
 
 def sophie_edits_her_mail(agent, **fields):
     """Logged in as Sophie, send « Mes données » with a new address."""
-    agent.log_in("29088361 J", "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     agent.get("/espace-agent/mes-donnees")
     return agent.submit("/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", **fields})
 
@@ -255,7 +251,7 @@ def test_a_logged_in_session_without_the_pin_cannot_change_the_mail_address(agen
     assert page.field_error("current_pin") == "Saisissez votre mot de passe actuel."
     page = agent.submit("/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", "current_pin": "000000"})
     assert page.status == 422 and page.field_error("current_pin") == "Le mot de passe actuel est incorrect."
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     assert sophie.pending_email is None and sophie.email == "sophie.bernard@example.org"
     assert db.session.scalar(db.select(db.func.count(OutboundMail.id))) == queued
 
@@ -274,8 +270,8 @@ def test_wrong_current_pins_on_the_mail_change_count_in_the_lockout(make_app, ne
             "/espace-agent/mes-donnees", {"email": "new.addr@attacker-mail.fr", "current_pin": "000002"}
         )
         assert "vous n'êtes plus autorisé à vous connecter pendant un certain délai" in page.text
-        assert "Bienvenue" not in new_agent(app).log_in("29088361 J", "482915").text
-        assert db.session.scalar(db.select(Agent.pending_email).where(Agent.numero == "29088361J")) is None
+        assert "Bienvenue" not in new_agent(app).log_in(SOPHIE.numero, SOPHIE.pin).text
+        assert db.session.scalar(db.select(Agent.pending_email).where(Agent.numero == SOPHIE.compact_numero)) is None
         assert agent.client.get("/espace-agent/mes-donnees").status_code == 303
         db.session.remove()
         db.engine.dispose()
@@ -288,7 +284,7 @@ def test_the_mail_change_link_decodes_to_nothing_personal(agent, new_agent, app)
     path = link_in(mail)
     token = path.rsplit("/", 1)[1]
     assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token)
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     decoded = [token.encode()]
     for piece in token.split("."):
         try:
@@ -365,7 +361,7 @@ def test_an_unverified_registration_cannot_get_a_provisional_password(agent, app
 def test_a_verified_registration_gets_its_provisional_password(agent, app, new_agent):
     registration = confirmed_registration(agent, new_agent, app)
     staff = new_agent(app)
-    staff_login(staff)
+    log_in_staff(staff)
     staff.get(f"/delegation/inscriptions/{registration.id}")
     staff.submit(f"/delegation/inscriptions/{registration.id}", {"decision": "verify"})
     person = new_agent(app)
@@ -397,10 +393,10 @@ def test_a_secure_session_cookie_cannot_be_set_for_a_parent_domain_or_over_http(
 
 def test_a_staff_login_in_the_agents_browser_ends_the_agents_session(agent, app, new_agent):
     """The agent's cookie, copied before (a shared hospital computer), opens nothing once staff log in."""
-    agent.log_in("29088361 J", "482915")
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.get("/espace-agent/").status == 200
     copied = agent.client.get_cookie("cgos_session").value
-    staff_login(agent)
+    log_in_staff(agent)
     assert agent.client.get("/delegation/demandes").status_code == 200
     thief = new_agent(app)
     thief.client.set_cookie("cgos_session", copied, domain="localhost")

@@ -15,10 +15,8 @@ import pytest
 
 from cgos import bcrypt_line, passwords
 from cgos.credentials import limits
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD
+from tests_support.personas import BRETAGNE_STAFF, MARIE, SOPHIE
 
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
-MARIE = "35127846 S"
 FLOODERS = ["198.51.100.7", "198.51.100.8", "2001:db8:bad:1::7"]
 NEWCOMER = "203.0.113.50"
 ONE_HASH = 0.3  # CPU seconds of one computation, as the line estimates it
@@ -106,32 +104,32 @@ def test_a_flood_of_wrong_logins_cannot_keep_a_newcomer_out_of_the_line(line_app
     line = bcrypt_line.line(line_app)
     for address in FLOODERS:
         mark_as_failing(address)
-    flood = [Login(line_app, new_agent, address, MARIE, "111111") for address in FLOODERS]
-    newcomer = Login(line_app, new_agent, NEWCOMER, SOPHIE, SOPHIE_PIN)
+    flood = [Login(line_app, new_agent, address, MARIE.numero, "111111") for address in FLOODERS]
+    newcomer = Login(line_app, new_agent, NEWCOMER, SOPHIE.numero, SOPHIE.pin)
     with only_slot_taken(line_app):
         for login in flood:
             login.start()
         wait_until(lambda: line.count(bcrypt_line.WAITING) == 3)
         # The line now holds 4 × 0.3 s, over its second: the old gate refused everyone from here.
-        extra = Login(line_app, new_agent, "198.51.100.9", MARIE, "111111")
+        extra = Login(line_app, new_agent, "198.51.100.9", MARIE.numero, "111111")
         mark_as_failing("198.51.100.9")
         assert extra.start().answer().status_code == 503, "a failing client waits behind the whole line"
         newcomer.start()
         wait_until(lambda: line.count(bcrypt_line.WAITING) == 4)
     assert newcomer.answer().status_code == 303
     assert [login.answer().status_code for login in flood] == [422, 422, 422]
-    assert order_of_checks[0] == SOPHIE_PIN, "the client without failures is checked before the flood"
+    assert order_of_checks[0] == SOPHIE.pin, "the client without failures is checked before the flood"
 
 
 def test_a_client_holding_its_share_of_the_line_gets_a_429_without_bcrypt(line_app, new_agent, order_of_checks):
     line = bcrypt_line.line(line_app)
     address = FLOODERS[0]
-    held = [Login(line_app, new_agent, address, MARIE, "111111") for _ in range(2)]
+    held = [Login(line_app, new_agent, address, MARIE.numero, "111111") for _ in range(2)]
     with only_slot_taken(line_app):
         for login in held:
             login.start()
         wait_until(lambda: line.count(bcrypt_line.WAITING) == 2)
-        third = Login(line_app, new_agent, address, SOPHIE, SOPHIE_PIN).start().answer()
+        third = Login(line_app, new_agent, address, SOPHIE.numero, SOPHIE.pin).start().answer()
         assert third.status_code == 429
         assert int(third.headers["Retry-After"]) > 0
         assert "Trop de connexions" in third.get_data(as_text=True)
@@ -148,7 +146,7 @@ def test_refusals_count_in_the_address_limit_only_for_a_client_that_failed(make_
         mark_as_failing(FLOODERS[0])
         with only_slot_taken(app):
             for address in (NEWCOMER, FLOODERS[0]):
-                assert Login(app, new_agent, address, SOPHIE, SOPHIE_PIN).start().answer().status_code == 503
+                assert Login(app, new_agent, address, SOPHIE.numero, SOPHIE.pin).start().answer().status_code == 503
         assert limits.LOGIN_ADDRESS.attempts(NEWCOMER) == 0
         assert limits.LOGIN_ADDRESS.attempts(FLOODERS[0]) == 1
 
@@ -162,7 +160,7 @@ def test_one_failing_address_puts_its_whole_ipv6_48_last(line_app, new_agent):
         for n in range(3):
             line.admit(f"192.0.2.{n}", last=True, per_client=2, budget_seconds=60)
         # 1.2 s of work ahead of the last class, 0.3 s ahead of the first: the neighbour goes last.
-        assert Login(line_app, new_agent, neighbour, SOPHIE, SOPHIE_PIN).start().answer().status_code == 503
+        assert Login(line_app, new_agent, neighbour, SOPHIE.numero, SOPHIE.pin).start().answer().status_code == 503
     assert limits.LOGIN_ADDRESS.attempts(limits.client_address_of(neighbour)) == 1
 
 
@@ -175,12 +173,12 @@ def test_the_staff_login_takes_its_place_in_the_same_fair_line(line_app, new_age
         flooder = new_agent(line_app.test_client())
         flooder.client.environ_base["REMOTE_ADDR"] = FLOODERS[0]
         flooder.get("/delegation")
-        refused = flooder.submit("/delegation", {"email": DEMO_STAFF_EMAIL, "password": "wrong"}, follow=False)
+        refused = flooder.submit("/delegation", {"email": BRETAGNE_STAFF.email, "password": "wrong"}, follow=False)
         assert refused.status == 503
         staff = new_agent(line_app.test_client())
         staff.client.environ_base["REMOTE_ADDR"] = NEWCOMER
         staff.get("/delegation")
-        data = {**staff.page.form_data(), "email": DEMO_STAFF_EMAIL, "password": DEMO_STAFF_PASSWORD}
+        data = {**staff.page.form_data(), "email": BRETAGNE_STAFF.email, "password": BRETAGNE_STAFF.password}
         result = {}
         thread = threading.Thread(target=lambda: result.update(r=staff.client.post("/delegation", data=data)))
         thread.start()
@@ -198,9 +196,9 @@ def test_fresh_addresses_of_one_network_cannot_fill_the_front_of_the_line(line_a
             line.admit(f"198.51.100.{n}", network="198.51.100.0/24", last=False, per_client=2, budget_seconds=60)
         line.admit("192.0.2.77", last=True, per_client=2, budget_seconds=60)  # a failing client at the back
         # A third fresh address of the same /24 goes last: 4 × 0.3 s ahead of it; a newcomer has 3 × 0.3 s.
-        fresh = Login(line_app, new_agent, "198.51.100.3", MARIE, "111111")
+        fresh = Login(line_app, new_agent, "198.51.100.3", MARIE.numero, "111111")
         assert fresh.start().answer().status_code == 503
         assert limits.LOGIN_ADDRESS.attempts("198.51.100.3") == 0, "it never failed: its refusal costs it nothing"
-        newcomer = Login(line_app, new_agent, NEWCOMER, SOPHIE, SOPHIE_PIN).start()
+        newcomer = Login(line_app, new_agent, NEWCOMER, SOPHIE.numero, SOPHIE.pin).start()
         wait_until(lambda: line.count(bcrypt_line.WAITING) == 1)
     assert newcomer.answer().status_code == 303

@@ -16,16 +16,11 @@ from cgos.extensions import db
 from cgos.models import Agent, AuthSession, DelegationStaff, FlowState, Passkey, SecurityEvent, utcnow
 from tests_support.authenticator import SoftAuthenticator
 from tests_support.backends import BASE_CONFIG
+from tests_support.factories import agent_row
 from tests_support.passkeys import PasskeyBrowser, csrf_token, give_passkey
+from tests_support.personas import MARIE, SOPHIE
 
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
-MARIE = "35127846 S"
 SESSION_COOKIE = "cgos_session"
-
-
-def agent_named(numero: str) -> Agent:
-    """The demo agent with this numéro."""
-    return db.session.scalar(db.select(Agent).where(Agent.numero == numero.replace(" ", "")))
 
 
 def sessions_of(agent: Agent) -> list[AuthSession]:
@@ -63,7 +58,7 @@ def copy_session(source, target) -> None:
 @pytest.fixture
 def phone(agent) -> SoftAuthenticator:
     """Sophie's phone: a passkey created from her home right after a PIN login."""
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     authenticator = SoftAuthenticator()
     assert PasskeyBrowser(agent.client, authenticator).create_passkey().status_code == 200
     return authenticator
@@ -72,7 +67,7 @@ def phone(agent) -> SoftAuthenticator:
 @pytest.fixture
 def sophie(app) -> Agent:
     """Sophie BERNARD, who has a personal PIN."""
-    return agent_named(SOPHIE)
+    return agent_row(SOPHIE)
 
 
 def test_a_passkey_sign_in_opens_the_owners_account_in_a_new_session(app, phone, sophie):
@@ -206,7 +201,7 @@ def test_an_assertion_for_another_rp_id_is_refused(app, phone, sophie):
 
 
 def test_a_registration_made_on_a_phishing_origin_is_refused(app, agent, sophie):
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     response = PasskeyBrowser(agent.client, origin="https://cgos-espace-agent.example").create_passkey()
     assert response.status_code == 400
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 0
@@ -232,7 +227,7 @@ def test_the_rp_id_is_the_host_of_public_base_url(make_app):
 
 def test_a_passkey_of_another_agent_cannot_open_this_account(app, phone, sophie):
     """Marie's own passkey, sent with Sophie's user handle: the credential's owner decides, not the handle."""
-    marie = agent_named(MARIE)
+    marie = agent_row(MARIE)
     mallory = SoftAuthenticator()
     give_passkey(marie, mallory)
     sophie_handle = db.session.scalar(db.select(Passkey.user_handle).where(Passkey.agent_id == sophie.id))
@@ -273,7 +268,7 @@ def test_a_sign_counter_that_goes_backwards_flags_the_passkey_as_cloned(app, pho
 
 def test_an_authenticator_without_a_counter_is_not_taken_for_a_clone(app, agent, sophie):
     """Synced passkeys (iCloud, Google) always say 0: that is not a counter going back."""
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     synced = SoftAuthenticator(counter_step=0)
     PasskeyBrowser(agent.client, synced).create_passkey()
     for _ in range(2):
@@ -294,7 +289,7 @@ def test_a_disabled_accounts_passkey_is_refused(app, phone, sophie):
 def test_a_pin_lockout_does_not_stop_the_owners_passkey(app, phone, sophie, new_agent):
     """Someone guessing Sophie's PIN locks the PIN, not Sophie: her passkey proves possession."""
     for _ in range(5):
-        new_agent(app).log_in(SOPHIE, "111111")
+        new_agent(app).log_in(SOPHIE.numero, "111111")
     assert limits.LOGIN_LOCKOUT.reached(sophie.numero)
     assert PasskeyBrowser(app.test_client(), phone).sign_in().status_code == 200
     assert limits.LOGIN_LOCKOUT.reached(sophie.numero), "the passkey gives the guesser no fresh tries"
@@ -304,12 +299,12 @@ def test_the_daily_cap_does_not_stop_the_owners_passkey(make_app, new_agent):
     app = make_app(LOGIN_DAILY_LIMIT="3 per day", LOGIN_LOCKOUT_LIMIT="100 per 15 minutes")
     with app.app_context():
         owner = new_agent(app)
-        owner.log_in(SOPHIE, SOPHIE_PIN)
+        owner.log_in(SOPHIE.numero, SOPHIE.pin)
         phone = SoftAuthenticator()
         PasskeyBrowser(owner.client, phone).create_passkey()
         for _ in range(4):
-            new_agent(app).log_in(SOPHIE, "111111")
-        sophie = agent_named(SOPHIE)
+            new_agent(app).log_in(SOPHIE.numero, "111111")
+        sophie = agent_row(SOPHIE)
         assert sophie.pin_blocked_at is not None
         assert PasskeyBrowser(app.test_client(), phone).sign_in().status_code == 200
         db.session.refresh(sophie)
@@ -320,7 +315,7 @@ def test_failed_passkey_attempts_count_in_the_per_address_limit(make_app, new_ag
     app = make_app(ADDRESS_RATE_LIMIT="3 per hour")
     with app.app_context():
         owner = new_agent(app)
-        owner.log_in(SOPHIE, SOPHIE_PIN)
+        owner.log_in(SOPHIE.numero, SOPHIE.pin)
         phone = SoftAuthenticator()
         PasskeyBrowser(owner.client, phone).create_passkey()
         limits.LOGIN_ADDRESS.clear("127.0.0.1")  # the owner's PIN login from the same address
@@ -361,7 +356,7 @@ def test_a_passkey_sign_in_revokes_the_browsers_previous_session(app, agent, pho
 
 
 def test_the_json_steps_refuse_a_request_without_the_csrf_token(app, agent):
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.client.post("/espace-agent/cles-d-acces/options", json={}).status_code == 400
     assert app.test_client().post("/connexion-cle-d-acces/options", json={}).status_code == 400
     assert db.session.scalar(db.select(db.func.count(FlowState.id)).where(FlowState.purpose.like("passkey%"))) == 0
@@ -369,7 +364,7 @@ def test_the_json_steps_refuse_a_request_without_the_csrf_token(app, agent):
 
 def test_a_session_taken_over_later_cannot_add_a_passkey(app, agent, sophie):
     """A stolen cookie used an hour after the login cannot give itself a lasting way in."""
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     [session] = live_sessions_of(sophie)
     session.created_at = utcnow() - timedelta(minutes=16)
     db.session.commit()
@@ -381,13 +376,13 @@ def test_a_session_taken_over_later_cannot_add_a_passkey(app, agent, sophie):
 
 def test_a_registration_challenge_cannot_create_a_passkey_for_another_agent(app, agent, sophie, new_agent):
     """A creation begun in Sophie's session cannot be finished once the browser belongs to someone else."""
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     browser = PasskeyBrowser(agent.client)
     token = csrf_token(agent.client, "/espace-agent/")
     options = browser.post("/espace-agent/cles-d-acces/options", token).get_json()
     answer = browser.authenticator.create(options, browser.origin)
     agent.client.post("/deconnexion", data={"csrf_token": token})
-    agent.log_in(SOPHIE, SOPHIE_PIN)
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
     response = browser.post("/espace-agent/cles-d-acces", csrf_token(agent.client, "/espace-agent/"), answer)
     assert response.status_code == 400
     assert db.session.scalar(db.select(db.func.count(Passkey.id))) == 0
