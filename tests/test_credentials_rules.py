@@ -356,6 +356,14 @@ def test_the_daily_cap_refuses_wrong_codes_unchecked_until_the_day_ends(from_cli
     assert in_flight(STAFF_CODE, "agnes@cgos.example") == 0
 
 
+def test_past_the_days_cap_of_wrong_codes_a_recovery_code_is_still_checked_within_the_lockout(from_client):
+    fail(STAFF_CODE, 3, "agnes@cgos.example")
+    assert attempt(STAFF_CODE, "agnes@cgos.example", right).refusal is Refusal.CAPPED
+    assert attempt(attempts.STAFF_RECOVERY_CODE, "agnes@cgos.example", right).succeeded
+    fail(attempts.STAFF_RECOVERY_CODE, 5, "agnes@cgos.example")
+    assert attempt(attempts.STAFF_RECOVERY_CODE, "agnes@cgos.example", right).refusal is Refusal.LOCKED
+
+
 def test_a_full_daily_cap_is_told_before_a_full_lockout(from_client):
     SECOND_FACTOR_DAILY.count("agnes@cgos.example")
     SECOND_FACTOR_DAILY.count("agnes@cgos.example")
