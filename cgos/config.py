@@ -70,7 +70,10 @@ def default_config(instance_path: str) -> dict:
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=20),
         # However active, a logged-in session ends this long after the login (ASVS 3.3.2).
         "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=20),
+        # The cookie's signature outlives the server's own rules (idle timeout, keypad, flow states),
+        # so an agent back after 25 minutes reads « Votre session a expiré » or « Le clavier a été
+        # renouvelé », not a bare 400 for a cookie Flask dropped with its CSRF token.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
         # Staff see a whole region's personal data: their sessions end sooner.
         "STAFF_SESSION_IDLE_TIMEOUT": timedelta(minutes=15),
         "STAFF_SESSION_ABSOLUTE_LIFETIME": timedelta(hours=8),

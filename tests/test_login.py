@@ -514,11 +514,16 @@ def test_logout_revokes_the_session_on_the_server(agent, app):
 def test_an_idle_session_expires_after_twenty_minutes(clock, agent):
     agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert agent.client.get("/espace-agent/").status_code == 200
-    # Just past the rule: the session cookie's signature also lasts 20 minutes (PERMANENT_SESSION_LIFETIME,
-    # whole seconds), so a second later Flask would drop the cookie before the server's idle rule reads it.
     clock.shift(timedelta(minutes=20, microseconds=1))
     response = agent.client.get("/espace-agent/", follow_redirects=True)
     assert "Votre session a expiré" in response.get_data(as_text=True)
+
+
+def test_an_agent_back_after_an_hour_is_told_the_session_expired(clock, agent):
+    agent.log_in(SOPHIE.numero, SOPHIE.pin)
+    clock.shift(timedelta(minutes=65))
+    response = agent.client.get("/espace-agent/", follow_redirects=True)
+    assert "Votre session a expiré après une période" in response.get_data(as_text=True)
 
 
 def test_a_logged_in_agent_visiting_login_goes_home(agent):
