@@ -12,6 +12,8 @@ from cgos import agents_import
 from cgos.credentials.hashing import nir_digest
 from cgos.extensions import db
 from cgos.models import Agent, PasswordState
+from tests_support.factories import agent_row
+from tests_support.personas import SOPHIE
 
 HEADER = "numero,nir,civilite,nom,prenom,date_naissance,email,etablissement,position\n"
 GOOD = [
@@ -47,7 +49,7 @@ def test_a_valid_file_creates_and_updates(runner, tmp_path):
     assert "1 agent(s) créé(s), 1 mis à jour." in result.output
     paul = db.session.scalar(db.select(Agent).where(Agent.last_name == "LEROY"))
     assert paul.establishment.name == "Centre Hospitalier Universitaire de Rennes" and paul.position == "titulaire"
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     assert sophie.email is None and sophie.pin_hash, "an update never touches the password"
 
 
@@ -118,7 +120,7 @@ def test_importing_the_same_file_again_updates_every_agent(runner, tmp_path):
 
 
 def test_an_update_changes_the_file_fields_and_keeps_secrets_and_password_state(runner, tmp_path):
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     sophie.phone_mobile, sophie.pending_email = "0612345678", "nouvelle@example.org"
     sophie.provisional_pin_hash, sophie.provisional_reminder_day = "provisional-hash", 7
     db.session.commit()
@@ -145,7 +147,7 @@ def test_an_update_changes_the_file_fields_and_keeps_secrets_and_password_state(
     assert result.exit_code == 0, result.output
     assert "0 agent(s) créé(s), 1 mis à jour." in result.output
     db.session.expire_all()
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     assert (sophie.last_name, sophie.email, sophie.position) == ("BERNARD-LEROY", "s.bl@example.org", "contractuel")
     assert sophie.establishment.name == "Centre Hospitalier Universitaire de Rennes"
     assert {field: getattr(sophie, field) for field in kept} == kept

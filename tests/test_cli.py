@@ -3,6 +3,7 @@
 from cgos.credentials.hashing import nir_digest
 from cgos.extensions import db
 from cgos.models import Agent, Commune, Delegation, DelegationStaff, Establishment, PasswordState
+from tests_support.personas import BRETAGNE_STAFF, DEMO_AGENTS, JEAN, LUC, MARIE, NADIA, SOPHIE
 
 
 def test_setup_twice_changes_nothing(runner):
@@ -34,15 +35,29 @@ def test_reference_data_is_loaded(app):
 
 def test_demo_agents_are_as_the_contract_says(app):
     agents = {a.numero: a for a in db.session.scalars(db.select(Agent))}
-    assert set(agents) == {"35127846S", "22904518R", "29088361J", "35477120M", "75236094N"}
-    assert agents["35127846S"].password_state == PasswordState.NONE
-    assert agents["22904518R"].email is None
-    assert agents["29088361J"].password_state == PasswordState.PERSONAL
-    assert agents["35477120M"].password_state == PasswordState.LEGACY
-    assert agents["75236094N"].password_state == PasswordState.PROVISIONAL
-    assert agents["35127846S"].nir_digest == nir_digest("2 85 03 35 238 123 88")
+    assert set(agents) == {person.compact_numero for person in DEMO_AGENTS}
+    assert agents[MARIE.compact_numero].password_state == PasswordState.NONE
+    assert agents[JEAN.compact_numero].email is None
+    assert agents[SOPHIE.compact_numero].password_state == PasswordState.PERSONAL
+    assert agents[LUC.compact_numero].password_state == PasswordState.LEGACY
+    assert agents[NADIA.compact_numero].password_state == PasswordState.PROVISIONAL
+    assert agents[MARIE.compact_numero].nir_digest == nir_digest(MARIE.spaced_nir)
     staff = db.session.scalar(db.select(DelegationStaff))
-    assert staff.email == "delegation.bretagne@example.org" and staff.delegation.code == "bretagne"
+    assert staff.email == BRETAGNE_STAFF.email and staff.delegation.code == "bretagne"
+
+
+def test_the_test_personas_are_the_demo_data(app):
+    """tests_support.personas types the demo data once for every test: it must be what `setup --demo` loads."""
+    for person in DEMO_AGENTS:
+        row = db.session.scalar(db.select(Agent).where(Agent.numero == person.compact_numero))
+        assert (row.civility, row.first_name, row.last_name, row.birth_date, row.email) == (
+            person.civility,
+            person.first_name,
+            person.last_name,
+            person.birth_date,
+            person.email,
+        ), person.numero
+        assert row.nir_digest == nir_digest(person.nir) and row.establishment.name == person.establishment
 
 
 def test_no_nir_is_stored_in_clear(app):

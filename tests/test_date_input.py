@@ -8,7 +8,8 @@ import pytest
 from cgos.extensions import db
 from cgos.models import MailChangeRequest, Registration
 from cgos.validators import parse_french_date
-from tests_support.flows import NEW_NIR, QUESTIONNAIRE_URL, REGISTRATION_URL, nir_step, register, send_questionnaire
+from tests_support.flows import QUESTIONNAIRE_URL, REGISTRATION_URL, nir_step, register, send_questionnaire
+from tests_support.personas import ANNE
 
 # Every way a phone's keypad, a paste or an autofill writes 14 March 1985.
 WAYS_OF_TYPING = ["14031985", "14 03 1985", "14/03/1985", "14-03-1985", "14.03.1985", " 14 / 03 / 1985 ", "1985-03-14"]
@@ -93,7 +94,7 @@ def test_registration_dates_short_of_digits_get_the_message_with_an_example(eith
 
 def test_digits_alone_come_back_with_their_slashes(agent):
     """The check page shows the date the server read, as the person reads a date."""
-    nir_step(agent, NEW_NIR)
+    nir_step(agent, ANNE.nir)
     page = agent.submit(
         REGISTRATION_URL + "/inscription",
         {
@@ -119,7 +120,7 @@ def test_digits_alone_come_back_with_their_slashes(agent):
 )
 def test_each_date_is_one_numeric_text_field_whose_hint_says_both_ways(agent, url, field, hint):
     if url != QUESTIONNAIRE_URL:
-        nir_step(agent, NEW_NIR)
+        nir_step(agent, ANNE.nir)
         url = REGISTRATION_URL + url
     page = agent.get(url)
     control = page.soup.find(id=field)

@@ -37,9 +37,6 @@ from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.mail import open_mail
 from cgos.models import (
-    Agent,
-    Delegation,
-    Establishment,
     FlowState,
     MailChangeRequest,
     OutboundMail,
@@ -49,7 +46,9 @@ from cgos.models import (
 from cgos.number_request import services as number_request
 from cgos.provisional_password.forms import birth_year
 from cgos.templating import age, french_date, french_datetime, french_time
+from tests_support.factories import agent_row, registration_row
 from tests_support.flows import link_in, register
+from tests_support.personas import JEAN, MARIE, SOPHIE
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")
@@ -161,7 +160,7 @@ def test_the_questionnaire_answers_on_29_february(clock, agent):
     """On 29 February the birth date check gave a 500 to everyone: it now answers normally."""
     clock.move_to(in_paris(date(2028, 2, 29), time(10, 0)))
     page = agent.get("/questionnaire-adresse-mail")
-    page = agent.submit("/questionnaire-adresse-mail", {"numero": "22904518 R", "birth_date": "02/11/1979"})
+    page = agent.submit("/questionnaire-adresse-mail", {"numero": JEAN.numero, "birth_date": JEAN.birth_date_typed})
     assert page.status == 422
     assert page.field_error("birth_date") is None
     page = agent.submit("/questionnaire-adresse-mail", {"birth_date": "01/03/2014"})
@@ -202,7 +201,7 @@ def test_the_registration_link_itself_expires_at_48_hours(clock, app, agent):
 
 def test_the_mail_change_link_itself_expires_at_48_hours(clock, app):
     """The same boundary for « Modifier mon adresse mail », on the special days."""
-    sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+    sophie = agent_row(SOPHIE)
     for day in SPECIAL_DAYS:
         for sent in (in_paris(day, time(0, 0)), in_paris(day, time(23, 59))):
             for after, expected in [
@@ -244,7 +243,7 @@ def test_across_the_spring_clock_change_a_pin_ends_an_hour_later_on_the_wall_clo
 
 def test_the_provisional_password_mail_gives_the_paris_date(clock, app):
     """Issued at 23:30 UTC on 30 March 2024 (00:30 on the 31st in Paris), it ends at 01:30 on 30 April in Paris."""
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     issued = datetime(2024, 3, 30, 23, 30, tzinfo=UTC)
     clock.move_to(issued)
     with app.test_request_context():
@@ -314,7 +313,7 @@ def test_reminders_at_any_run_times_are_never_early_late_or_twice(app, issued, o
 
 def test_the_remind_command_mails_on_days_7_21_and_28_on_the_special_days(app):
     """`mail remind` run daily at 03:00 in Paris (the database's filter and the rule agree)."""
-    marie = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    marie = agent_row(MARIE)
     for day in SPECIAL_DAYS[:6]:
         issued = in_paris(day, time(23, 59))
         marie.provisional_pin_hash, marie.provisional_issued_at = "provisional-hash", issued
@@ -358,32 +357,6 @@ def test_mail_purge_empties_exactly_the_bodies_older_than_the_retention(app):
         db.session.commit()
 
 
-def pending_registration(created_at: datetime, **values) -> Registration:
-    """A registration row as the form stores it, Anne's, created at `created_at`."""
-    return Registration(
-        created_at=created_at,
-        nir_digest="0" * 64,
-        nir_masked="2 91 03 ** *** *** **",
-        civility="Mme",
-        last_name="Le Goff",
-        first_name="Anne",
-        birth_date=date(1991, 3, 12),
-        email="anne.legoff@example.org",
-        country="FR",
-        postal_code="35000",
-        city="Rennes",
-        establishment_id=db.session.scalar(db.select(Establishment.id)),
-        delegation_id=db.session.scalar(db.select(Delegation.id)),
-        entry_date=date(2015, 9, 1),
-        position="titulaire",
-        token_digest=secrets.token_hex(32),
-        payslip_filename="bulletin.pdf",
-        payslip_mimetype="application/pdf",
-        payslip_size=15,
-        **values,
-    )
-
-
 def test_the_purges_remove_exactly_what_is_past_its_limit(app):
     """Unconfirmed registrations past 72 h, payslips decided past PAYSLIP_RETENTION_DAYS, expired flow states."""
     keep = timedelta(days=app.config["PAYSLIP_RETENTION_DAYS"])
@@ -391,9 +364,9 @@ def test_the_purges_remove_exactly_what_is_past_its_limit(app):
     for model in (MailChangeRequest, Registration, FlowState):
         db.session.execute(db.delete(model))
     for now in boundary_nows():
-        unconfirmed = [pending_registration(now - timedelta(hours=72) + shift) for shift in shifts]
+        unconfirmed = [registration_row(now - timedelta(hours=72) + shift) for shift in shifts]
         decided = [
-            pending_registration(
+            registration_row(
                 now - keep - timedelta(days=1),
                 status=RequestStatus.ACCEPTED,
                 decided_at=now - keep + shift,

@@ -21,12 +21,12 @@ from bs4 import BeautifulSoup
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
-from tests_support.flows import link_in, register, send_questionnaire
+from tests_support.flows import link_in, register, request_provisional_password, send_questionnaire
+from tests_support.personas import JEAN, MARIE, SOPHIE
 from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
 from tests_support.staff import log_in_staff
 
 pytestmark = pytest.mark.faults
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
@@ -43,11 +43,11 @@ def test_redis_down_refuses_logins_in_french_and_recovers(make_app, new_agent, r
     app = make_app(RATELIMIT_STORAGE_URI=redis_server.url)
     with app.app_context():
         agent = new_agent(app)
-        assert "Bienvenue" in agent.log_in(SOPHIE, SOPHIE_PIN).text
+        assert "Bienvenue" in agent.log_in(SOPHIE.numero, SOPHIE.pin).text
 
         redis_server.stop()
         other = new_agent(app)
-        page = other.log_in(SOPHIE, SOPHIE_PIN)
+        page = other.log_in(SOPHIE.numero, SOPHIE.pin)
         assert page.status == 503
         assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
         assert "Bienvenue" not in page.text, "fail closed: no login without the lockout count"
@@ -57,7 +57,7 @@ def test_redis_down_refuses_logins_in_french_and_recovers(make_app, new_agent, r
         assert app.test_client().get("/readyz").status_code == 503
 
         redis_server.start()
-        assert "Bienvenue" in new_agent(app).log_in(SOPHIE, SOPHIE_PIN).text
+        assert "Bienvenue" in new_agent(app).log_in(SOPHIE.numero, SOPHIE.pin).text
         assert app.test_client().get("/readyz").status_code == 200
 
 
@@ -77,7 +77,7 @@ def test_database_down_gives_french_503_pages(app_without_database, new_agent):
     agent = new_agent(app_without_database)
     assert agent.get("/premiere-connexion").status == 200, "a blank form needs no database"
     assert agent.get("/").status == 200, "nor does the login page: its keypad is an id in the session"
-    page = agent.log_in(SOPHIE, SOPHIE_PIN)
+    page = agent.log_in(SOPHIE.numero, SOPHIE.pin)
     assert page.status == 503
     assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
     assert app_without_database.test_client().get("/readyz").get_json()["database"] == "unavailable"
@@ -86,7 +86,7 @@ def test_database_down_gives_french_503_pages(app_without_database, new_agent):
 def test_database_down_during_a_questionnaire_says_so_and_keeps_no_file(app_without_database, new_agent):
     agent = new_agent(app_without_database)
     assert agent.get("/questionnaire-adresse-mail").status == 200, "its blank first page needs no database"
-    identity = {"numero": "22904518 R", "birth_date": "02/11/1979", "last_name": "Martin", "first_name": "Jean"}
+    identity = {"numero": JEAN.numero, "birth_date": JEAN.birth_date_typed, "last_name": "Martin", "first_name": "Jean"}
     page = agent.submit("/questionnaire-adresse-mail", identity)
     assert page.status == 503
     assert page.soup.h1.get_text(strip=True) == "Service momentanément indisponible"
@@ -137,13 +137,7 @@ def test_smtp_down_loses_no_mail_and_sends_none_twice(make_app, new_agent):
     # "worker" with no worker running: `mail send-pending` alone sends, so the counts below are exact.
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SMTP_TIMEOUT=2, MAIL_DELIVERY="worker")
     with app.app_context():
-        marie = new_agent(app)
-        marie.get("/premiere-connexion")
-        marie.submit("/premiere-connexion", {"numero": "35127846 S", "birth_year": "1985", "birth_month": "3"})
-        page = marie.submit(
-            "/premiere-connexion/adresse-mail",
-            {"email": "marie.dupont@example.org", "email_confirmation": "marie.dupont@example.org"},
-        )
+        page = request_provisional_password(new_agent(app), MARIE, "first_connection")
         assert page.soup.h1.get_text(strip=True) == "Confirmation envoi du mot de passe provisoire"
 
         page = register(new_agent(app))
@@ -227,7 +221,7 @@ def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_databas
             response = connection.getresponse()
             cookie = response.getheader("Set-Cookie").split(";")[0]
             data, keys = _form(response.read().decode())
-            data.update(numero=SOPHIE, action="validate", pressed=" ".join(keys[d] for d in "111111"))
+            data.update(numero=SOPHIE.numero, action="validate", pressed=" ".join(keys[d] for d in "111111"))
             prepared.append((connection, cookie, urllib.parse.urlencode(data), f"192.0.2.{number}"))
         barrier = threading.Barrier(20)
         statuses = []
@@ -253,7 +247,7 @@ def test_three_gunicorn_workers_count_every_failed_attempt_once(prepared_databas
         assert set(statuses) <= {422, 429, 303}, "the others refused unchecked: busy (429) or locked (303)"
         import redis
 
-        keys = redis.Redis(port=redis_server.port).keys("*LIMITER/login/29088361J*")
+        keys = redis.Redis(port=redis_server.port).keys(f"*LIMITER/login/{SOPHIE.compact_numero}*")
         assert [int(redis.Redis(port=redis_server.port).get(k)) for k in keys] == [5], "only confirmed failures count"
     finally:
         server.stop()

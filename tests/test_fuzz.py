@@ -17,6 +17,7 @@ from cgos import create_app, flow_state
 from cgos.extensions import db
 from cgos.models import Agent, MailChangeRequest, Registration
 from tests_support.backends import BASE_CONFIG
+from tests_support.personas import JEAN, MARIE, SOPHIE
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("CGOS_FUZZ_EXAMPLES", "10000"))
@@ -30,18 +31,18 @@ ALLOWED = {200, 303, 400, 413, 422, 429}
 
 PLAUSIBLE = st.sampled_from(
     [
-        "35127846 S",
+        MARIE.numero,
         "35127846s",
-        "29088361 J",
+        SOPHIE.numero,
         "1985",
         "3",
         "13",
         "0",
         "-1",
-        "2 85 03 35 238 123 88",
-        "marie.dupont@example.org",
+        MARIE.spaced_nir,
+        MARIE.email,
         "a@b",
-        "14/03/1985",
+        MARIE.birth_date_typed,
         "1985-03-14",
         "31/02/2020",
         "35000",
@@ -168,7 +169,7 @@ def test_identification_forms(fuzz_app, url):
 @pytest.mark.parametrize("steps", ["forgotten_password", "first_connection"])
 def test_mail_confirmation_forms(fuzz_app, steps):
     with fuzz_app.app_context():
-        marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == "35127846S"))
+        marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == MARIE.compact_numero))
     url = {"forgotten_password": "/mot-de-passe-oublie", "first_connection": "/premiere-connexion"}[steps]
     post_all(
         at_step(with_state(fuzz_app, steps, {"agent": marie}), url + "/adresse-mail"),
@@ -178,8 +179,8 @@ def test_mail_confirmation_forms(fuzz_app, steps):
 
 
 QUESTIONNAIRE_IDENTITY = {
-    "numero": "22904518R",
-    "birth_date": "1979-11-02",
+    "numero": JEAN.compact_numero,
+    "birth_date": JEAN.birth_date.isoformat(),
     "last_name": "Martin",
     "first_name": "Jean",
 }
@@ -216,7 +217,7 @@ def test_nir_form(fuzz_app):
 
 def test_known_nir_mail_form(fuzz_app):
     with fuzz_app.app_context():
-        marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == "35127846S"))
+        marie = db.session.scalar(db.select(Agent.id).where(Agent.numero == MARIE.compact_numero))
     post_all(
         at_step(with_state(fuzz_app, "number_request", {"agent": marie}), "/demande-numero/adresse-mail"),
         "/demande-numero/adresse-mail",

@@ -6,8 +6,7 @@ from cgos.extensions import db
 from cgos.mail import send_pending
 from cgos.models import OutboundMail
 from tests_support.flows import request_provisional_password
-
-DEMO_NIRS = ["285033523812388", "2 85 03 35 238 123 88"]
+from tests_support.personas import MARIE
 
 
 def test_the_provisional_password_mail_goes_out_with_text_and_html(mail_app, smtp, new_agent):
@@ -22,7 +21,7 @@ def test_the_provisional_password_mail_goes_out_with_text_and_html(mail_app, smt
     html = message.get_body(("html",)).get_content()
     assert re.search(r"^Mot de passe provisoire : \d{6}$", text, re.M)
     assert "Merci de surveiller votre messagerie" in text and "Spams" in html
-    for nir in DEMO_NIRS:
+    for nir in (MARIE.nir, MARIE.spaced_nir):
         assert nir not in text and nir not in html
     row = db.session.scalar(db.select(OutboundMail))
     assert row.sent_at is not None and row.attempts == 1

@@ -9,15 +9,16 @@ import pytest
 from cgos import maintenance
 from cgos.extensions import db
 from cgos.models import FlowState, MailChangeRequest, OutboundMail, SecurityEvent, utcnow
+from tests_support.factories import establishment_id
 from tests_support.flows import (
     PDF,
     QUESTIONNAIRE_PAGES,
     QUESTIONNAIRE_URL,
     answer_questionnaire,
-    establishment_id,
     questionnaire_fields,
     send_questionnaire,
 )
+from tests_support.personas import JEAN
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -318,7 +319,7 @@ def test_a_post_that_leaves_a_field_out_does_not_reuse_the_answer_kept(either):
     """A field missing from the POST is empty, not the answer kept (a kept date once gave a 500 here)."""
     answer_questionnaire(either, questionnaire_fields())
     either.get(URL)
-    page = either.post(URL, {"csrf_token": either.page.form_data()["csrf_token"], "numero": "22904518 R"})
+    page = either.post(URL, {"csrf_token": either.page.form_data()["csrf_token"], "numero": JEAN.numero})
     assert page.status == 422
     assert page.field_error("birth_date") == "Saisissez votre date de naissance."
     assert kept_state().data["answers"]["identity"]["birth_date"] == "1979-11-02", "the answer kept is unchanged"

@@ -8,12 +8,14 @@ from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.models import Agent, OutboundMail, utcnow
 from cgos.templating import french_date
+from tests_support.factories import agent_row
+from tests_support.personas import MARIE
 
 
 @pytest.fixture
 def marie(app):
     """Marie with a provisional password issued through the normal path."""
-    agent = db.session.scalar(db.select(Agent).where(Agent.numero == "35127846S"))
+    agent = agent_row(MARIE)
     with app.test_request_context():
         issue_provisional_password(agent)
         db.session.commit()
@@ -84,7 +86,9 @@ def test_agents_are_reminded_a_batch_at_a_time_and_none_is_missed(app, runner, m
     from cgos import maintenance
 
     monkeypatch.setattr(maintenance, "REMINDER_BATCH_SIZE", 1)
-    others = db.session.scalars(db.select(Agent).where(Agent.numero != "35127846S", Agent.email.is_not(None))).all()
+    others = db.session.scalars(
+        db.select(Agent).where(Agent.numero != MARIE.compact_numero, Agent.email.is_not(None))
+    ).all()
     for agent in [marie, *others]:
         agent.provisional_pin_hash, agent.provisional_issued_at = "provisional-hash", utcnow() - timedelta(days=8)
     db.session.commit()

@@ -10,7 +10,6 @@ import cgos.questionnaire.routes as questionnaire_routes
 from cgos.extensions import db
 from cgos.models import FlowState, MailChangeRequest, OutboundMail, Registration
 from tests_support.flows import (
-    NEW_NIR,
     QUESTION_PAGES,
     answer_questionnaire,
     answer_questions,
@@ -21,6 +20,7 @@ from tests_support.flows import (
     registration_fields,
     send_questionnaire,
 )
+from tests_support.personas import ANNE
 from tests_support.staff import log_in_staff
 
 CHECK = "/demande-numero/inscription/verification"
@@ -72,7 +72,7 @@ def heading(page) -> str:
 def at_the_check_page(app, new_agent, **overrides):
     """Anne's registration answered up to « Vérifiez vos réponses », in two tabs of one browser."""
     first, second = new_agent(app), new_agent(app)
-    nir_step(first, NEW_NIR)
+    nir_step(first, ANNE.nir)
     page = answer_questions(first, registration_fields(**overrides))
     assert heading(page) == "Vérifiez vos réponses"
     same_browser(first, second)
@@ -205,7 +205,7 @@ HIDDEN_CHARACTER = "contient un caractère invisible ou de contrôle"
 def at_the_address_page(app, new_agent):
     """A registration whose identity is answered, on « Votre adresse »."""
     browser = new_agent(app)
-    nir_step(browser, NEW_NIR)
+    nir_step(browser, ANNE.nir)
     fields = registration_fields()
     browser.submit("/demande-numero/inscription", {name: fields[name] for name in QUESTION_PAGES[0][1]})
     assert heading(browser.get(ADDRESS)) == "Votre adresse"
@@ -390,11 +390,11 @@ def quota_app(make_app):
 
 def test_past_the_upload_quota_a_new_registration_payslip_waits_with_a_clear_message(quota_app, new_agent, caplog):
     first, second = new_agent(quota_app), new_agent(quota_app)
-    nir_step(first, NEW_NIR)
+    nir_step(first, ANNE.nir)
     assert (
         heading(answer_questions(first, registration_fields(payslip=(PAYSLIP_4K, "a.pdf")))) == "Vérifiez vos réponses"
     )
-    nir_step(second, NEW_NIR)
+    nir_step(second, ANNE.nir)
     page = answer_questions(second, registration_fields(payslip=(PAYSLIP_4K, "b.pdf")))
     assert page.status == 422 and QUOTA_FULL in page.field_error("payslip")
     assert len(files_in(quota_app, "kept")) == 1, "nothing written for the second"
@@ -417,11 +417,11 @@ def test_once_the_folder_is_purged_payslips_are_accepted_again(quota_app, new_ag
     # Measure at every upload: the interval runs on time.monotonic, which the clock fixture does not move.
     monkeypatch.setattr(uploads, "QUOTA_MEASURE_SECONDS", 0)
     first, second = new_agent(quota_app), new_agent(quota_app)
-    nir_step(first, NEW_NIR)
+    nir_step(first, ANNE.nir)
     answer_questions(first, registration_fields(payslip=(PAYSLIP_4K, "a.pdf")))
     for kept in files_in(quota_app, "kept"):
         kept.unlink()
-    nir_step(second, NEW_NIR)
+    nir_step(second, ANNE.nir)
     assert (
         heading(answer_questions(second, registration_fields(payslip=(PAYSLIP_4K, "b.pdf")))) == "Vérifiez vos réponses"
     )

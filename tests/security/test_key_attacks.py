@@ -18,11 +18,13 @@ from cgos import create_app
 from cgos.backoffice import second_factor, totp
 from cgos.extensions import db
 from cgos.mail import open_mail, send_pending
-from cgos.models import DelegationStaff, OutboundMail, SecurityEvent, StaffRecoveryCode
+from cgos.models import OutboundMail, SecurityEvent, StaffRecoveryCode
 from cgos.production import UnsafeConfiguration
 from tests_support.backends import BASE_CONFIG
+from tests_support.factories import staff_row
 from tests_support.flows import request_provisional_password
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_TOTP_SECRET, log_in_staff
+from tests_support.personas import BRETAGNE_STAFF, DEMO_TOTP_SECRET
+from tests_support.staff import log_in_staff
 
 # What the demo data was sealed with: the tests' SECRET_KEY (MAIL_SECRET_KEY and TOTP_SECRET_KEYS unset).
 OLD = BASE_CONFIG["SECRET_KEY"]
@@ -44,15 +46,6 @@ PRODUCTION = {
 def production_start(url: str, **config):
     """Start the portal in production on a test database (as gunicorn does)."""
     return create_app({**BASE_CONFIG, **PRODUCTION, "SQLALCHEMY_DATABASE_URI": url, **config})
-
-
-def demo_staff() -> DelegationStaff:
-    """The Bretagne demo staff member, read afresh."""
-    return db.session.scalar(
-        db.select(DelegationStaff)
-        .where(DelegationStaff.email == DEMO_STAFF_EMAIL)
-        .execution_options(populate_existing=True)
-    )
 
 
 def logged_in(page) -> bool:
@@ -86,7 +79,7 @@ def test_staff_still_log_in_when_the_mail_key_changes_and_the_old_one_is_listed(
 
 def test_an_unreadable_totp_secret_is_a_wrong_code_and_an_error_log_not_a_500(app, agent, caplog):
     """A key changed with the old one dropped: no 500, no session, the operator told; a recovery code still works."""
-    staff = demo_staff()
+    staff = staff_row(fresh=True)
     sealed = staff.totp_secret_sealed
     recovery = totp.new_recovery_codes()[0]
     db.session.add(StaffRecoveryCode(staff_id=staff.id, digest=second_factor.recovery_digest(recovery)))
@@ -102,7 +95,7 @@ def test_an_unreadable_totp_secret_is_a_wrong_code_and_an_error_log_not_a_500(ap
         f"TOTP secret unreadable for staff {staff.id}: run keys rotate (listing its key) or staff reset-2fa"
     )
     assert DEMO_TOTP_SECRET not in caplog.text
-    assert demo_staff().totp_secret_sealed == sealed, "the secret is left alone for `keys rotate`"
+    assert staff_row(fresh=True).totp_secret_sealed == sealed, "the secret is left alone for `keys rotate`"
     assert staff_events("second_factor_failure") == 1 and staff_events("login_success") == 0
 
     page = agent.submit("/delegation/verification", {"code": recovery})
@@ -112,7 +105,7 @@ def test_an_unreadable_totp_secret_is_a_wrong_code_and_an_error_log_not_a_500(ap
 def test_rotation_then_dropping_the_old_key_keeps_staff_and_queued_mails_working(mail_app, smtp, new_agent):
     request_provisional_password(new_agent(mail_app))
     mail = queued_mail()
-    sealed_mail, sealed_totp = mail.sealed_secrets, demo_staff().totp_secret_sealed
+    sealed_mail, sealed_totp = mail.sealed_secrets, staff_row(fresh=True).totp_secret_sealed
     mail_app.config.update(MAIL_SECRET_KEY=[NEW_MAIL, OLD], TOTP_SECRET_KEYS=[NEW_TOTP, OLD])
 
     result = rotate(mail_app)
@@ -121,7 +114,7 @@ def test_rotation_then_dropping_the_old_key_keeps_staff_and_queued_mails_working
         "Secrets TOTP du personnel : 1 rechiffré(s) avec la clé la plus récente, 0 illisible(s).",
         "Mails en attente : 1 rechiffré(s) avec la clé la plus récente, 0 illisible(s).",
     ]
-    assert queued_mail().sealed_secrets != sealed_mail and demo_staff().totp_secret_sealed != sealed_totp
+    assert queued_mail().sealed_secrets != sealed_mail and staff_row(fresh=True).totp_secret_sealed != sealed_totp
 
     mail_app.config.update(MAIL_SECRET_KEY=NEW_MAIL, TOTP_SECRET_KEYS=[NEW_TOTP])
     assert logged_in(log_in_staff(new_agent(mail_app)))
@@ -137,12 +130,12 @@ def test_rotating_twice_is_harmless(app):
     result = rotate(app)
     assert result.exit_code == 0
     assert "Secrets TOTP du personnel : 1 rechiffré(s)" in result.output
-    assert second_factor.unseal(demo_staff().totp_secret_sealed) == DEMO_TOTP_SECRET
+    assert second_factor.unseal(staff_row(fresh=True).totp_secret_sealed) == DEMO_TOTP_SECRET
 
 
 def test_rotate_reports_unreadable_secrets_without_printing_them_and_leaves_them_alone(mail_app, new_agent):
     request_provisional_password(new_agent(mail_app))
-    mail, staff = queued_mail(), demo_staff()
+    mail, staff = queued_mail(), staff_row(fresh=True)
     sealed_mail, sealed_totp = mail.sealed_secrets, staff.totp_secret_sealed
     mail_app.config.update(MAIL_SECRET_KEY=NEW_MAIL, TOTP_SECRET_KEYS=[NEW_TOTP])
 
@@ -151,14 +144,14 @@ def test_rotate_reports_unreadable_secrets_without_printing_them_and_leaves_them
     assert result.output.splitlines() == [
         "Secrets TOTP du personnel : 0 rechiffré(s) avec la clé la plus récente, 1 illisible(s).",
         "Mails en attente : 0 rechiffré(s) avec la clé la plus récente, 1 illisible(s).",
-        f"Aucune clé ne lit les secrets TOTP du personnel n° {staff.id} ({DEMO_STAFF_EMAIL}) : ajoutez à "
+        f"Aucune clé ne lit les secrets TOTP du personnel n° {staff.id} ({BRETAGNE_STAFF.email}) : ajoutez à "
         "TOTP_SECRET_KEYS la clé qui les a chiffrés, ou réinitialisez leur double authentification "
         "(staff reset-2fa <adresse>).",
         f"Aucune clé ne lit les secrets des mails n° {mail.id} : ajoutez à MAIL_SECRET_KEY la clé qui les a "
         "chiffrés, ou abandonnez ces mails (keys rotate --drop-unreadable-mails).",
     ]
     assert DEMO_TOTP_SECRET not in result.output
-    assert queued_mail().sealed_secrets == sealed_mail and demo_staff().totp_secret_sealed == sealed_totp
+    assert queued_mail().sealed_secrets == sealed_mail and staff_row(fresh=True).totp_secret_sealed == sealed_totp
 
 
 def test_a_mail_whose_key_is_lost_can_be_dropped_so_production_starts_again(mail_app, new_agent):
@@ -206,7 +199,7 @@ def test_secrets_sealed_before_the_key_settings_stay_readable(app):
 
 def test_production_refuses_to_start_with_secrets_no_key_can_read(app, new_agent):
     request_provisional_password(new_agent(app))
-    url, staff_id, mail_id = app.config["SQLALCHEMY_DATABASE_URI"], demo_staff().id, queued_mail().id
+    url, staff_id, mail_id = app.config["SQLALCHEMY_DATABASE_URI"], staff_row(fresh=True).id, queued_mail().id
     db.session.remove()
 
     with pytest.raises(UnsafeConfiguration) as refused:
@@ -227,7 +220,7 @@ def test_production_refuses_a_key_setting_that_is_not_a_list_of_strings(tmp_path
 
 def test_keys_rotate_still_runs_in_production_where_the_web_start_is_refused(app):
     """The old key lost: gunicorn refuses to start, and the commands that repair it still run, with the same settings."""
-    url, staff_id = app.config["SQLALCHEMY_DATABASE_URI"], demo_staff().id
+    url, staff_id = app.config["SQLALCHEMY_DATABASE_URI"], staff_row(fresh=True).id
     db.session.remove()
     with pytest.raises(UnsafeConfiguration):
         production_start(url, TOTP_SECRET_KEYS=[NEW_TOTP])
