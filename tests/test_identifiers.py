@@ -13,15 +13,10 @@ from hypothesis import strategies as st
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
 from cgos.identifiers import french_message, nir, numero
+from tests_support.personas import DEMO_AGENTS
 
-DEMO_NUMEROS = ["35127846 S", "22904518 R", "29088361 J", "35477120 M", "75236094 N"]
-DEMO_NIRS = [
-    "2 85 03 35 238 123 88",
-    "1 79 11 22 056 042 50",
-    "2 90 06 29 019 088 62",
-    "1 68 01 35 238 077 15",
-    "2 95 09 75 056 133 87",
-]
+DEMO_NUMEROS = [person.numero for person in DEMO_AGENTS]
+DEMO_NIRS = [person.spaced_nir for person in DEMO_AGENTS]
 
 eight_digits = st.integers(min_value=0, max_value=99_999_999).map(lambda n: f"{n:08d}")
 
