@@ -105,4 +105,4 @@ topology-tools:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx iproute2 openssl systemd util-linux; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .services .services.env
+	rm -rf $(VENV) .pytest_cache .hypothesis .services .services.env mutants
