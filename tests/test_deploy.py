@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from cgos import create_app, errors
 from cgos.config import default_config
 from cgos.production import production_problems
 from cgos.uploads import OVERSIZE_MARGIN
+from tests_support.pages import Page
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -106,7 +106,7 @@ def test_nginx_takes_request_bodies_up_to_what_the_payslip_forms_accept():
     ],
 )
 def test_each_page_nginx_answers_itself_says_what_the_portal_says(status, words):
-    page = BeautifulSoup((DEPLOY / "nginx" / "errors" / f"{status}.html").read_text(), "html.parser")
+    page = Page(html=(DEPLOY / "nginx" / "errors" / f"{status}.html").read_text()).soup
     assert page.html["lang"] == "fr"
     assert page.h1.get_text(strip=True) == words[0]
     assert page.main.p.get_text(strip=True) == words[1]

@@ -16,12 +16,12 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from cgos.extensions import db
 from cgos.identifiers import numero as numero_rules
 from cgos.models import Agent, MailChangeRequest, OutboundMail, Registration
 from tests_support.flows import link_in, register, request_provisional_password, send_questionnaire
+from tests_support.pages import Page
 from tests_support.personas import JEAN, MARIE, SOPHIE
 from tests_support.servers import Gunicorn, RedisServer, SmtpServer, free_port
 from tests_support.staff import log_in_staff
@@ -194,7 +194,7 @@ def gunicorn_of_test(workers: int, prepared_database, tmp_path, **env) -> Gunico
 
 def _form(html: str) -> tuple[dict, dict]:
     """The login form's fields and the keypad's digit -> token."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = Page(html=html).soup
     form = soup.select_one("main form")
     data = {i["name"]: i.get("value", "") for i in form.select("input[name]") if i.get("type") != "submit"}
     keys = {b.get_text(strip=True): b["value"] for b in soup.select("button[name=key]")}

@@ -5,7 +5,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 
 from cgos import passwords
 from cgos.credentials import limits
@@ -14,6 +13,7 @@ from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.models import AuthSession, PasswordState, SecurityEvent, utcnow
 from tests_support.factories import agent_row
+from tests_support.pages import Page
 from tests_support.personas import LUC, NADIA, SOPHIE
 from tests_support.staff import log_in_staff
 
@@ -39,7 +39,7 @@ def test_login_page_as_full_page_and_fragment(client):
 
 def test_htmx_wiring_is_declared_once_on_the_body(client):
     """Links and forms are boosted from the body into #main; none repeats the target by hand."""
-    soup = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
+    soup = Page(client.get("/")).soup
     assert soup.body["hx-boost:inherited"] == "target:#main swap:innerHTML"
     assert soup.select_one("main#main[hx-history-elt]")
     assert not soup.select('[hx-target="#main"]')

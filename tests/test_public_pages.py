@@ -10,6 +10,7 @@ from flask import render_template
 
 from cgos.extensions import db
 from cgos.models import Delegation
+from tests_support.pages import Page
 
 FOOTER_PAGES = {
     "Accessibilité : partiellement conforme": ("/accessibilite", "Déclaration d'accessibilité"),
@@ -30,7 +31,7 @@ PUBLIC_PAGES = [
 
 
 def test_the_footer_links_every_public_page(client):
-    footer = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser").find("footer")
+    footer = Page(client.get("/")).soup.find("footer")
     links = {a.get_text(strip=True): a["href"] for a in footer.find_all("a") if a["href"].startswith("/")}
     assert links == {label: path for label, (path, _) in FOOTER_PAGES.items()}
     assert footer.find("nav")["aria-label"]
@@ -47,20 +48,17 @@ def test_each_footer_page_as_page_and_fragment(either, label):
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_every_public_page_has_its_own_description(client, path):
-    soup = BeautifulSoup(client.get(path).get_data(as_text=True), "html.parser")
+    soup = Page(client.get(path)).soup
     description = soup.find("meta", attrs={"name": "description"})["content"]
     assert 50 <= len(description) <= 200
     others = [p for p in PUBLIC_PAGES if p != path]
     assert description not in {
-        BeautifulSoup(client.get(p).get_data(as_text=True), "html.parser").find("meta", attrs={"name": "description"})[
-            "content"
-        ]
-        for p in others
+        Page(client.get(p)).soup.find("meta", attrs={"name": "description"})["content"] for p in others
     }, f"{path} shares its description"
 
 
 def test_the_brand_block_and_icons_are_in_the_head_and_header(client):
-    soup = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
+    soup = Page(client.get("/")).soup
     header = soup.find("header")
     logo = header.find("img")
     assert logo["alt"] == "C.G.O.S" and "logo.svg" in logo["src"]
@@ -93,7 +91,7 @@ def test_the_touch_icon_is_180_pixels(client):
 
 
 def test_help_lists_every_delegation_with_a_tel_link(client, app):
-    soup = BeautifulSoup(client.get("/aide-et-contact").get_data(as_text=True), "html.parser")
+    soup = Page(client.get("/aide-et-contact")).soup
     with app.app_context():
         delegations = db.session.scalars(db.select(Delegation)).all()
     assert delegations
@@ -106,7 +104,7 @@ def test_help_lists_every_delegation_with_a_tel_link(client, app):
 
 
 def test_the_footer_phone_is_a_tel_link(client):
-    footer = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser").find("footer")
+    footer = Page(client.get("/")).soup.find("footer")
     assert footer.find("a", href="tel:+33145708220").get_text(strip=True) == "01 45 70 82 20"
 
 
@@ -121,7 +119,7 @@ def test_personal_data_says_how_long_as_the_settings_do(make_app):
 
 
 def test_the_accessibility_statement_follows_the_rgaa_model(client):
-    soup = BeautifulSoup(client.get("/accessibilite").get_data(as_text=True), "html.parser")
+    soup = Page(client.get("/accessibilite")).soup
     sections = [h2.get_text(strip=True) for h2 in soup.find("main").find_all("h2")]
     assert sections == [
         "État de conformité",
@@ -152,7 +150,7 @@ def test_pages_stay_small_on_a_first_load(client):
 def render_mail(app, template: str, **context) -> BeautifulSoup:
     """The HTML part of a mail, parsed."""
     with app.test_request_context():
-        return BeautifulSoup(render_template(f"mail/{template}.html", **context), "html.parser")
+        return Page(html=render_template(f"mail/{template}.html", **context)).soup
 
 
 def test_a_mail_has_the_brand_header_a_viewport_and_a_real_button(app):

@@ -2,12 +2,12 @@
 
 import os
 
-from bs4 import BeautifulSoup
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cgos.extensions import db
 from cgos.models import Agent, DelegationStaff, Passkey
 from tests_support.authenticator import Credential, SoftAuthenticator
+from tests_support.pages import Page
 
 # The test client's origin (BASE_CONFIG's SERVER_NAME): the RP ID is `localhost`.
 ORIGIN = "http://localhost"
@@ -19,8 +19,7 @@ IPHONE_SAFARI = (
 
 def csrf_token(client, url: str = "/") -> str:
     """The CSRF token a page gives its passkey script (`data-csrf-token`)."""
-    soup = BeautifulSoup(client.get(url, follow_redirects=True).get_data(as_text=True), "html.parser")
-    return soup.select_one("[data-csrf-token]")["data-csrf-token"]
+    return Page(client.get(url, follow_redirects=True)).soup.select_one("[data-csrf-token]")["data-csrf-token"]
 
 
 class PasskeyBrowser:
