@@ -68,6 +68,16 @@ OLD_ROWS = [
      ("passkey_failure", None, None, None, None, "creation: not a reason"), None),
     ("personal_data_viewed", True, "request twelve",
      ("personal_data_viewed", None, None, None, None, "request twelve"), ("Consultation de données personnelles", "")),
+    ("personal_data_viewed", True, "request 12a",
+     ("personal_data_viewed", None, None, None, None, "request 12a"), ("Consultation de données personnelles", "")),
+    ("payslip_downloaded", True, "Request 12",
+     ("payslip_downloaded", None, None, None, None, "Request 12"), ("Téléchargement d'un bulletin de paie", "")),
+    ("passkey_deleted", False, "passkey ", ("passkey_deleted", None, None, None, None, "passkey "), None),
+    ("passkey_added", False, "passkey -3", ("passkey_added", None, None, None, None, "passkey -3"), None),
+    # Past an integer column's range: never an id this portal gave.
+    ("passkey_added", False, "passkey 1234567890",
+     ("passkey_added", None, None, None, None, "passkey 1234567890"), None),
+    ("login_failure", False, "Staff", ("login_failure", None, None, None, None, "Staff"), None),
     ("logout", True, None, ("logout", None, None, None, None, None), ("Déconnexion", "")),
 ]  # fmt: skip
 # Older than anything the test does after the upgrade: these rows end « Historique ».

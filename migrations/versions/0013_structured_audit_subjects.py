@@ -19,8 +19,6 @@ Only the kinds that wrote each form are read: a staff member's typed reason stay
 whatever it says. Anything else is left as it was. Downgrade writes the same strings back.
 """
 
-import re
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -50,13 +48,10 @@ SUBJECT_KINDS = {
     "registration": ("registration_id", {"personal_data_viewed", "payslip_downloaded", "registration_accepted", "registration_rejected"}),
     "passkey": ("passkey_id", {"passkey_added", "passkey_deleted", "passkey_cloned"}),
 }  # fmt: skip
-SUBJECT = re.compile(r"(request|registration|passkey) ([0-9]{1,9})")
 CREATION = "creation: "
 SECOND_FACTOR = "second factor: "
 CREATION_FAILURE = "passkey_creation_failure"
 ID_COLUMNS = ("mail_change_request_id", "registration_id", "passkey_id")
-# Rows read and written at a time: the audit trail may hold millions.
-BATCH = 5000
 
 events = sa.table(
     "security_event",
@@ -67,54 +62,28 @@ events = sa.table(
     sa.column("reason", sa.String),
     *(sa.column(name, sa.Integer) for name in ID_COLUMNS),
 )
+row = events.c
 
 
-def structured(kind: str, detail: str) -> dict | None:
-    """The kind, reason and ids an old row's detail becomes, or None to leave the row as it was."""
-    values = {"kind": kind, "reason": None, **dict.fromkeys(ID_COLUMNS)}
-    code = detail
-    if kind == "passkey_failure" and detail.startswith(CREATION):
-        values["kind"], code = CREATION_FAILURE, detail.removeprefix(CREATION)
-    elif kind == "passkey_failure" and detail.startswith(SECOND_FACTOR):
-        code = detail.removeprefix(SECOND_FACTOR)
-    if kind in CODED_KINDS and code in REASONS:
-        return {**values, "reason": code}
-    match = SUBJECT.fullmatch(detail)
-    if match and kind in SUBJECT_KINDS[match[1]][1]:
-        return {**values, SUBJECT_KINDS[match[1]][0]: int(match[2])}
-    return None
+def execute(statement) -> None:
+    """Run one statement on the migration's connection."""
+    op.get_bind().execute(statement)
 
 
-def flattened(row) -> dict:
-    """The kind and detail a row had before this revision, from its new columns."""
-    kind = "passkey_failure" if row.kind == CREATION_FAILURE else row.kind
-    for prefix, (column, _) in SUBJECT_KINDS.items():
-        if getattr(row, column) is not None:
-            return {"kind": kind, "detail": f"{prefix} {getattr(row, column)}"}
-    if row.kind == CREATION_FAILURE:
-        return {"kind": kind, "detail": f"{CREATION}{row.reason}"}
-    if row.kind == "passkey_failure" and row.staff_id is not None and row.reason is not None:
-        return {"kind": kind, "detail": f"{SECOND_FACTOR}{row.reason}"}
-    return {"kind": kind, "detail": row.reason}
-
-
-def rewrite(candidates, statement, change) -> None:
-    """Read the candidate rows by batches of ids; `statement` updates each row `change` returns values for."""
-    connection = op.get_bind()
-    last = 0
-    while True:
-        rows = connection.execute(candidates.where(events.c.id > last).order_by(events.c.id).limit(BATCH)).all()
-        if not rows:
-            return
-        last = rows[-1].id
-        updates = [{"row_id": row.id, **values} for row in rows if (values := change(row)) is not None]
-        if updates:
-            connection.execute(statement, updates)
-
-
-def update(*columns: str):
-    """UPDATE security_event SET each column to its own parameter WHERE id = :row_id (for executemany)."""
-    return events.update().where(events.c.id == sa.bindparam("row_id")).values({c: sa.bindparam(c) for c in columns})
+def move_subjects(prefix: str, column: str, kinds: set[str]) -> None:
+    """« request 12 » → 12 in `column`: the prefix, then one to nine digits, checked with functions
+    SQLite and PostgreSQL share (PostgreSQL's CAST would fail on anything else)."""
+    number = sa.func.substr(row.detail, len(prefix) + 2)
+    execute(
+        events.update()
+        .where(
+            row.kind.in_(kinds),
+            sa.func.substr(row.detail, 1, len(prefix) + 1) == f"{prefix} ",
+            sa.func.length(number).between(1, 9),
+            sa.func.ltrim(number, "0123456789") == "",
+        )
+        .values({column: sa.cast(number, sa.Integer), "detail": None})
+    )
 
 
 def upgrade():
@@ -123,29 +92,39 @@ def upgrade():
         batch_op.add_column(sa.Column("mail_change_request_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("registration_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("passkey_id", sa.Integer(), nullable=True))
-    kinds = CODED_KINDS.union(*(subject_kinds for _, subject_kinds in SUBJECT_KINDS.values()))
-    rewrite(
-        sa.select(events.c.id, events.c.kind, events.c.detail).where(
-            events.c.kind.in_(kinds), events.c.detail.is_not(None)
-        ),
-        update("kind", "reason", *ID_COLUMNS).values(detail=None),
-        lambda row: structured(row.kind, row.detail),
+    # One statement per form, no row read in Python: PostgreSQL's ADD COLUMN keeps the table
+    # locked until the migration commits, and the trail holds a row per login.
+    execute(
+        events.update().where(row.kind.in_(CODED_KINDS), row.detail.in_(REASONS)).values(reason=row.detail, detail=None)
     )
+    for prefix, kind in ((CREATION, CREATION_FAILURE), (SECOND_FACTOR, "passkey_failure")):
+        execute(
+            events.update()
+            .where(row.kind == "passkey_failure", row.detail.in_([prefix + reason for reason in REASONS]))
+            .values(kind=kind, reason=sa.func.substr(row.detail, len(prefix) + 1), detail=None)
+        )
+    for prefix, (column, kinds) in SUBJECT_KINDS.items():
+        move_subjects(prefix, column, kinds)
 
 
 def downgrade():
-    structured_rows = sa.or_(
-        events.c.kind == CREATION_FAILURE,
-        events.c.reason.is_not(None),
-        *(events.c[name].is_not(None) for name in ID_COLUMNS),
+    for prefix, (column, _) in SUBJECT_KINDS.items():
+        execute(
+            events.update()
+            .where(row[column].is_not(None), row.detail.is_(None))
+            .values(detail=sa.literal(f"{prefix} ") + sa.cast(row[column], sa.String))
+        )
+    execute(
+        events.update()
+        .where(row.kind == CREATION_FAILURE)
+        .values(kind="passkey_failure", detail=sa.func.coalesce(row.detail, sa.literal(CREATION) + row.reason))
     )
-    rewrite(
-        sa.select(
-            events.c.id, events.c.kind, events.c.staff_id, events.c.reason, *(events.c[n] for n in ID_COLUMNS)
-        ).where(structured_rows, events.c.detail.is_(None)),
-        update("kind", "detail"),
-        flattened,
+    execute(
+        events.update()
+        .where(row.kind == "passkey_failure", row.staff_id.is_not(None), row.reason.is_not(None), row.detail.is_(None))
+        .values(detail=sa.literal(SECOND_FACTOR) + row.reason)
     )
+    execute(events.update().where(row.reason.is_not(None), row.detail.is_(None)).values(detail=row.reason))
     # In place, not a copy of the whole audit trail: SQLite drops a column itself since 3.35 (as 0011 relies on).
     with op.batch_alter_table("security_event", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("passkey_id")
