@@ -4,14 +4,17 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_login_flows import SOPHIE, assert_error_summary, heading, js_on_only, log_in
+from test_login_flows import js_on_only, log_in
+
+from tests_support.browser import assert_error_summary, heading
+from tests_support.personas import SOPHIE
 
 pytestmark = pytest.mark.e2e
 
 
 def test_changing_the_pin_and_the_phones_from_home(page: Page, js: bool, audit):
     page.goto("/")
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js)
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
     audit(page)
 
@@ -24,7 +27,7 @@ def test_changing_the_pin_and_the_phones_from_home(page: Page, js: bool, audit):
     page.get_by_role("button", name="Valider").click()
     assert_error_summary(page, "Le mot de passe actuel est incorrect.")
     audit(page)
-    page.get_by_label("Mot de passe actuel").fill(SOPHIE["pin"])
+    page.get_by_label("Mot de passe actuel").fill(SOPHIE.pin)
     page.get_by_label("Nouveau mot de passe").fill("590273")
     page.get_by_label("Confirmation du mot de passe").fill("590273")
     page.get_by_role("button", name="Valider").click()
@@ -75,7 +78,7 @@ def test_a_new_charter_version_is_accepted_again_at_the_next_login(page: Page, j
     new = charter.Charter("2027-01", "<h2>Charte d'utilisation de l'Espace Agent</h2><p>Texte officiel 2027.</p>")
     monkeypatch.setattr(charter, "load", lambda path: new)
     page.goto("/")
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     expect(page.get_by_text("La charte d'utilisation a changé")).to_be_visible()
     expect(page.get_by_text("Texte officiel 2027.")).to_be_visible()

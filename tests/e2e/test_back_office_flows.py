@@ -9,9 +9,9 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_login_flows import heading
 from wide_screens import audit_page, context, width  # noqa: F401 (fixtures, used by name)
 
+from tests_support.browser import heading
 from tests_support.personas import SOPHIE
 from tests_support.staff import log_in_staff_in_browser
 

@@ -5,19 +5,16 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from stdnum.fr import nir as stdnum_nir
+
+from tests_support.browser import heading
+from tests_support.personas import with_nir_key
 
 pytestmark = pytest.mark.e2e
 
 # A woman born in March 1985 in Rennes, unknown to the C.G.O.S.
 NIR_BODY = "2850335238999"
-NIR = NIR_BODY + stdnum_nir.calc_check_digits(NIR_BODY)
+NIR = with_nir_key(NIR_BODY)
 HINT = "Par exemple : 14/03/1985, ou 14031985."
-
-
-def heading(page: Page, text: str):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
 
 
 def to_identity_page(page: Page, audit) -> None:

@@ -12,56 +12,37 @@ import pytest
 from playwright.sync_api import Page, expect
 from test_questionnaire_flows import send_questionnaire_for_jean
 
+from tests_support.browser import (
+    FIRST_CONNECTION_HEADING,
+    assert_error_summary,
+    assert_reloaded,
+    heading,
+    identify_in_browser,
+    mark_window,
+    type_identity,
+)
+from tests_support.personas import BRETAGNE_STAFF, JEAN, MARIE, SOPHIE
 from tests_support.staff import log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e
 
-MARIE = {"numero": "35127846 S", "year": "1985", "month": "mars", "email": "marie.dupont@example.org"}
-SOPHIE = {"numero": "29088361 J", "year": "1990", "month": "juin"}
-JEAN = {
-    "numero": "22904518 R",
-    "year": "1979",
-    "month": "novembre",
+# What Jean types in the questionnaire (test_questionnaire_flows.send_questionnaire_for_jean).
+JEANS_ANSWERS = {
     "last_name": "MARTIN",
     "first_name": "Jean",
     "new_email": "jean.martin@example.org",
     "commune": "Saint-Brieuc",
     "establishment": "Centre Hospitalier Yves Le Foll",
 }
-DELEGATION_MAIL = "delegation.bretagne@example.org"
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
 KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
-IDENTIFY_HEADING = "Vous n'avez pas encore de mot de passe"
 WRONG_ADDRESS = "L'adresse mail saisie n'est pas celle connue du C.G.O.S. Vérifiez votre saisie."
 REASON_REQUIRED = "Indiquez le motif : il est envoyé à l'agent."
 
 
 # --- What an agent or a delegation does ------------------------------------------------
-
-
-def heading(page: Page, text):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
-
-
-def mark_window(page: Page) -> None:
-    """Leave a marker on `window`: it survives as long as no full page load happens."""
-    page.evaluate("window.__e2eMarker = 'still here'")
-
-
-def assert_reloaded(page: Page, reloaded: bool) -> None:
-    """Whether a full page load happened since `mark_window` (Playwright evaluates even with JS off)."""
-    kept = page.evaluate("window.__e2eMarker") == "still here"
-    assert kept is not reloaded, "a full page load happened" if not reloaded else "no full page load happened"
-
-
-def assert_error_summary(page: Page, message: str) -> None:
-    """GOV.UK error pattern: summary with the message, title prefixed, focus in the summary."""
-    expect(page.get_by_role("alert")).to_contain_text(message)
-    expect(page).to_have_title(re.compile(r"^Erreur : "))
-    expect(page.locator(".error-summary:focus-within")).to_have_count(1)
 
 
 def assert_error_beside(page: Page, field, message: str) -> None:
@@ -70,18 +51,6 @@ def assert_error_beside(page: Page, field, message: str) -> None:
     described = field.get_attribute("aria-describedby").split()
     error_ids = [name for name in described if page.locator(f"#{name}").filter(has_text=message).count()]
     assert error_ids, f"« {message} » is not in any element the field describes itself by: {described}"
-
-
-def identify(page: Page, agent: dict, audit=None, url: str = "/premiere-connexion") -> None:
-    """« 1ère connexion »: numéro, birth year and month, « Continuer » (the page audited if asked)."""
-    page.goto(url)
-    expect(heading(page, IDENTIFY_HEADING)).to_be_visible()
-    if audit is not None:
-        audit(page)
-    page.get_by_label("Numéro C.G.O.S").fill(agent["numero"])
-    page.get_by_label("Année de naissance").fill(agent["year"])
-    page.get_by_label("Mois de naissance").select_option(label=agent["month"])
-    page.get_by_role("button", name="Continuer").click()
 
 
 def mail_field(page: Page):
@@ -118,16 +87,13 @@ def log_in(page: Page, numero: str, pin: str, audit=None) -> None:
 def test_first_connection_mails_a_provisional_password_that_opens_the_charter(page, js, live_server, mailbox, audit):
     """Marie: numéro and birth month, her masked address typed in full, the mailed PIN logs her in."""
     page.goto("/premiere-connexion")
-    expect(heading(page, IDENTIFY_HEADING)).to_be_visible()
+    expect(heading(page, FIRST_CONNECTION_HEADING)).to_be_visible()
     expect(page.get_by_role("navigation").get_by_role("link", name="1ère connexion")).to_have_attribute(
         "aria-current", "page"
     )
     audit(page)
     mark_window(page)
-    page.get_by_label("Numéro C.G.O.S").fill(MARIE["numero"])
-    page.get_by_label("Année de naissance").fill(MARIE["year"])
-    page.get_by_label("Mois de naissance").select_option(label=MARIE["month"])
-    page.get_by_role("button", name="Continuer").click()
+    type_identity(page, MARIE)
 
     expect(page).to_have_url(f"{live_server}/premiere-connexion/adresse-mail")
     expect(heading(page, "Confirmation de votre adresse mail")).to_be_visible()
@@ -136,7 +102,7 @@ def test_first_connection_mails_a_provisional_password_that_opens_the_charter(pa
     if js:
         expect(heading(page, "Confirmation de votre adresse mail")).to_be_focused()
     expect(page.locator(".masked-address")).to_have_text("mar*****@example.org")
-    assert MARIE["email"] not in page.content(), "the full address on file is in the page"
+    assert MARIE.email not in page.content(), "the full address on file is in the page"
     expect(page.get_by_role("link", name="Demande de modification de mon adresse mail")).to_be_visible()
     expect(page.locator(".steps")).to_have_text("Étape 2 sur 2")
     # « Annuler » and « Retour » come back to the identity step with the numéro typed.
@@ -146,12 +112,12 @@ def test_first_connection_mails_a_provisional_password_that_opens_the_charter(pa
     )
     audit(page)
 
-    confirm_address(page, MARIE["email"])
+    confirm_address(page, MARIE.email)
     expect(heading(page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
     audit(page)
-    provisional = mailbox.provisional_pin(MARIE["email"])
+    provisional = mailbox.provisional_pin(MARIE.email)
 
-    log_in(page, MARIE["numero"], provisional, audit)
+    log_in(page, MARIE.numero, provisional, audit)
 
 
 # --- 2. Sophie already has a password ------------------------------------------------------
@@ -159,7 +125,7 @@ def test_first_connection_mails_a_provisional_password_that_opens_the_charter(pa
 
 def test_agent_with_a_personal_password_gets_validation_impossible(page, js, mailbox, audit):
     """Sophie has personalised her password: « Validation impossible », and no mail."""
-    identify(page, SOPHIE)
+    identify_in_browser(page, SOPHIE)
     expect(heading(page, "Validation impossible")).to_be_visible()
     expect(mail_field(page)).to_have_count(0)
     audit(page)
@@ -175,7 +141,7 @@ def test_agent_with_a_personal_password_gets_validation_impossible(page, js, mai
 
 def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audit):
     """Two wrong addresses are errors beside the field; the third one offers « Compléter le questionnaire »."""
-    identify(page, MARIE)
+    identify_in_browser(page, MARIE)
     expect(heading(page, "Confirmation de votre adresse mail")).to_be_visible()
 
     page.get_by_role("link", name="Demande de modification de mon adresse mail").click()
@@ -214,7 +180,7 @@ def test_three_wrong_addresses_lead_to_the_questionnaire(page, js, mailbox, audi
 def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(page, js, live_server, mailbox, audit):
     """Staff log in, open Jean's request, download the payslip, need a motif to refuse, accept; Jean goes on."""
     send_questionnaire_for_jean(page, live_server)
-    mailbox.wait_for(DELEGATION_MAIL)
+    mailbox.wait_for(BRETAGNE_STAFF.email)
 
     page.goto("/delegation")
     expect(heading(page, "Back office des délégations régionales")).to_be_visible()
@@ -234,12 +200,12 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
     for term, value in (
         ("N° C.G.O.S", "22904518 R"),
         ("Date de naissance", "2 novembre 1979"),
-        ("Nouvelle adresse mail", JEAN["new_email"]),
+        ("Nouvelle adresse mail", JEANS_ANSWERS["new_email"]),
         ("Adresse mail au fichier", "aucune"),
-        ("Nom", JEAN["last_name"]),
-        ("Prénom", JEAN["first_name"]),
-        ("Ville de l'établissement", JEAN["commune"]),
-        ("Établissement", JEAN["establishment"]),
+        ("Nom", JEANS_ANSWERS["last_name"]),
+        ("Prénom", JEANS_ANSWERS["first_name"]),
+        ("Ville de l'établissement", JEANS_ANSWERS["commune"]),
+        ("Établissement", JEANS_ANSWERS["establishment"]),
     ):
         expect(
             summary.locator("div")
@@ -271,10 +237,10 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
     expect(page.get_by_role("link", name="Jean MARTIN")).to_be_visible()  # now among the decided ones
     audit(page)
 
-    accepted = mailbox.wait_for(JEAN["new_email"])
+    accepted = mailbox.wait_for(JEANS_ANSWERS["new_email"])
     assert "a été prise en compte" in accepted.get_body(preferencelist=("plain",)).get_content()
     first_connection_link = f"{live_server}/premiere-connexion"
-    assert first_connection_link in mailbox.links(JEAN["new_email"])
+    assert first_connection_link in mailbox.links(JEANS_ANSWERS["new_email"])
 
     # Jean, in his own browser, follows the mail's link.
     jean = page.context.browser.new_context(
@@ -283,18 +249,18 @@ def test_delegation_accepts_the_request_and_jean_gets_a_provisional_password(pag
     try:
         agent_page = jean.new_page()
         # The same pages as Marie's in the first test, audited there.
-        identify(agent_page, JEAN, url=first_connection_link)
+        identify_in_browser(agent_page, JEAN, url=first_connection_link)
         expect(agent_page.locator(".masked-address")).to_have_text("jea*****@example.org")
-        assert JEAN["new_email"] not in agent_page.content()
-        confirm_address(agent_page, JEAN["new_email"])
+        assert JEANS_ANSWERS["new_email"] not in agent_page.content()
+        confirm_address(agent_page, JEANS_ANSWERS["new_email"])
         expect(heading(agent_page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
         # The acceptance mail went to the same address: wait for the provisional password's, sent after it.
         deadline = time.monotonic() + 10
         newest = mailbox.wait_for
-        while "Mot de passe provisoire :" not in newest(JEAN["new_email"]).get_body(("plain",)).get_content():
+        while "Mot de passe provisoire :" not in newest(JEANS_ANSWERS["new_email"]).get_body(("plain",)).get_content():
             assert time.monotonic() < deadline, "no provisional password mailed"
             time.sleep(0.1)
         # Mailed, it opens the space as Marie's does in test_first_connection_mails_a_provisional_password_that_opens_the_charter.
-        assert re.fullmatch(r"\d{6}", mailbox.provisional_pin(JEAN["new_email"]))
+        assert re.fullmatch(r"\d{6}", mailbox.provisional_pin(JEANS_ANSWERS["new_email"]))
     finally:
         jean.close()

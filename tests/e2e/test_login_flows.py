@@ -3,18 +3,17 @@
 import re
 
 import pytest
-from bs4 import BeautifulSoup
 from playwright.sync_api import Page, expect
 
 from cgos.credentials.issuing import issue_provisional_password
 from cgos.extensions import db
 from cgos.models import Agent
+from tests_support import pages
+from tests_support.browser import assert_error_summary, assert_reloaded, heading, mark_window, type_identity
+from tests_support.personas import LUC, MARIE, SOPHIE
 
 pytestmark = pytest.mark.e2e
 
-SOPHIE = {"numero": "29088361 J", "pin": "482915"}
-MARIE = {"numero": "35127846 S", "year": "1985", "month": "mars", "email": "marie.dupont@example.org"}
-LUC = {"numero": "35477120 M", "password": "Azerty2015!", "email": "luc.petit@example.org"}
 NEW_PIN = "739154"
 
 LOGIN_HEADING = "Accès à l'Espace Agent avec votre mot de passe"
@@ -28,11 +27,6 @@ js_on_only = pytest.mark.parametrize("js", [True], ids=["js-on"], indirect=True)
 
 
 # --- What an agent does ---------------------------------------------------------
-
-
-def heading(page: Page, text: str):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
 
 
 def tab(page: Page, name: str):
@@ -75,17 +69,6 @@ def filled_dots(page: Page):
     return page.locator("[data-keypad-dots] .dot--filled")
 
 
-def mark_window(page: Page) -> None:
-    """Leave a marker on `window`: it survives as long as no full page load happens."""
-    page.evaluate("window.__e2eMarker = 'still here'")
-
-
-def assert_reloaded(page: Page, reloaded: bool) -> None:
-    """Whether a full page load happened since `mark_window` (Playwright evaluates even with JS off)."""
-    kept = page.evaluate("window.__e2eMarker") == "still here"
-    assert kept is not reloaded, "a full page load happened" if reloaded is False else "no full page load happened"
-
-
 def record_requests(page: Page) -> list[str]:
     """The URLs of the pages and fetches the tab requests from now on."""
     urls = []
@@ -118,18 +101,10 @@ def log_out(page: Page) -> None:
     expect(heading(page, LOGIN_HEADING)).to_be_visible()
 
 
-def assert_error_summary(page: Page, message: str) -> None:
-    """GOV.UK error pattern: summary with the message, title prefixed, focus in the summary."""
-    summary = page.get_by_role("alert")
-    expect(summary).to_contain_text(message)
-    expect(page).to_have_title(re.compile(r"^Erreur : "))
-    expect(page.locator(".error-summary:focus-within")).to_have_count(1)
-
-
 def fail_logins_over_http(page: Page, numero: str, pin: str, times: int) -> None:
     """Setup only: wrong PINs posted as the keypad form posts them (the tab's cookies), without driving the page."""
     for _ in range(times):
-        form = BeautifulSoup(page.request.get("/").text(), "html.parser").select_one("#login-form")
+        form = pages.Page(html=page.request.get("/").text()).soup.select_one("#login-form")
         fields = {field["name"]: field.get("value", "") for field in form.select("input[type=hidden]")}
         tokens = {key.get_text(strip=True): key["value"] for key in form.select("button[name=key]")}
         fields.update(numero=numero, pressed=" ".join(tokens[digit] for digit in pin), action="validate")
@@ -155,18 +130,15 @@ def request_provisional_pin(page: Page, mailbox, audit) -> str:
     page.get_by_role("link", name="Mot de passe oublié ?").click()
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
     audit(page)
-    page.get_by_label("Numéro C.G.O.S").fill(MARIE["numero"])
-    page.get_by_label("Année de naissance").fill(MARIE["year"])
-    page.get_by_label("Mois de naissance").select_option(label=MARIE["month"])
-    page.get_by_role("button", name="Continuer").click()
+    type_identity(page, MARIE)
     expect(page.get_by_label("Confirmation d'adresse mail")).to_be_visible()
     audit(page)
-    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(MARIE["email"])
-    page.get_by_label("Confirmation d'adresse mail").fill(MARIE["email"])
+    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(MARIE.email)
+    page.get_by_label("Confirmation d'adresse mail").fill(MARIE.email)
     page.get_by_role("button", name="Confirmer").click()
     expect(heading(page, "Confirmation envoi du mot de passe provisoire")).to_be_visible()
     audit(page)
-    return mailbox.provisional_pin(MARIE["email"])
+    return mailbox.provisional_pin(MARIE.email)
 
 
 # --- a. Tabs --------------------------------------------------------------------
@@ -210,15 +182,15 @@ def test_keypad_login_and_logout(page, js, live_server, audit):
     expect(keypad_status(page)).to_have_text(typed_text(0))
     audit(page)
     numero = page.get_by_label(NUMERO_LABEL)
-    numero.fill(SOPHIE["numero"])
+    numero.fill(SOPHIE.numero)
     requests = record_requests(page)
 
-    for count, digit in enumerate(SOPHIE["pin"], start=1):
+    for count, digit in enumerate(SOPHIE.pin, start=1):
         mark_window(page)
         key(page, digit).click()
         expect(keypad_status(page)).to_have_text(typed_text(count))
         expect(filled_dots(page)).to_have_count(count)
-        expect(numero).to_have_value(SOPHIE["numero"])
+        expect(numero).to_have_value(SOPHIE.numero)
         assert_reloaded(page, not js)
         if not js:
             expect(key(page, digit)).to_be_focused()
@@ -271,7 +243,7 @@ def test_wrong_pin_shows_error_and_new_keypad_and_corriger_clears(page, js, audi
     """A wrong PIN: error summary focused, « Erreur : » title, new keypad; « Corriger » empties it."""
     page.goto("/")
     tokens_before = key_tokens(page)
-    log_in(page, SOPHIE["numero"], "271828", js)
+    log_in(page, SOPHIE.numero, "271828", js)
 
     assert_error_summary(page, WRONG_CREDENTIALS)
     expect(page.get_by_label(NUMERO_LABEL)).to_have_value(re.compile(r"^29088361 ?J$"))
@@ -289,7 +261,7 @@ def test_wrong_pin_shows_error_and_new_keypad_and_corriger_clears(page, js, audi
     audit(page)
 
     # The keypad still works after « Corriger »: the right PIN now logs Sophie in.
-    type_pin(page, SOPHIE["pin"], js)
+    type_pin(page, SOPHIE.pin, js)
     page.get_by_role("button", name="Valider", exact=True).click()
     expect(heading(page, re.compile(r"^Bienvenue"))).to_be_visible()
 
@@ -301,17 +273,17 @@ def test_a_warning_before_the_lockout_then_the_lockout_even_with_the_right_pin(p
     """From the third wrong PIN the page says how many tries are left; the fifth sends to « Renvoi du mot de passe »."""
     # The first three posted as the form posts them (five in a row and the lockout's notice:
     # tests/test_login.py::test_lockout_after_five_failures_refuses_even_the_right_pin).
-    fail_logins_over_http(page, SOPHIE["numero"], "111111", times=3)
+    fail_logins_over_http(page, SOPHIE.numero, "111111", times=3)
     page.goto("/")
-    log_in(page, SOPHIE["numero"], "000000", js)
+    log_in(page, SOPHIE.numero, "000000", js)
     assert_error_summary(page, "Attention : il vous reste 1 essai avant le blocage temporaire de votre compte.")
     audit(page)
-    log_in(page, SOPHIE["numero"], "000000", js)
+    log_in(page, SOPHIE.numero, "000000", js)
 
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
     expect(page.get_by_text("Après plusieurs tentatives erronées")).to_be_visible()
     page.goto("/")
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js)
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()
     expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)
     audit(page)
@@ -326,7 +298,7 @@ def test_forgotten_password_then_first_login_steps(page, js, mailbox, audit):
     page.get_by_role("link", name="Accueil").click()
     expect(heading(page, LOGIN_HEADING)).to_be_visible()
 
-    log_in(page, MARIE["numero"], provisional, js)
+    log_in(page, MARIE.numero, provisional, js)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     audit(page)
     page.get_by_role("button", name="Accepter").click()
@@ -362,7 +334,7 @@ def test_forgotten_password_then_first_login_steps(page, js, mailbox, audit):
     page.get_by_role("button", name="Valider").click()
 
     expect(heading(page, "Données personnelles")).to_be_visible()
-    expect(page.get_by_label("Email personnel")).to_have_value(MARIE["email"])
+    expect(page.get_by_label("Email personnel")).to_have_value(MARIE.email)
     audit(page)
     page.get_by_role("button", name="Valider").click()
 
@@ -378,8 +350,8 @@ def test_refusing_the_charter_logs_out_with_an_explanation(page, js, live_app, l
     """« Refuser » ends the session and says why."""
     page.goto("/")
     # Marie's provisional password issued directly: asking for it is test_forgotten_password_then_first_login_steps.
-    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE["numero"])
-    log_in(page, MARIE["numero"], provisional, js)
+    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE.numero)
+    log_in(page, MARIE.numero, provisional, js)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     page.get_by_role("button", name="Refuser").click()
 
@@ -405,8 +377,8 @@ def test_legacy_password_typed_on_the_keyboard_leads_to_renewal(page, js, live_s
     expect(keypad(page)).to_have_count(0)
     audit(page)
 
-    page.get_by_label(NUMERO_LABEL).fill(LUC["numero"])
-    password.fill(LUC["password"])
+    page.get_by_label(NUMERO_LABEL).fill(LUC.numero)
+    password.fill(LUC.legacy_password)
     page.get_by_role("button", name="Valider", exact=True).click()
 
     expect(heading(page, "Renvoi du mot de passe")).to_be_visible()

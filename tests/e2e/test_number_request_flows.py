@@ -7,7 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from stdnum.fr import nir as stdnum_nir
 
+from tests_support.browser import heading
 from tests_support.factories import verify_registrations_of
+from tests_support.personas import ANNE, JEAN, MARIE, spaced_nir
 from tests_support.staff import log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e
@@ -21,15 +23,10 @@ LOGIN_HEADING = "Accès à l'Espace Agent avec votre mot de passe"
 KEYPAD_NAME = "Votre mot de passe à 6 chiffres"
 CHECK_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
-MARIE = {"nir": "2 85 03 35 238 123 88", "numero": "35127846 S", "email": "marie.dupont@example.org"}
-JEAN_NIR = "1 79 11 22 056 042 50"
 WRONG_KEY = "La clé ne correspond pas au numéro de sécurité sociale"
 WRONG_SEX = "Le premier chiffre du numéro de sécurité sociale doit être 1 ou 2."
 WRONG_LENGTH = "Le numéro de sécurité sociale comporte 15 chiffres"
 
-# A woman born in March 1991, unknown to the C.G.O.S.
-NEW_NIR_BODY = "2910335238456"
-NEW_NIR = NEW_NIR_BODY + stdnum_nir.calc_check_digits(NEW_NIR_BODY)
 NEWCOMER = {
     "last_name": "Le Goff",
     "first_name": "Camille",
@@ -55,19 +52,9 @@ CHECK_NOTICE = "Votre délégation vérifie votre inscription. Vous recevrez un 
 # --- What an agent sees and does ---------------------------------------------------
 
 
-def heading(page: Page, text):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
-
-
 def tab(page: Page, name: str):
     """One of the three public tabs."""
     return page.get_by_role("navigation").get_by_role("link", name=name, exact=True)
-
-
-def spaced(nir: str) -> str:
-    """A NIR as written on a carte Vitale: `2 91 03 35 238 456 43`."""
-    return " ".join((nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]))
 
 
 def open_number_request(page: Page, audit, from_tabs: bool = False) -> None:
@@ -126,7 +113,7 @@ def wait_for_mail(mailbox, address: str, needle: str, timeout: float = 10):
 
 def assert_no_nir(text: str, nir: str) -> None:
     """The NIR appears in no usual spelling."""
-    for spelling in (nir, spaced(nir)):
+    for spelling in (nir, spaced_nir(nir)):
         assert spelling not in text, f"the NIR {spelling} is in:\n{text}"
 
 
@@ -243,7 +230,7 @@ def register_newcomer_over_http(page: Page, live_server: str) -> None:
         return re.search(r'name="csrf_token" value="([^"]+)"', response.text()).group(1)
 
     response = page.request.post(
-        "/demande-numero", form={"csrf_token": csrf_token("/demande-numero"), "nir": spaced(NEW_NIR)}
+        "/demande-numero", form={"csrf_token": csrf_token("/demande-numero"), "nir": spaced_nir(ANNE.nir)}
     )
     assert response.url == f"{live_server}/demande-numero/inscription", response.text()[:2000]
     choices = page.request.get(f"/recherche/etablissements?commune={RENNES_INSEE}").text()
@@ -295,7 +282,7 @@ def confirmation_link(mailbox) -> str:
     message = wait_for_mail(mailbox, NEWCOMER["email"], "sous 48 heures")
     links = re.findall(r"^(https?://\S+)\s*$", plain_text(message), re.MULTILINE)
     assert len(links) == 1 and "/demande-numero/confirmer/" in links[0], links
-    assert_no_nir(mail_texts(message), NEW_NIR)
+    assert_no_nir(mail_texts(message), ANNE.nir)
     return links[0]
 
 
@@ -318,9 +305,9 @@ def log_in_on_keypad(page: Page, numero: str, pin: str) -> None:
 
 INVALID_NIRS = [
     # The right 13 digits with another key.
-    (spaced(NEW_NIR[:13] + f"{int(NEW_NIR[13:]) % 97 + 1:02d}"), WRONG_KEY),
+    (spaced_nir(ANNE.nir[:13] + f"{int(ANNE.nir[13:]) % 97 + 1:02d}"), WRONG_KEY),
     # A well-formed number, right key, but 5 is neither a man nor a woman.
-    (spaced("5910335238456" + stdnum_nir.calc_check_digits("5910335238456")), WRONG_SEX),
+    (spaced_nir("5910335238456" + stdnum_nir.calc_check_digits("5910335238456")), WRONG_SEX),
     ("2 91 03 35 238", WRONG_LENGTH),
 ]
 
@@ -343,7 +330,7 @@ def test_invalid_nirs_get_their_own_message(page, js, audit):
 def test_known_nir_gets_the_numero_by_mail(page, js, mailbox, audit):
     """Marie's NIR: she types the address on file (never shown, even masked) and receives her numéro, never her NIR."""
     open_number_request(page, audit)
-    submit_nir(page, MARIE["nir"])
+    submit_nir(page, MARIE.spaced_nir)
 
     expect(
         page.get_by_text(
@@ -353,21 +340,21 @@ def test_known_nir_gets_the_numero_by_mail(page, js, mailbox, audit):
     ).to_be_visible()
     expect(page.locator(".masked-address")).to_have_count(0)
     html = page.content()
-    assert MARIE["email"] not in html, "the full address on file is in the page"
-    assert_no_nir(html, MARIE["nir"].replace(" ", ""))
+    assert MARIE.email not in html, "the full address on file is in the page"
+    assert_no_nir(html, MARIE.spaced_nir.replace(" ", ""))
     audit(page)
 
-    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(MARIE["email"])
-    page.get_by_label("Confirmation d'adresse mail").fill(MARIE["email"])
+    page.get_by_role("textbox", name="Adresse mail", exact=True).fill(MARIE.email)
+    page.get_by_label("Confirmation d'adresse mail").fill(MARIE.email)
     page.get_by_role("button", name="Confirmer").click()
 
     expect(heading(page, "Votre numéro C.G.O.S vous a été envoyé")).to_be_visible()
     audit(page)
-    message = wait_for_mail(mailbox, MARIE["email"], "Numéro C.G.O.S :")
+    message = wait_for_mail(mailbox, MARIE.email, "Numéro C.G.O.S :")
     text = plain_text(message)
     assert "Or, votre Numéro existe déjà." in text
-    assert numero_line(text) == MARIE["numero"]
-    assert_no_nir(mail_texts(message), MARIE["nir"].replace(" ", ""))
+    assert numero_line(text) == MARIE.numero
+    assert_no_nir(mail_texts(message), MARIE.spaced_nir.replace(" ", ""))
 
 
 # --- 3. Known NIR without a mail address -----------------------------------------------------
@@ -376,12 +363,12 @@ def test_known_nir_gets_the_numero_by_mail(page, js, mailbox, audit):
 def test_known_nir_without_mail_points_to_the_delegation(page, js, mailbox, audit):
     """Jean's NIR, no address on file: he is told to contact his regional delegation, with its phone."""
     open_number_request(page, audit)
-    submit_nir(page, JEAN_NIR)
+    submit_nir(page, JEAN.spaced_nir)
 
     expect(page.get_by_text("vous rapprocher de votre délégation régionale")).to_be_visible()
     expect(page.get_by_text("Délégation régionale Bretagne : 02 99 00 00 00")).to_be_visible()
     expect(page.get_by_role("textbox", name="Adresse mail", exact=True)).to_have_count(0)
-    assert_no_nir(page.content(), JEAN_NIR.replace(" ", ""))
+    assert_no_nir(page.content(), JEAN.spaced_nir.replace(" ", ""))
     audit(page)
     assert mailbox.recipients() == []
 
@@ -401,12 +388,12 @@ def test_registration_to_first_login(page, js, live_app, live_server, mailbox, p
     """Unknown NIR: civility mismatch fixed, mail confirmed, numéro shown and mailed, checked by the delegation,
     1ère connexion, charter."""
     open_number_request(page, audit)
-    submit_nir(page, spaced(NEW_NIR))
+    submit_nir(page, spaced_nir(ANNE.nir))
     expect(heading(page, IDENTITY_HEADING)).to_be_visible()
     expect(page).to_have_title(re.compile(r"^Votre identité \(étape 2 sur 6\)"))
     expect(page.locator(".steps")).to_have_text("Étape 2 sur 6")
-    expect(page.get_by_text(f"({NEW_NIR[0]} •• •• •• ••• ••• {NEW_NIR[13:]})")).to_be_visible()
-    assert_no_nir(page.content(), NEW_NIR)
+    expect(page.get_by_text(f"({ANNE.nir[0]} •• •• •• ••• ••• {ANNE.nir[13:]})")).to_be_visible()
+    assert_no_nir(page.content(), ANNE.nir)
     audit(page)
 
     # A man's civility does not agree with a NIR starting with 2: said on this page, not after five.
@@ -459,7 +446,7 @@ def test_registration_to_first_login(page, js, live_app, live_server, mailbox, p
     audit(page)
     mailed = wait_for_mail(mailbox, NEWCOMER["email"], "Numéro C.G.O.S :")
     assert numero_line(plain_text(mailed)) == numero
-    assert_no_nir(mail_texts(mailed), NEW_NIR)
+    assert_no_nir(mail_texts(mailed), ANNE.nir)
 
     # Before the delegation has checked the registration, no provisional password.
     tab(page, "1ère connexion").click()
@@ -582,7 +569,7 @@ def test_the_delegation_verifies_or_rejects_the_registration(page, js, live_serv
     expect(page.get_by_text(numero)).to_be_visible()
     expect(page.get_by_text(re.compile(r"•• •• •• ••• •••"))).to_be_visible()
     expect(page.get_by_role("button", name="Inscription vérifiée")).to_be_visible()
-    assert_no_nir(page.content(), NEW_NIR)
+    assert_no_nir(page.content(), ANNE.nir)
     audit(page)
 
     page.get_by_role("button", name="Inscription rejetée").click()

@@ -11,12 +11,13 @@ import re
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from playwright.sync_api import Page, expect
-from test_login_flows import LOGIN_HEADING, SOPHIE, heading, js_on_only, log_in, log_out
+from test_login_flows import LOGIN_HEADING, js_on_only, log_in, log_out
 
-from cgos.extensions import db
-from cgos.models import Agent
 from tests_support.authenticator import SoftAuthenticator
+from tests_support.browser import heading
+from tests_support.factories import agent_row
 from tests_support.passkeys import give_passkey
+from tests_support.personas import SOPHIE
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,7 @@ def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_del
     page: Page, authenticator, audit_all, mailbox
 ):
     page.goto("/")
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js=True)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js=True)
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
     audit_all(page)
     page.get_by_role("button", name=CREATE).click()
@@ -137,7 +138,7 @@ def test_a_refused_or_cancelled_passkey_is_said_in_french(page: Page, authentica
     expect(
         page.get_by_text(re.compile("La connexion avec une clé d'accès a été annulée ou n'a pas abouti"))
     ).to_be_visible()
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js=True)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js=True)
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
 
 
@@ -146,7 +147,7 @@ def test_the_numero_fields_autofill_signs_in_with_the_phones_passkey(page: Page,
     """Conditional mediation: the passkey is offered in the numéro field's autofill (picked at once here)."""
     phone = SoftAuthenticator()
     with live_app.app_context():
-        sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+        sophie = agent_row(SOPHIE)
         give_passkey(sophie, phone)
     [credential] = phone.credentials
     key = credential.key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
@@ -184,11 +185,11 @@ def test_without_javascript_the_login_is_unchanged_and_passkeys_are_listed_renam
     page: Page, live_app, audit_all
 ):
     with live_app.app_context():
-        sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+        sophie = agent_row(SOPHIE)
         give_passkey(sophie, SoftAuthenticator())
     page.goto("/")
     expect(page.get_by_role("button", name=SIGN_IN)).to_have_count(0)
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js=False)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js=False)
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
     expect(page.get_by_role("button", name=CREATE)).to_have_count(0)
 

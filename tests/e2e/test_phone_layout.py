@@ -14,13 +14,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from test_login_flows import (
     KEYPAD_NAME,
-    MARIE,
     NEW_PIN,
     NUMERO_LABEL,
-    SOPHIE,
     WRONG_CREDENTIALS,
     fail_logins_over_http,
-    heading,
     js_on_only,
     key,
     keypad,
@@ -30,9 +27,10 @@ from test_login_flows import (
     type_pin,
     typed_text,
 )
-from test_number_request_flows import NEW_NIR, spaced
 
+from tests_support.browser import heading
 from tests_support.flows import register
+from tests_support.personas import ANNE, MARIE, SOPHIE
 
 pytestmark = pytest.mark.e2e
 
@@ -130,11 +128,11 @@ def reach_login_state(page: Page, js: bool, state: str) -> None:
     """« Se connecter » as a person sees it: untouched, after one wrong PIN, after the third (with
     the lockout warning), or after « Valider » with two digits."""
     if state == "warned":
-        fail_logins_over_http(page, SOPHIE["numero"], "111111", times=2)
+        fail_logins_over_http(page, SOPHIE.numero, "111111", times=2)
     page.goto("/")
     if state == "clean":
         return
-    page.get_by_label(NUMERO_LABEL).fill(SOPHIE["numero"])
+    page.get_by_label(NUMERO_LABEL).fill(SOPHIE.numero)
     type_pin(page, "27" if state == "incomplete" else "271828", js)
     valider(page).click()
     expect(page).to_have_title(re.compile("^Erreur : "))
@@ -183,7 +181,7 @@ def test_a_numero_error_is_printed_once_and_tied_to_the_field(page, js, strict_a
     page.set_viewport_size(SMALL_PHONE)
     page.goto("/")
     page.get_by_label(NUMERO_LABEL).fill("29088361 K")
-    type_pin(page, SOPHIE["pin"], js)
+    type_pin(page, SOPHIE.pin, js)
     valider(page).click()
     message = "La lettre ne correspond pas au numéro C.G.O.S : vérifiez le numéro et la lettre."
     numero = page.get_by_label(NUMERO_LABEL)
@@ -220,8 +218,8 @@ def test_first_login_steps_keep_valider_on_the_screen_after_an_error(
     is on the first screen, the error said once and focused; the personal-data step's heading takes
     the focus when it opens; the header is one slim row."""
     page.goto("/")
-    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE["numero"])
-    log_in(page, MARIE["numero"], provisional, js)
+    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE.numero)
+    log_in(page, MARIE.numero, provisional, js)
     expect(heading(page, "Conditions générales d'utilisation")).to_be_visible()
     page.get_by_role("button", name="Accepter").click()
     expect(heading(page, "Changement du mot de passe provisoire")).to_be_visible()
@@ -271,7 +269,7 @@ def test_the_logged_in_header_is_one_row_with_a_smaller_se_deconnecter(page, js,
     """390 px, logged in: the brand on one line beside « Se déconnecter », a 44 px target."""
     page.set_viewport_size(PHONE)
     page.goto("/")
-    log_in(page, SOPHIE["numero"], SOPHIE["pin"], js)
+    log_in(page, SOPHIE.numero, SOPHIE.pin, js)
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
     header = page.get_by_role("banner")
     logout = header.get_by_role("button", name="Se déconnecter")
@@ -290,7 +288,7 @@ def test_effacer_removes_the_last_digit_and_sophie_still_logs_in(page, js, audit
     """A mistyped digit costs one tap: « Effacer » removes it (JavaScript or not), and only it."""
     page.set_viewport_size(SMALL_PHONE)
     page.goto("/")
-    page.get_by_label(NUMERO_LABEL).fill(SOPHIE["numero"])
+    page.get_by_label(NUMERO_LABEL).fill(SOPHIE.numero)
     erase = page.get_by_role("button", name=ERASE, exact=True)
     erase.click()  # nothing typed yet: nothing breaks
     expect(keypad_status(page)).to_have_text(typed_text(0))
@@ -308,7 +306,7 @@ def test_effacer_removes_the_last_digit_and_sophie_still_logs_in(page, js, audit
     expect(keypad(page).get_by_role("button")).to_have_count(10)
     expect(page.get_by_role("group", name=KEYPAD_NAME).get_by_role("button", name=ERASE)).to_have_count(0)
     # The rest of her PIN after the « 48 » kept: the 3 is really gone, the login succeeds.
-    for count, digit in enumerate(SOPHIE["pin"][2:], start=3):
+    for count, digit in enumerate(SOPHIE.pin[2:], start=3):
         key(page, digit).click()
         expect(keypad_status(page)).to_have_text(typed_text(count))
     page.locator("form").get_by_role("button", name="Valider", exact=True).last.click()
@@ -404,8 +402,8 @@ def test_the_charter_ends_its_list_of_regions(page, js, live_app, live_server, m
     """The guide's ★ line ended on a literal « et … »: it now ends the sentence."""
     page.set_viewport_size(PHONE)
     page.goto("/")
-    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE["numero"])
-    log_in(page, MARIE["numero"], provisional, js)
+    provisional = mailed_provisional_pin(live_app, live_server, mailbox, MARIE.numero)
+    log_in(page, MARIE.numero, provisional, js)
     charter = page.get_by_role("region", name="Charte d'utilisation de l'Espace Agent")
     expect(charter.get_by_text(re.compile("^★"))).to_have_text(
         re.compile("Nord-Pas de Calais Picardie et d'autres régions progressivement\\.$")
@@ -446,7 +444,7 @@ def open_address_page(page: Page, live_server: str) -> None:
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.request.get(url).text()).group(1)
         assert page.request.post(url, form={"csrf_token": token, **fields}).ok
 
-    post("/demande-numero", {"nir": spaced(NEW_NIR)})
+    post("/demande-numero", {"nir": ANNE.spaced_nir})
     identity = {"civility": "Mme", "last_name": "Le Goff", "first_name": "Camille", "birth_date": "21/03/1991"}
     post("/demande-numero/inscription", {**identity, "email": "camille.legoff@example.net"})
     page.goto("/demande-numero/inscription/adresse")

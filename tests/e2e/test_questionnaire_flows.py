@@ -10,14 +10,15 @@ from playwright.sync_api import Page, expect
 
 from cgos.extensions import db
 from cgos.models import MailChangeRequest, OutboundMail
+from tests_support.browser import heading, type_identity
+from tests_support.personas import BRETAGNE_STAFF, JEAN
 
 pytestmark = pytest.mark.e2e
 
 URL = "/questionnaire-adresse-mail"
-JEAN = {"numero": "22904518 R", "year": "1979", "month": "novembre", "new_email": "jean.martin@example.org"}
+JEANS_NEW_EMAIL = "jean.martin@example.org"
 YVES_LE_FOLL = "Centre Hospitalier Yves Le Foll"
 SAINT_BRIEUC = "22278"
-DELEGATION_MAIL = "delegation.bretagne@example.org"
 PDF = b"%PDF-1.4\n%%EOF\n"
 PAYSLIP_LABEL = "Joindre votre dernier bulletin de paie ou de pension"
 CHECK_HEADING = "Vérifiez vos réponses"
@@ -28,12 +29,12 @@ ANSWERS = [
     (
         "",
         "Votre identité",
-        {"numero": "22904518 R", "birth_date": "02/11/1979", "last_name": "MARTIN", "first_name": "Jean"},
+        {"numero": JEAN.numero, "birth_date": JEAN.birth_date_typed, "last_name": "MARTIN", "first_name": "Jean"},
     ),
     (
         "/adresse",
         "Votre nouvelle adresse mail",
-        {"new_email": JEAN["new_email"], "new_email_confirmation": JEAN["new_email"]},
+        {"new_email": JEANS_NEW_EMAIL, "new_email_confirmation": JEANS_NEW_EMAIL},
     ),
     ("/etablissement", "Votre établissement", {"commune_query": "Saint-Brieuc", "commune": SAINT_BRIEUC}),
     (
@@ -42,11 +43,6 @@ ANSWERS = [
         {"payslip": {"name": "bulletin.pdf", "mimeType": "application/pdf", "buffer": PDF}},
     ),
 ]
-
-
-def heading(page: Page, text):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
 
 
 def textbox(page: Page, label: str):
@@ -135,10 +131,7 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     """From « 1ère connexion » (no mail on file) to « envoyé »: each page, its errors, « Modifier », the payslip
     kept, and a second « Envoyer » (the back button) that sends nothing more."""
     page.goto("/premiere-connexion")
-    page.get_by_label("Numéro C.G.O.S").fill(JEAN["numero"])
-    page.get_by_label("Année de naissance").fill(JEAN["year"])
-    page.get_by_label("Mois de naissance").select_option(label=JEAN["month"])
-    page.get_by_role("button", name="Continuer").click()
+    type_identity(page, JEAN)
     expect(page.get_by_text("votre adresse de messagerie est indispensable pour la finaliser")).to_be_visible()
     strict_audit(page)
     page.get_by_role("link", name="Compléter le questionnaire").click()
@@ -160,13 +153,13 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     continuer(page)
 
     at_step(page, js, 2, "Votre nouvelle adresse mail", strict_audit)
-    textbox(page, "Nouvelle adresse mail").fill(JEAN["new_email"])
+    textbox(page, "Nouvelle adresse mail").fill(JEANS_NEW_EMAIL)
     textbox(page, "Confirmation de la nouvelle adresse mail").fill("jean.martin@example.com")
     continuer(page)
     confirmation = textbox(page, "Confirmation de la nouvelle adresse mail")
     assert_error(page, confirmation, "Les deux adresses mail saisies ne sont pas identiques.")
     strict_audit(page)
-    confirmation.fill(JEAN["new_email"])
+    confirmation.fill(JEANS_NEW_EMAIL)
     continuer(page)
 
     at_step(page, js, 3, "Votre établissement", strict_audit)
@@ -192,7 +185,7 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
 
     at_step(page, js, 5, CHECK_HEADING, strict_audit)
     summary = page.locator(".summary-list")
-    for text in ("Jean MARTIN", "22904518 R", "2 novembre 1979", JEAN["new_email"], YVES_LE_FOLL, "bulletin.pdf"):
+    for text in ("Jean MARTIN", "22904518 R", "2 novembre 1979", JEANS_NEW_EMAIL, YVES_LE_FOLL, "bulletin.pdf"):
         expect(summary).to_contain_text(text)
     # No cancel button beside « Envoyer »: a plain link below it.
     expect(page.locator("form .actions").get_by_role("button")).to_have_text(["Envoyer"])
@@ -221,7 +214,7 @@ def test_jean_sends_the_questionnaire_page_by_page_once(page, js, live_app, mail
     expect(heading(page, SENT_HEADING)).to_be_visible()
     expect(page).to_have_url(re.compile(rf"{URL}/envoye$"))
     strict_audit(page)
-    message = mailbox.wait_for(DELEGATION_MAIL)
+    message = mailbox.wait_for(BRETAGNE_STAFF.email)
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "N° C.G.O.S : 22904518 R" in text and "Nouvelle adresse mail : jean.martin@example.net" in text
     attachments = list(message.iter_attachments())
@@ -255,7 +248,7 @@ def test_retour_keeps_the_answers_and_abandoning_asks_once_more(page, js, strict
     primary_fits(page, "Continuer")
     strict_audit(page)
     retour.click()
-    expect(textbox(page, "Nouvelle adresse mail")).to_have_value(JEAN["new_email"])
+    expect(textbox(page, "Nouvelle adresse mail")).to_have_value(JEANS_NEW_EMAIL)
     retour.click()
     expect(textbox(page, "Nom")).to_have_value("MARTIN")
     expect(textbox(page, "Date de naissance")).to_have_value("02/11/1979")

@@ -7,7 +7,9 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from stdnum.fr import nir as stdnum_nir
+
+from tests_support.browser import heading
+from tests_support.personas import ANNE, with_nir_key
 
 pytestmark = pytest.mark.e2e
 
@@ -16,10 +18,8 @@ NIR_LABEL = "Numéro de sécurité sociale"
 START_HEADING = "Vous n'avez pas encore de numéro C.G.O.S"
 CHECK_HEADING = "Vérifiez vos réponses"
 ESTABLISHMENT_HEADING = "Votre établissement"
-# A woman born in March 1991 in Rennes, and a man born in July 1980 there: both unknown to the C.G.O.S.
-NIR_BODY, OTHER_NIR_BODY = "2910335238456", "1800735238111"
-NIR = NIR_BODY + stdnum_nir.calc_check_digits(NIR_BODY)
-OTHER_NIR = OTHER_NIR_BODY + stdnum_nir.calc_check_digits(OTHER_NIR_BODY)
+# Anne's NIR (a woman born in March 1991 in Rennes), and a man born in July 1980 there: both unknown to the C.G.O.S.
+NIR, OTHER_NIR = ANNE.nir, with_nir_key("1800735238111")
 RENNES_INSEE = "35238"
 CHU = "Centre Hospitalier Universitaire de Rennes"
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -49,11 +49,6 @@ ANSWERS = [
 def spaced(nir: str) -> str:
     """A NIR as written on a carte Vitale: `2 91 03 35 238 456 43`."""
     return " ".join((nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]))
-
-
-def heading(page: Page, text: str):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
 
 
 @pytest.fixture

@@ -8,23 +8,19 @@ from wide_screens import audit_page, context, width  # noqa: F401 (fixtures, use
 
 from cgos.backoffice import totp
 from cgos.models import utcnow
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, add_staff, current_code
+from tests_support.browser import heading
+from tests_support.factories import add_staff
+from tests_support.personas import BRETAGNE_STAFF, NEWCOMER_STAFF, StaffPersona
+from tests_support.staff import current_code
 
 pytestmark = pytest.mark.e2e
 
-NEWCOMER = ("nouvelle.recrue@example.org", "Nouvelle-Recrue-2026")
 
-
-def heading(page: Page, text):
-    """The page's main heading, by its text."""
-    return page.get_by_role("heading", level=1, name=text)
-
-
-def password_step(page: Page, email: str, password: str) -> None:
+def password_step(page: Page, staff: StaffPersona = BRETAGNE_STAFF) -> None:
     """« Adresse mail », « Mot de passe », « Se connecter »."""
     page.goto("/delegation")
-    page.get_by_label("Adresse mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_label("Adresse mail").fill(staff.email)
+    page.get_by_label("Mot de passe").fill(staff.password)
     page.get_by_role("button", name="Se connecter").click()
 
 
@@ -32,7 +28,7 @@ def test_staff_log_in_with_the_code_of_their_authenticator(page, live_server, au
     """The password, then « Code de vérification » and « Valider »; a wrong code is an error beside the field."""
     page.goto("/delegation")
     audit_page(page)
-    password_step(page, DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD)
+    password_step(page)
     expect(heading(page, "Code de vérification")).to_be_visible()
     expect(page).to_have_url(f"{live_server}/delegation/verification")
     audit_page(page)
@@ -50,7 +46,7 @@ def test_staff_log_in_with_the_code_of_their_authenticator(page, live_server, au
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
 
     page.get_by_role("link", name="Historique", exact=True).click()
-    expect(heading(page, f"Historique de {DEMO_STAFF_EMAIL}")).to_be_visible()
+    expect(heading(page, f"Historique de {BRETAGNE_STAFF.email}")).to_be_visible()
     expect(page.get_by_role("row").nth(1)).to_contain_text("Connexion")
     audit_page(page)
 
@@ -58,8 +54,8 @@ def test_staff_log_in_with_the_code_of_their_authenticator(page, live_server, au
 def test_a_newcomer_enrols_an_authenticator_at_the_first_login(page, live_app, live_server, audit_page):
     """The QR code and the key as text, a first code, then the ten recovery codes shown once."""
     with live_app.app_context():
-        add_staff(*NEWCOMER, "bretagne", secret=None)
-    password_step(page, *NEWCOMER)
+        add_staff(NEWCOMER_STAFF)
+    password_step(page, NEWCOMER_STAFF)
     expect(heading(page, "Activer la double authentification")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
     audit_page(page)

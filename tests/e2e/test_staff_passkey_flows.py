@@ -10,11 +10,12 @@ import pytest
 from conftest import run_axe
 from playwright.sync_api import Page, expect
 
-from cgos.extensions import db
-from cgos.models import Agent
 from tests_support.authenticator import SoftAuthenticator
+from tests_support.browser import heading
+from tests_support.factories import agent_row
 from tests_support.passkeys import give_passkey
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, log_in_staff_in_browser
+from tests_support.personas import BRETAGNE_STAFF, SOPHIE
+from tests_support.staff import log_in_staff_in_browser
 
 pytestmark = pytest.mark.e2e
 js_on_only = pytest.mark.parametrize("js", [True], ids=["js-on"], indirect=True)
@@ -43,11 +44,6 @@ def audit_all(axe, html_auditor, layout_check):
     return run
 
 
-def heading(page: Page, text: str):
-    """The page's main heading."""
-    return page.get_by_role("heading", level=1, name=text)
-
-
 @js_on_only
 def test_staff_enrol_a_passkey_then_sign_in_with_the_password_and_the_passkey(
     page: Page, authenticator, audit_all, mailbox, live_server, live_app
@@ -64,7 +60,7 @@ def test_staff_enrol_a_passkey_then_sign_in_with_the_password_and_the_passkey(
     credentials = authenticator["cdp"].send("WebAuthn.getCredentials", {"authenticatorId": authenticator["id"]})
     [credential] = credentials["credentials"]
     assert credential["isResidentCredential"] and credential["rpId"] == "localhost"
-    assert "une clé d'accès a été ajoutée" in mailbox.wait_for(DEMO_STAFF_EMAIL).get_body(("plain",)).get_content()
+    assert "une clé d'accès a été ajoutée" in mailbox.wait_for(BRETAGNE_STAFF.email).get_body(("plain",)).get_content()
     for link, title in (
         ("Renommer la clé d'accès « Linux — Chrome »", "Renommer la clé d'accès"),
         ("Supprimer la clé d'accès « Linux — Chrome »", "Supprimer la clé d'accès « Linux — Chrome » ?"),
@@ -76,7 +72,7 @@ def test_staff_enrol_a_passkey_then_sign_in_with_the_password_and_the_passkey(
         expect(heading(page, "Mes clés d'accès")).to_be_visible()
 
     with live_app.app_context():
-        sophie = db.session.scalar(db.select(Agent).where(Agent.numero == "29088361J"))
+        sophie = agent_row(SOPHIE)
         give_passkey(sophie, SoftAuthenticator())
         sophies_page = f"/delegation/agents/{sophie.id}"
     page.goto(sophies_page)
@@ -86,8 +82,8 @@ def test_staff_enrol_a_passkey_then_sign_in_with_the_password_and_the_passkey(
     audit_all(page)
 
     page.get_by_role("button", name="Se déconnecter").click()
-    page.get_by_label("Adresse mail").fill(DEMO_STAFF_EMAIL)
-    page.get_by_label("Mot de passe").fill(DEMO_STAFF_PASSWORD)
+    page.get_by_label("Adresse mail").fill(BRETAGNE_STAFF.email)
+    page.get_by_label("Mot de passe").fill(BRETAGNE_STAFF.password)
     page.get_by_role("button", name="Se connecter").click()
     expect(heading(page, "Confirmez votre connexion")).to_be_visible()
     expect(page.get_by_label("Code de vérification")).to_be_hidden()
