@@ -715,7 +715,7 @@ def registration(run: Run, app, base: str) -> None:
     identify(run, {"numero": numero, "year": NEWCOMER["year"], "month": NEWCOMER["month"]})
     wait_heading(page, "Demande d'inscription en cours de vérification")
     run.shoot("reg-first-while-pending")
-    from tests_support.back_office import verify_registrations_of
+    from tests_support.factories import verify_registrations_of
 
     with app.test_request_context(base_url=base):
         verify_registrations_of(numero)
@@ -788,25 +788,25 @@ def public_pages(run: Run) -> None:
 
 def seed_back_office(app) -> None:
     """Work waiting for the delegation: Jean's questionnaire and a confirmed registration."""
-    from tests_support import back_office
+    from tests_support import factories
 
     with app.app_context():
         now = utcnow()
-        back_office.questionnaire(
-            back_office.agent(JEAN["numero"]),
+        factories.add_questionnaire(
+            factories.agent_row(JEAN["numero"]),
             now - timedelta(hours=3),
             place="Centre Hospitalier Yves Le Foll",
             new_email="jean.martin@example.org",
         )
         digits = "35901234"
-        person = back_office.new_agent(
+        person = factories.add_agent(
             "LE GOFF",
             "Camille",
             f"{digits} {numero_rules.calc_check_letter(digits)}",
-            back_office.RENNES_CHU,
+            factories.RENNES_CHU,
             email=NEWCOMER["email"],
         )
-        back_office.registration(person, now - timedelta(hours=2))
+        factories.add_registration(person, now - timedelta(hours=2))
         db.session.remove()
 
 

@@ -15,9 +15,6 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 REGISTRATION_URL = "/demande-numero"
 # The two flows that identify an agent and mail a provisional password, by their first step.
 IDENTIFICATION_URLS = {"first_connection": "/premiere-connexion", "forgotten_password": "/mot-de-passe-oublie"}
-# Transitional names, removed once every test file takes them from the personas.
-NEW_NIR = ANNE.nir
-NEW_NIR_BODY = ANNE.nir[:13]
 
 
 def identify(agent, flow: str, person: AgentPersona = MARIE, **fields):

@@ -52,15 +52,3 @@ def log_in_staff_in_browser(page, staff: StaffPersona = BRETAGNE_STAFF) -> None:
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Code de vérification").fill(current_code(staff.totp_secret, staff.email))
     page.get_by_role("button", name="Valider").click()
-
-
-# Transitional names, removed once every test file imports from personas and factories.
-DEMO_STAFF_EMAIL = BRETAGNE_STAFF.email
-DEMO_STAFF_PASSWORD = BRETAGNE_STAFF.password
-
-
-def add_staff(email: str, password: str, delegation_code: str, secret: str | None = DEMO_TOTP_SECRET, lead=False):
-    """Transitional: `factories.add_staff` with a persona."""
-    from tests_support import factories
-
-    return factories.add_staff(StaffPersona(email, password, delegation_code, secret), lead=lead)

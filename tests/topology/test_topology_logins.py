@@ -7,9 +7,11 @@ from datetime import datetime, timezone
 import pytest
 from cluster import APP_ADDRESSES, CLIENT_V4, CLIENT_V6_NETWORKS
 
+from tests_support.personas import SOPHIE
+
 pytestmark = pytest.mark.topology
 
-SOPHIE, SOPHIE_PIN, WRONG_PIN = "29088361 J", "482915", "482916"
+WRONG_PIN = "482916"
 SPOOFED = "203.0.113.7"
 
 
@@ -23,10 +25,10 @@ def events_since(portal, agent_id: int, since: datetime) -> list[tuple[str, str]
 
 
 def test_twenty_simultaneous_wrong_pins_from_twenty_addresses_through_nginx_are_checked_five_times(portal, figures):
-    (sophie,) = portal.sql("SELECT id FROM agent WHERE numero = %s", SOPHIE.replace(" ", ""))[0]
+    (sophie,) = portal.sql("SELECT id FROM agent WHERE numero = %s", SOPHIE.compact_numero)[0]
     sources = CLIENT_V4[10:20] + [network[0] for network in CLIENT_V6_NETWORKS[:10]]
     browsers = [portal.browser(source) for source in sources]
-    forms = [browser.login_form(SOPHIE, WRONG_PIN) for browser in browsers]
+    forms = [browser.login_form(SOPHIE.numero, WRONG_PIN) for browser in browsers]
     since = datetime.now(timezone.utc)
     start = threading.Barrier(len(browsers))
 
@@ -58,7 +60,7 @@ def test_twenty_simultaneous_wrong_pins_from_twenty_addresses_through_nginx_are_
     assert set(checked) <= set(sources) and SPOOFED not in {address for _, address in events}
 
     right = portal.browser(CLIENT_V4[40])
-    answer = right.log_in(SOPHIE, SOPHIE_PIN)
+    answer = right.log_in(SOPHIE.numero, SOPHIE.pin)
     after = events_since(portal, sophie, since)
     figures(right_pin_after=f"{answer.status} {answer.headers['Location']}")
     assert answer.status == 303 and answer.headers["Location"].startswith("/mot-de-passe-oublie")

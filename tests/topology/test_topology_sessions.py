@@ -7,12 +7,11 @@ import pyotp
 import pytest
 from cluster import CLIENT_V4
 
-from tests_support.flows import NEW_NIR, PDF, REGISTRATION_URL
-from tests_support.staff import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, DEMO_TOTP_SECRET
+from tests_support.flows import PDF, REGISTRATION_URL
+from tests_support.personas import ANNE, BRETAGNE_STAFF, DEMO_TOTP_SECRET, SOPHIE
 
 pytestmark = pytest.mark.topology
 
-SOPHIE, SOPHIE_PIN = "29088361 J", "482915"
 # A payslip nobody else sent: the bytes staff download must be these.
 PAYSLIP = PDF + b"% envoye par l'hote 1\n"
 
@@ -24,7 +23,7 @@ def routes_served(portal, host: int) -> list[tuple[str, str]]:
 
 def test_a_keypad_page_of_one_host_logs_in_on_the_other_and_the_session_works_on_both(portal, figures):
     agent = portal.browser(CLIENT_V4[50], host=1)
-    form = agent.login_form(SOPHIE, SOPHIE_PIN)
+    form = agent.login_form(SOPHIE.numero, SOPHIE.pin)
     agent.host = 2
     answer = agent.post_login(form)
     assert answer.status == 303 and answer.headers["Location"] == "/espace-agent/"
@@ -50,7 +49,7 @@ def test_a_registration_started_on_one_host_ends_on_the_other_and_staff_get_its_
     ]  # fmt: skip
     anne = portal.browser(CLIENT_V4[51], host=1)
     anne.get(REGISTRATION_URL)
-    page = anne.submit(REGISTRATION_URL, {"nir": NEW_NIR})
+    page = anne.submit(REGISTRATION_URL, {"nir": ANNE.nir})
     assert page.status == 200, page.soup.main.get_text()
     for host, path, fields in pages:
         anne.host = host
@@ -75,7 +74,7 @@ def test_a_registration_started_on_one_host_ends_on_the_other_and_staff_get_its_
 
     staff = portal.browser(CLIENT_V4[52], host=1)
     staff.get("/delegation")
-    page = staff.submit("/delegation", {"email": DEMO_STAFF_EMAIL, "password": DEMO_STAFF_PASSWORD})
+    page = staff.submit("/delegation", BRETAGNE_STAFF.credentials)
     staff.host = 2
     form_action = page.soup.select_one("main form[method=post]")["action"]
     staff.submit(form_action, {"code": pyotp.TOTP(DEMO_TOTP_SECRET).now()})
