@@ -276,7 +276,7 @@ def test_keyboard_alternative_has_the_same_message(agent):
 
 def test_the_legacy_password_leads_to_the_new_password_form(agent):
     agent.get("/?saisie=clavier")
-    page = agent.submit("/", {"numero": "35477120 M", "password": "Azerty2015!", "action": "validate"})
+    page = agent.submit("/", {"numero": LUC.numero, "password": LUC.legacy_password, "action": "validate"})
     assert page.soup.h1.get_text(strip=True) == "Renvoi du mot de passe"
     assert "n'est plus accepté" in page.text
     assert g_agent_is_anonymous(agent)
@@ -284,7 +284,7 @@ def test_the_legacy_password_leads_to_the_new_password_form(agent):
 
 def test_any_other_secret_on_a_legacy_account_is_just_incorrect(agent):
     agent.get("/?saisie=clavier")
-    page = agent.submit("/", {"numero": "35477120 M", "password": "111111", "action": "validate"})
+    page = agent.submit("/", {"numero": LUC.numero, "password": "111111", "action": "validate"})
     assert page.status == 422 and page.error_summary() == [WRONG]
     assert g_agent_is_anonymous(agent)
 

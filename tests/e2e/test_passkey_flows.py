@@ -87,10 +87,7 @@ def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_del
     audit_all(page)
     [credential] = stored_credentials(authenticator)
     assert credential["isResidentCredential"] and credential["rpId"] == "localhost"
-    assert (
-        "Une clé d'accès a été ajoutée"
-        in mailbox.wait_for("sophie.bernard@example.org").get_body(("plain",)).get_content()
-    )
+    assert "Une clé d'accès a été ajoutée" in mailbox.wait_for(SOPHIE.email).get_body(("plain",)).get_content()
 
     page.add_init_script(NO_AUTOFILL)
     log_out(page)
@@ -122,7 +119,7 @@ def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_del
     mailbox.clear()
     page.get_by_role("button", name="Supprimer la clé d'accès").click()
     expect(page.get_by_text("Vous n'avez pas encore de clé d'accès.")).to_be_visible()
-    mail = mailbox.wait_for("sophie.bernard@example.org").get_body(("plain",)).get_content()
+    mail = mailbox.wait_for(SOPHIE.email).get_body(("plain",)).get_content()
     assert "« Mon téléphone » a été supprimée" in mail
 
 

@@ -278,7 +278,7 @@ def test_wrong_current_pins_on_the_mail_change_count_in_the_lockout(make_app, ne
 
 
 def test_the_mail_change_link_decodes_to_nothing_personal(agent, new_agent, app):
-    page = sophie_edits_her_mail(agent, current_pin="482915")
+    page = sophie_edits_her_mail(agent, current_pin=SOPHIE.pin)
     assert page.status == 200
     mail = db.session.scalar(db.select(OutboundMail).where(OutboundMail.recipient == "new.addr@attacker-mail.fr"))
     path = link_in(mail)

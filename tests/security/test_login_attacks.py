@@ -108,7 +108,7 @@ def test_a_provisional_pin_issued_after_the_block_logs_in_and_lifts_it(capped_ap
     sophie = agent_row(SOPHIE)
     issue_provisional_password(sophie)
     db.session.commit()
-    pin = provisional_pin_mailed_to("sophie.bernard@example.org")
+    pin = provisional_pin_mailed_to(SOPHIE.email)
     page = new_agent(capped_app).log_in(SOPHIE.numero, pin)
     assert page.soup.h1.get_text(strip=True) == "Changement du mot de passe provisoire"
     db.session.refresh(sophie)
@@ -120,7 +120,7 @@ def test_a_provisional_pin_issued_before_the_block_does_not_log_in(capped_app, n
     sophie = agent_row(SOPHIE)
     issue_provisional_password(sophie)
     db.session.commit()
-    pin = provisional_pin_mailed_to("sophie.bernard@example.org")
+    pin = provisional_pin_mailed_to(SOPHIE.email)
     attacker = new_agent(capped_app)
     for _ in range(4):
         attacker.log_in(SOPHIE.numero, "111111")
@@ -140,7 +140,7 @@ def test_the_delegation_can_unlock_a_blocked_account(capped_app, new_agent):
 def test_a_lockout_is_mailed_to_the_agent_once_per_window(agent):
     for _ in range(8):
         agent.log_in(SOPHIE.numero, "111111")
-    [mail] = mails_to("sophie.bernard@example.org")
+    [mail] = mails_to(SOPHIE.email)
     assert "Mot de passe oublié" in mail.text_body and "délégation" in mail.text_body
     assert re.search(r"à partir de \d{1,2} h \d{2}", mail.text_body)
     assert "Mot de passe oublié" in mail.html_body
@@ -149,7 +149,7 @@ def test_a_lockout_is_mailed_to_the_agent_once_per_window(agent):
 def test_the_daily_block_is_mailed_to_the_agent_once(capped_app, new_agent):
     for _ in range(6):
         new_agent(capped_app).log_in(SOPHIE.numero, "111111")
-    [mail] = mails_to("sophie.bernard@example.org")
+    [mail] = mails_to(SOPHIE.email)
     assert "Mot de passe oublié" in mail.text_body and "délégation" in mail.text_body
 
 
@@ -269,7 +269,7 @@ def test_the_session_cookie_does_not_reveal_the_keypad_order(app, agent):
 def test_a_provisional_pin_logs_in_only_once_for_an_agent_with_a_pin(app, new_agent):
     issue_provisional_password(agent_row(SOPHIE))
     db.session.commit()
-    pin = provisional_pin_mailed_to("sophie.bernard@example.org")
+    pin = provisional_pin_mailed_to(SOPHIE.email)
     first = new_agent(app).log_in(SOPHIE.numero, pin)
     assert first.soup.h1.get_text(strip=True) == "Changement du mot de passe provisoire"
     again = new_agent(app).log_in(SOPHIE.numero, pin)
@@ -279,7 +279,7 @@ def test_a_provisional_pin_logs_in_only_once_for_an_agent_with_a_pin(app, new_ag
 def test_the_first_session_still_chooses_its_pin_after_the_provisional_one_is_used(app, new_agent):
     issue_provisional_password(agent_row(SOPHIE))
     db.session.commit()
-    pin = provisional_pin_mailed_to("sophie.bernard@example.org")
+    pin = provisional_pin_mailed_to(SOPHIE.email)
     sophie = new_agent(app)
     sophie.log_in(SOPHIE.numero, pin)
     page = sophie.submit("/espace-agent/mot-de-passe-provisoire", {"new_pin": pin, "confirmation": pin})
@@ -292,10 +292,10 @@ def test_the_first_session_still_chooses_its_pin_after_the_provisional_one_is_us
 def test_a_new_provisional_pin_makes_the_previous_one_fail(app, new_agent):
     issue_provisional_password(agent_row(SOPHIE))
     db.session.commit()
-    first = provisional_pin_mailed_to("sophie.bernard@example.org")
+    first = provisional_pin_mailed_to(SOPHIE.email)
     issue_provisional_password(agent_row(SOPHIE))
     db.session.commit()
-    second = provisional_pin_mailed_to("sophie.bernard@example.org")
+    second = provisional_pin_mailed_to(SOPHIE.email)
     if first == second:
         pytest.skip("the same PIN was drawn twice (one chance in a million)")
     assert new_agent(app).log_in(SOPHIE.numero, first).error_summary() == [WRONG]

@@ -76,7 +76,7 @@ def test_a_database_dump_holds_no_usable_provisional_pin_before_or_after_sending
     smtp.start()
     result = mail_app.test_cli_runner().invoke(args=["mail", "send-pending"])
     assert result.exit_code == 0, result.output
-    [message] = smtp.inbox.to("sophie.bernard@example.org")
+    [message] = smtp.inbox.to(SOPHIE.email)
     pin = re.search(r"^Mot de passe provisoire : (\d{6})$", text_of(message), re.M).group(1)
     sent = mail_rows()
     assert pin not in queued and pin not in sent
@@ -201,7 +201,7 @@ def test_accepting_a_questionnaire_warns_the_old_address_and_ends_the_agent_sess
     staff.submit(f"/delegation/demandes/{item.id}", {"decision": "accept"})
     db.session.refresh(sophie)
     assert sophie.email == ATTACKER
-    [warning] = mails_to("sophie.bernard@example.org")
+    [warning] = mails_to(SOPHIE.email)
     body = re.sub(r"\s+", " ", open_mail(warning).text_body)
     assert "votre adresse mail a été modifiée" in body.lower()
     assert "si vous n'êtes pas à l'origine de cette demande, contactez votre délégation" in body.lower()
