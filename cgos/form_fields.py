@@ -9,6 +9,19 @@ from .identifiers import numero as numero_rules
 from .validators import birth_date, email_address, numero_cgos, same_as
 
 
+class RequiredElsewhere:
+    """Marks a field required (« * », `aria-required`, `required`) whose presence its view checks, with its own message.
+
+    It sets the flag WTForms' `DataRequired` sets, which the `field` macro reads, and checks
+    nothing itself: the view, the chooser or `uploads` does.
+    """
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        """Nothing to check here (see the class docstring)."""
+
+
 class NumeroField(StringField):
     """A numéro C.G.O.S: kept compact once checked, shown as `35127846 S`."""
 
@@ -95,14 +108,17 @@ def email_pair(name: str, label: str, confirmation_label: str, what: str) -> tup
 
 def establishment_choice_fields() -> tuple:
     """« Ville de votre établissement » then « Nom de votre établissement », with the choices made."""
+    # A choice is required: `places.chooser.choices` says which is missing.
     return (
         StringField(
             "Ville de votre établissement",
+            validators=[RequiredElsewhere()],
             description="Tapez les premières lettres de la ville, puis choisissez-la dans la liste proposée.",
         ),
         HiddenField(),
         StringField(
             "Nom de votre établissement",
+            validators=[RequiredElsewhere()],
             description="Tapez quelques lettres du nom, puis choisissez votre établissement dans la liste.",
         ),
         HiddenField(),
@@ -110,8 +126,9 @@ def establishment_choice_fields() -> tuple:
 
 
 def payslip_field() -> FileField:
-    """The payslip (checked by content in `uploads.check_payslip`)."""
+    """The payslip (required, and checked by content, in `uploads.check_payslip`)."""
     return FileField(
         PAYSLIP_LABEL,
+        validators=[RequiredElsewhere()],
         description="PDF, JPEG ou PNG, 5 Mo au plus. Astuce : une application de scanner sur votre téléphone convient.",
     )

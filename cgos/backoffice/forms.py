@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SearchField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
+from ..form_fields import RequiredElsewhere
+
 
 class StaffLoginForm(FlaskForm):
     """A delegation staff member's mail address and password."""
@@ -42,4 +44,5 @@ class AgentSearchForm(FlaskForm):
 class ReasonForm(FlaskForm):
     """The confirmation of an action on an agent's account, with its reason where one is asked."""
 
-    reason = TextAreaField("Motif", description="Il est envoyé à l'agent.")
+    # Shown only where a reason is asked, and then required: the view says when it is missing.
+    reason = TextAreaField("Motif", validators=[RequiredElsewhere()], description="Il est envoyé à l'agent.")

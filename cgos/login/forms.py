@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 from wtforms.validators import DataRequired
 
-from ..form_fields import NumeroField
+from ..form_fields import NumeroField, RequiredElsewhere
 from ..validators import numero_cgos
 
 NUMERO_LABEL = "Entrez votre N° C.G.O.S (avec la lettre)"
@@ -20,4 +20,5 @@ class LoginForm(FlaskForm):
     layout = HiddenField()
     pressed = HiddenField()
     mode = HiddenField()
-    password = PasswordField("Votre mot de passe à 6 chiffres")
+    # Typed on the keyboard (« Saisir mon mot de passe au clavier »); the view says when it is missing.
+    password = PasswordField("Votre mot de passe à 6 chiffres", validators=[RequiredElsewhere()])
