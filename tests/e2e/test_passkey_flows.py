@@ -36,26 +36,6 @@ def live_server(live_server) -> str:
     return live_server.replace("127.0.0.1", "localhost")
 
 
-@pytest.fixture
-def audit_all(js, axe, html_auditor, layout_check):
-    """`audit_all(page)`: not a single axe violation, whatever its impact, and fit for a 390 px phone."""
-
-    def run(page: Page) -> None:
-        """Audit the page as shown (its HTML without scripts when JavaScript is off)."""
-        page.wait_for_load_state("load")
-        layout_check(page)
-        if js:
-            if page.evaluate("typeof axe") == "undefined":
-                page.evaluate(axe.axe_script)
-            results = page.evaluate("axe.run({resultTypes: ['violations']})")
-        else:
-            results = html_auditor(page)
-        problems = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
-        assert not problems, f"axe on {page.url}:\n" + "\n".join(problems)
-
-    return run
-
-
 def tab_to(page: Page, target, presses: int = 60) -> None:
     """Press Tab until `target` has the focus: it can be reached with the keyboard alone."""
     for _ in range(presses):
@@ -72,19 +52,19 @@ def stored_credentials(authenticator: dict) -> list[dict]:
 
 @js_on_only
 def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_deleted(
-    page: Page, authenticator, audit_all, mailbox
+    page: Page, authenticator, audit, mailbox
 ):
     page.goto("/")
     log_in(page, SOPHIE.numero, SOPHIE.pin, js=True)
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
-    audit_all(page)
+    audit(page)
     page.get_by_role("button", name=CREATE).click()
 
     expect(heading(page, MY_PASSKEYS)).to_be_visible()
     expect(page.get_by_text("Votre clé d'accès « Linux — Chrome » est créée")).to_be_visible()
     expect(page.get_by_role("heading", level=2, name="Linux — Chrome")).to_be_visible()
     expect(page.get_by_text("Jamais utilisée")).to_be_visible()
-    audit_all(page)
+    audit(page)
     [credential] = stored_credentials(authenticator)
     assert credential["isResidentCredential"] and credential["rpId"] == "localhost"
     assert "Une clé d'accès a été ajoutée" in mailbox.wait_for(SOPHIE.email).get_body(("plain",)).get_content()
@@ -95,7 +75,7 @@ def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_del
     expect(button).to_be_visible()
     valider = page.get_by_role("button", name="Valider", exact=True)
     assert button.bounding_box()["y"] > valider.bounding_box()["y"], "below « Valider »"
-    audit_all(page)
+    audit(page)
     tab_to(page, button)
     page.keyboard.press("Enter")
     expect(heading(page, "Bienvenue, Sophie BERNARD")).to_be_visible()
@@ -108,14 +88,14 @@ def test_a_passkey_created_after_a_keypad_login_signs_in_and_is_renamed_then_del
     tab_to(page, rename)
     page.keyboard.press("Enter")
     expect(heading(page, "Renommer la clé d'accès")).to_be_visible()
-    audit_all(page)
+    audit(page)
     page.get_by_label("Nom de la clé d'accès").fill("Mon téléphone")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Votre clé d'accès s'appelle désormais « Mon téléphone »")).to_be_visible()
 
     page.get_by_role("link", name="Supprimer la clé d'accès « Mon téléphone »").click()
     expect(heading(page, "Supprimer la clé d'accès « Mon téléphone » ?")).to_be_visible()
-    audit_all(page)
+    audit(page)
     mailbox.clear()
     page.get_by_role("button", name="Supprimer la clé d'accès").click()
     expect(page.get_by_text("Vous n'avez pas encore de clé d'accès.")).to_be_visible()
@@ -179,7 +159,7 @@ def test_a_browser_without_webauthn_or_on_an_ip_address_shows_no_passkey_button(
 
 @js_off_only
 def test_without_javascript_the_login_is_unchanged_and_passkeys_are_listed_renamed_and_deleted(
-    page: Page, live_app, audit_all
+    page: Page, live_app, audit
 ):
     with live_app.app_context():
         sophie = agent_row(SOPHIE)
@@ -193,15 +173,15 @@ def test_without_javascript_the_login_is_unchanged_and_passkeys_are_listed_renam
     page.get_by_role("link", name=MY_PASSKEYS).click()
     expect(page.get_by_role("heading", level=2, name="Téléphone")).to_be_visible()
     expect(page.get_by_text("Pour créer une clé d'accès, ouvrez cette page")).to_be_visible()
-    audit_all(page)
+    audit(page)
     page.get_by_role("link", name="Renommer la clé d'accès « Téléphone »").click()
     page.get_by_label("Nom de la clé d'accès").fill("")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page).to_have_title(re.compile("^Erreur : "))
-    audit_all(page)
+    audit(page)
     page.get_by_label("Nom de la clé d'accès").fill("Téléphone pro")
     page.get_by_role("button", name="Enregistrer").click()
     page.get_by_role("link", name="Supprimer la clé d'accès « Téléphone pro »").click()
-    audit_all(page)
+    audit(page)
     page.get_by_role("button", name="Supprimer la clé d'accès").click()
     expect(page.get_by_text("Vous n'avez pas encore de clé d'accès.")).to_be_visible()

@@ -51,26 +51,6 @@ def spaced(nir: str) -> str:
     return " ".join((nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:]))
 
 
-@pytest.fixture
-def audit(js, axe, html_auditor, layout_check):
-    """`audit(page)`: fit for a 390 px touch screen, and no axe violation at all, whatever its impact."""
-
-    def run(page: Page) -> None:
-        """Both checks on the page as it is now."""
-        page.wait_for_load_state("load")
-        layout_check(page)
-        if js:
-            if page.evaluate("typeof axe") == "undefined":
-                page.evaluate(axe.axe_script)
-            results = page.evaluate("axe.run({resultTypes: ['violations']})")
-        else:
-            results = html_auditor(page)
-        found = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
-        assert not found, f"axe on {page.url}:\n" + "\n".join(found)
-
-    return run
-
-
 def type_nir(page: Page, nir: str) -> None:
     """The NIR page: the NIR typed in place of whatever the field holds, then « Continuer »."""
     page.get_by_label(NIR_LABEL).fill(nir)
