@@ -169,8 +169,9 @@ def test_retour_keeps_every_answer_back_to_the_nir_typed(page, js, audit):
 def test_the_same_nir_brings_the_answers_back_and_another_nir_starts_empty(page, js, audit):
     open_tab_and_type_nir(page, spaced(NIR), audit)
     if js:
-        # The question pages' script is not in the bundle: htmx ran it with the page it swapped in.
-        assert page.evaluate("window.cgosQuestionPages") is True
+        # The question pages' script is not in the bundle: htmx runs it with the page it swaps in, once it has
+        # loaded (the heading shows before that).
+        page.wait_for_function("window.cgosQuestionPages === true")
     answer_over_http(page, pages=2)
 
     # The same NIR, typed again from the tab (its own spelling): the answers are back.
