@@ -38,9 +38,12 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	@worse="$$($(BIN)/radon cc --min D --show-complexity cgos)"; \
 	  if [ -n "$$worse" ]; then echo "radon: functions of cgos/ graded worse than C:"; echo "$$worse"; exit 1; fi
-	@# Two runs: tests spell the messages they expect rather than import them, on purpose.
-	$(BIN)/pylint --disable=all --enable=R0801 --min-similarity-lines=6 --persistent=n --score=n cgos
-	$(BIN)/pylint --disable=all --enable=R0801 --min-similarity-lines=6 --persistent=n --score=n tests
+	@# Two runs, since tests spell the messages they expect rather than import them, on purpose; side by side,
+	@# one core each (19 s here, against 29 s one after the other with --jobs=2: pylint's workers cost more than they share).
+	@duplicates="$(BIN)/pylint --disable=all --enable=R0801 --min-similarity-lines=6 --persistent=n --score=n"; \
+	  $$duplicates cgos & cgos=$$!; \
+	  $$duplicates tests; tests=$$?; \
+	  wait $$cgos && [ $$tests = 0 ]
 
 ## make screenshots: every step of every journey at 390 × 844, 390 × 664 and 320 × 568 (the back office at 1280 × 800 and 390 × 844), JS on and off, and the passkey journeys (JS on, at http://localhost:PORT with Chromium's virtual authenticator), in build/screenshots/index.html
 screenshots: install-test chromium
