@@ -49,8 +49,6 @@ OUT = ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 PHONES = [(390, 844), (390, 664), (320, 568)]
 DESKS = [(1280, 800), (390, 844)]
-# The footer's pages and the 404: shot at the tallest and the narrowest phone only.
-PUBLIC_PAGE_SIZES = [(390, 844), (320, 568)]
 TIMEOUT_MS = 10_000
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -1029,8 +1027,7 @@ def walk(run: Run, portal: Portal, browser) -> None:
         run.journey("questionnaire", questionnaire)
         run.journey("première connexion de Marie", first_login, app)
         run.journey("demande de n°C.G.O.S", number_request, app, portal.base)
-        if run.size in PUBLIC_PAGE_SIZES:
-            run.journey("pages publiques", public_pages)
+        run.journey("pages publiques", public_pages)
         if run.js:
             run.journey("clés d'accès", passkeys, portal, browser)
     run.close()
