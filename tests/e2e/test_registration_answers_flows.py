@@ -168,10 +168,6 @@ def test_retour_keeps_every_answer_back_to_the_nir_typed(page, js, audit):
 
 def test_the_same_nir_brings_the_answers_back_and_another_nir_starts_empty(page, js, audit):
     open_tab_and_type_nir(page, spaced(NIR), audit)
-    if js:
-        # The question pages' script is not in the bundle: htmx runs it with the page it swaps in, once it has
-        # loaded (the heading shows before that).
-        page.wait_for_function("window.cgosQuestionPages === true")
     answer_over_http(page, pages=2)
 
     # The same NIR, typed again from the tab (its own spelling): the answers are back.
@@ -209,6 +205,25 @@ def expect_no_field_error(page: Page, field, message: str) -> None:
     """Neither the message beside the field nor its line in the summary."""
     expect(field).not_to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text(message)).to_have_count(0)
+
+
+def test_an_error_goes_as_its_answer_is_typed_on_a_question_page(page, js, audit):
+    open_tab_and_type_nir(page, spaced(NIR), audit)
+    last_name = page.get_by_role("textbox", name="Nom", exact=True)
+    page.get_by_role("button", name="Continuer", exact=True).click()
+    expect_field_error(page, last_name, "Saisissez votre nom.")
+    audit(page)
+    if js:
+        # The question pages' script comes with the errors (not in the bundle): htmx runs it with the page it
+        # swapped in, once it has loaded (the summary shows before that).
+        page.wait_for_function("window.cgosQuestionPages === true")
+    last_name.fill("Le Goff")
+    if js:
+        expect_no_field_error(page, last_name, "Saisissez votre nom.")
+        audit(page)
+    else:
+        # Without JavaScript the message stays until the page is sent again.
+        expect_field_error(page, last_name, "Saisissez votre nom.")
 
 
 def test_the_establishment_page_clears_an_error_as_its_answer_changes_and_shows_each_choice_as_one_line(
