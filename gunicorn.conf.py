@@ -5,6 +5,7 @@ own configuration comes from FLASK_* variables (see the README). Start-up
 refuses an unsafe configuration (cgos/production.py).
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -48,6 +49,14 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 
 os.environ.setdefault("FLASK_PRODUCTION", "true")
 os.environ["FLASK_WORKERS"] = str(workers)
+
+
+def pre_fork(server, worker):
+    """In the master, before each fork: what it made (the preloaded application, its libraries) is
+    set aside from the garbage collector, as Python's gc.freeze documents for pre-fork servers.
+    Otherwise a worker's collections write into each of those objects (their GC header) and copy
+    the pages it shares with the master into its own memory."""
+    gc.freeze()
 
 
 def post_fork(server, worker):
